@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: Apache-2.0
+# beampush: one GNU Makefile for the library, the CLI, the mock registry and the tests.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+B       := build
+
+PKGS      := libcurl openssl libcjson zlib
+MOCK_PKGS := libmicrohttpd openssl libcjson
+TEST_PKGS := cmocka
+
+pc = $(shell pkg-config $(1) $(2) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Isrc -MMD -MP
+LDFLAGS ?=
+
+ifeq ($(SANITIZE),1)
+B       := build-san
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_CFLAGS  := $(call pc,--cflags,$(PKGS))
+LIB_LIBS    := $(call pc,--libs,$(PKGS)) -lpthread
+MOCK_CFLAGS := $(call pc,--cflags,$(MOCK_PKGS))
+MOCK_LIBS   := $(call pc,--libs,$(MOCK_PKGS)) -lpthread
+TEST_CFLAGS := $(call pc,--cflags,$(TEST_PKGS))
+TEST_LIBS   := $(call pc,--libs,$(TEST_PKGS))
+
+UTIL_SRC := $(wildcard src/util/*.c)
+LIB_SRC  := $(wildcard src/lib/*.c)
+CLI_SRC  := $(wildcard src/cli/*.c)
+MOCK_SRC := $(wildcard mock-registry/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+UTIL_OBJ := $(UTIL_SRC:%.c=$(B)/obj/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
+MOCK_OBJ := $(MOCK_SRC:%.c=$(B)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+all: $(B)/beampush $(B)/libbeampush.a $(B)/mock-registry
+
+$(B)/libbeampush.a: $(LIB_OBJ) $(UTIL_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/beampush: $(CLI_OBJ) $(B)/libbeampush.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libbeampush.a $(LIB_LIBS)
+
+$(B)/mock-registry: $(MOCK_OBJ) $(UTIL_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(MOCK_LIBS)
+
+$(B)/obj/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LIB_CFLAGS) -c -o $@ $<
+
+$(B)/obj/mock-registry/%.o: mock-registry/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(MOCK_CFLAGS) -c -o $@ $<
+
+$(B)/obj/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LIB_CFLAGS) $(TEST_CFLAGS) -Isrc/lib -c -o $@ $<
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libbeampush.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(B)/libbeampush.a $(LIB_LIBS) $(TEST_LIBS)
+
+# `make check` and `make demo` work as the first command on a new machine:
+# install what is missing, then build with the flags pkg-config now knows.
+deps:
+	@pkg-config --exists $(PKGS) $(MOCK_PKGS) $(TEST_PKGS) libdeflate \
+	  && command -v docker-registry >/dev/null && command -v skopeo >/dev/null \
+	  || scripts/install-deps
+
+check: deps
+	@$(MAKE) --no-print-directory all unit-tests
+	@B=$(B) tests/run
+
+unit-tests: $(UNIT_BIN)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@B=$(B) scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(B)/beampush $(DESTDIR)$(BINDIR)/beampush
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all check demo deps install clean unit-tests
+.SECONDARY:
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef BEAMPUSH_CLIENT_H
+#define BEAMPUSH_CLIENT_H
+
+#include <beampush/common.h>
+#include <beampush/digest.h>
+#include <beampush/reference.h>
+
+/*
+ * The push/pull engine. A client holds the options, the connections and
+ * the token cache; it is used from one thread.
+ */
+typedef struct bp_client bp_client;
+
+typedef enum {
+	BP_EVENT_BLOB_START,    /* a blob starts to move; total = size */
+	BP_EVENT_BLOB_EXISTS,   /* the other side has it already */
+	BP_EVENT_BLOB_PROGRESS, /* done of total bytes */
+	BP_EVENT_BLOB_DONE,     /* moved and verified */
+	BP_EVENT_MANIFEST,      /* a manifest was written; digest */
+	BP_EVENT_RETRY,         /* message says why and when */
+	BP_EVENT_DEBUG          /* a --debug line; never holds a secret */
+} bp_event_type;
+
+typedef struct {
+	bp_event_type type;
+	const char *digest;  /* the blob or manifest, or NULL */
+	const char *kind;    /* "config", "layer", "manifest", "index" */
+	int64_t done;
+	int64_t total;
+	const char *message; /* RETRY, DEBUG */
+} bp_event;
+
+typedef void (*bp_event_cb)(const bp_event *ev, void *payload);
+
+typedef struct {
+	int tls_verify;                 /* 1: verify (default) */
+	const char *const *insecure;    /* hosts allowed plain http/unverified */
+	size_t ninsecure;
+	int jobs;                       /* 0: default */
+	int64_t chunk_size;             /* PATCH size; 0: default */
+	int64_t monolithic_max;         /* blobs up to this go in one PUT; 0: default, -1: never */
+	const char *platform;           /* os/arch[/variant]; NULL: this machine */
+	int debug;                      /* emit BP_EVENT_DEBUG */
+	bp_event_cb on_event;
+	void *payload;
+} bp_client_options;
+
+#define BP_CLIENT_OPTIONS_INIT { 1, NULL, 0, 0, 0, 0, NULL, 0, NULL, NULL }
+
+#define BP_CHUNK_SIZE_DEFAULT (16 * 1024 * 1024)
+#define BP_MONOLITHIC_MAX_DEFAULT (1024 * 1024)
+
+int bp_client_new(bp_client **out, const bp_client_options *opts);
+void bp_client_free(bp_client *c);
+
+/*
+ * Push the image in source ("oci:DIR[:TAG]") to dst. Blobs the registry
+ * has are skipped (HEAD); the others are uploaded and the manifest is put
+ * with its own media type. The registry's Docker-Content-Digest must equal
+ * the local digest (BP_EINTEGRITY). digest gets the manifest digest.
+ */
+int bp_push(bp_client *c, const char *source, const bp_reference *dst,
+	    char digest[BP_DIGEST_MAX]);
+
+/*
+ * Pull src into dest ("oci:DIR[:TAG]"). Every blob is verified before it
+ * is kept (BP_EINTEGRITY, nothing unverified left). digest gets the digest
+ * of the manifest written (for an index: of the chosen platform's).
+ */
+int bp_pull(bp_client *c, const bp_reference *src, const char *dest,
+	    char digest[BP_DIGEST_MAX]);
+
+#endif
