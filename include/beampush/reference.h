@@ -33,7 +33,7 @@ const char *bp_reference_name(const bp_reference *r);
 const char *bp_reference_tag(const bp_reference *r);
 /* The digest or NULL. Borrowed. */
 const char *bp_reference_digest(const bp_reference *r);
-/* The tag, else the digest: what goes after /manifests/. Borrowed. */
+/* The digest, else the tag: what goes after /manifests/. Borrowed. */
 const char *bp_reference_object(const bp_reference *r);
 /* The full normalised form, name[:tag][@digest]. Borrowed. */
 const char *bp_reference_string(const bp_reference *r);

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef BP_CLI_H
+#define BP_CLI_H
+
+#include <beampush/client.h>
+
+#include <stdint.h>
+
+/* Exit statuses (DESIGN.md). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+	EXIT_AUTH = 3,
+	EXIT_NOTFOUND = 4,
+	EXIT_INTEGRITY = 5
+};
+
+typedef enum { PROGRESS_AUTO, PROGRESS_PLAIN, PROGRESS_JSON, PROGRESS_NONE } progress_mode;
+
+/* Options that come before the command. */
+typedef struct {
+	const char *insecure[32];
+	size_t ninsecure;
+	int tls_verify;
+	int jobs;
+	const char *platform;
+	progress_mode progress;
+	int quiet;
+	int debug;
+	const char *digestfile;
+} global_opts;
+
+/* One option of a command: drives both parsing and --help. */
+typedef enum { OPT_FLAG, OPT_STRING, OPT_INT, OPT_SIZE } opt_type;
+
+typedef struct {
+	const char *name;      /* "--from" */
+	const char *shortname; /* "-q" or NULL */
+	opt_type type;
+	void *value;           /* int *, const char **, int64_t * */
+	const char *arg;       /* "SOURCE" */
+	const char *help;
+} cli_option;
+
+typedef struct {
+	const char *name;
+	int (*fn)(global_opts *g, int argc, char **argv);
+	const char *args;
+	const char *summary;
+} cli_command;
+
+/*
+ * Parse argv against opts (stops at the first non-option or "--").
+ * Returns the index of the first argument, -1 after printing a usage
+ * error, -2 after printing help.
+ */
+int cli_parse(const char *cmd, const char *args, const char *summary, const cli_option *opts,
+	      int argc, char **argv);
+void cli_usage(FILE *f, const char *cmd, const char *args, const char *summary,
+	       const cli_option *opts);
+
+/* Print "beampush: msg" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print the library's last error and return the exit status for err. */
+int cli_fail(int err);
+/* The exit status for a library error code. */
+int cli_exit_code(int err);
+
+/* Fill client options from the global ones and the progress renderer. */
+void cli_client_options(global_opts *g, bp_client_options *o);
+/* Finish the progress display (newline etc.). */
+void cli_progress_end(void);
+
+int cmd_push(global_opts *g, int argc, char **argv);
+int cmd_pull(global_opts *g, int argc, char **argv);
+int cmd_version(global_opts *g, int argc, char **argv);
+
+#endif

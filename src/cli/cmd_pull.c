@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
+
+#include "cli.h"
+
+#include <beampush/reference.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+/* beampush pull [--to DEST] REF */
+int cmd_pull(global_opts *g, int argc, char **argv)
+{
+	const char *to = NULL;
+	const cli_option opts[] = {
+		{ "--to", NULL, OPT_STRING, &to, "DEST",
+		  "where to put the image: oci:DIR[:TAG]" },
+		{ "--platform", NULL, OPT_STRING, &g->platform, "OS/ARCH[/VARIANT]",
+		  "from an index, the platform to pull (default: this machine's)" },
+		{ NULL, NULL, OPT_FLAG, NULL, NULL, NULL }
+	};
+	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
+	bp_client *c = NULL;
+	bp_reference *ref = NULL;
+	char digest[BP_DIGEST_MAX];
+	int i, err, rc;
+
+	i = cli_parse("pull", "REF", "Pull an image from a registry, verifying every digest.",
+		      opts, argc, argv);
+	if (i < 0)
+		return i == -2 ? EXIT_OK : EXIT_USAGE;
+	if (argc - i != 1) {
+		cli_error("pull: expected one REF, got %d (see beampush pull --help)", argc - i);
+		return EXIT_USAGE;
+	}
+	if ((err = bp_reference_parse(&ref, argv[i]))) {
+		cli_error("%s", bp_error_last());
+		return EXIT_USAGE;
+	}
+	if (!to) {
+		/* the docker-daemon default comes with the daemon transport */
+		cli_error("pull: no Docker daemon transport yet; say where to put the image with "
+			  "--to oci:DIR[:TAG]");
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	cli_client_options(g, &co);
+	if ((err = bp_client_new(&c, &co))) {
+		rc = cli_fail(err);
+		goto done;
+	}
+	if ((err = bp_pull(c, ref, to, digest))) {
+		rc = cli_fail(err);
+		goto done;
+	}
+	cli_progress_end();
+	if (g->quiet)
+		printf("%s\n", digest);
+	else
+		printf("pulled %s\ndigest: %s\n", bp_reference_string(ref), digest);
+	rc = EXIT_OK;
+done:
+	bp_reference_free(ref);
+	bp_client_free(c);
+	return rc;
+}

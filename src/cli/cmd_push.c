@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
+
+#include "cli.h"
+
+#include <beampush/reference.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Write the digest to file (the whole file, then a newline). */
+int cli_write_digestfile(const char *file, const char *digest);
+
+int cli_write_digestfile(const char *file, const char *digest)
+{
+	FILE *f = fopen(file, "w");
+
+	if (!f || fprintf(f, "%s\n", digest) < 0 || fclose(f) != 0) {
+		cli_error("cannot write the digest to %s: %s", file, strerror(errno));
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* beampush push [--from SOURCE] REF */
+int cmd_push(global_opts *g, int argc, char **argv)
+{
+	const char *from = NULL, *digestfile = g->digestfile;
+	int64_t chunk = 0, single = 0;
+	const cli_option opts[] = {
+		{ "--from", NULL, OPT_STRING, &from, "SOURCE",
+		  "image to push: oci:DIR[:TAG] (default docker-daemon:REF)" },
+		{ "--digestfile", NULL, OPT_STRING, &digestfile, "FILE",
+		  "write the pushed manifest digest to FILE" },
+		{ "--chunk-size", NULL, OPT_SIZE, &chunk, "BYTES",
+		  "upload larger blobs in PATCH chunks of this size (default 16M)" },
+		{ "--single-put-max", NULL, OPT_SIZE, &single, "BYTES",
+		  "blobs up to this size go in one PUT (default 1M)" },
+		{ NULL, NULL, OPT_FLAG, NULL, NULL, NULL }
+	};
+	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
+	bp_client *c = NULL;
+	bp_reference *ref = NULL;
+	char digest[BP_DIGEST_MAX], *pinned = NULL, *src = NULL;
+	int i, err, rc;
+
+	i = cli_parse("push", "REF", "Push an image to a registry.", opts, argc, argv);
+	if (i < 0)
+		return i == -2 ? EXIT_OK : EXIT_USAGE;
+	if (argc - i != 1) {
+		cli_error("push: expected one REF, got %d (see beampush push --help)", argc - i);
+		return EXIT_USAGE;
+	}
+	if ((err = bp_reference_parse(&ref, argv[i]))) {
+		cli_error("%s", bp_error_last());
+		return EXIT_USAGE;
+	}
+	if (!from) {
+		src = malloc(strlen(argv[i]) + sizeof("docker-daemon:"));
+		if (!src) {
+			rc = EXIT_FAIL;
+			goto done;
+		}
+		snprintf(src, strlen(argv[i]) + sizeof("docker-daemon:"), "docker-daemon:%s", argv[i]);
+		from = src;
+	}
+	cli_client_options(g, &co);
+	co.chunk_size = chunk;
+	co.monolithic_max = single;
+	if ((err = bp_client_new(&c, &co))) {
+		rc = cli_fail(err);
+		goto done;
+	}
+	if ((err = bp_push(c, from, ref, digest))) {
+		rc = cli_fail(err);
+		goto done;
+	}
+	cli_progress_end();
+	pinned = bp_reference_pinned(ref, digest);
+	if (g->quiet)
+		printf("%s\n", digest);
+	else
+		printf("pushed %s\ndigest: %s\npinned: %s\n", bp_reference_string(ref), digest,
+		       pinned ? pinned : "");
+	rc = digestfile ? cli_write_digestfile(digestfile, digest) : EXIT_OK;
+done:
+	free(pinned);
+	free(src);
+	bp_reference_free(ref);
+	bp_client_free(c);
+	return rc;
+}

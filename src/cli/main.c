@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
+
+#include "cli.h"
+#include "util/strutil.h"
+
+#include <beampush/version.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+static const cli_command commands[] = {
+	{ "push", cmd_push, "[--from SOURCE] REF", "push an image to a registry" },
+	{ "pull", cmd_pull, "[--to DEST] REF", "pull an image, verifying every digest" },
+	{ "version", cmd_version, "", "print the versions of beampush and its libraries" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static void usage(FILE *f)
+{
+	const cli_command *c;
+
+	fprintf(f,
+		"usage: beampush [GLOBAL OPTIONS] COMMAND [OPTIONS] ARGS\n"
+		"\n"
+		"A client for container registries (Docker Registry HTTP API v2, OCI Distribution).\n"
+		"\ncommands:\n");
+	for (c = commands; c->name; c++)
+		fprintf(f, "  %-9s %s\n", c->name, c->summary);
+	fprintf(f,
+		"\nglobal options:\n"
+		"  --insecure-registry HOST   allow HOST[:PORT] over plain http or unverified TLS\n"
+		"  --tls-verify=false         do not verify registry certificates\n"
+		"  --jobs N                   blobs moved at once (default 4)\n"
+		"  --platform OS/ARCH[/VAR]   platform to pull from an index (default: this machine's)\n"
+		"  --progress MODE            auto, plain, json or none (default auto)\n"
+		"  -q, --quiet                print only the digest\n"
+		"  --debug                    trace requests on stderr (never secrets)\n"
+		"  --digestfile FILE          push: write the pushed digest to FILE\n"
+		"  -h, --help                 this help; beampush COMMAND --help for a command\n"
+		"  --version                  same as beampush version\n"
+		"\ntransports: oci:DIR[:TAG]\n"
+		"exit status: 0 done, 1 failed, 2 usage, 3 authentication refused, 4 not found,\n"
+		"             5 integrity failure (nothing unverified was kept)\n");
+}
+
+static int parse_global(global_opts *g, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+
+#define VALUE(name)                                                                  \
+	(strcmp(a, name) == 0 ? (i + 1 < argc ? (v = argv[++i]) : NULL)                  \
+			      : bp_strprefix(a, name "=") ? (v = a + sizeof(name)) : NULL)
+		if (a[0] != '-')
+			return i;
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return -2;
+		}
+		if (strcmp(a, "--version") == 0)
+			return -3;
+		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+			g->quiet = 1;
+		} else if (strcmp(a, "--debug") == 0) {
+			g->debug = 1;
+		} else if (strcmp(a, "--tls-verify=false") == 0) {
+			g->tls_verify = 0;
+		} else if (strcmp(a, "--tls-verify=true") == 0 || strcmp(a, "--tls-verify") == 0) {
+			g->tls_verify = 1;
+		} else if (VALUE("--insecure-registry")) {
+			if (g->ninsecure == sizeof(g->insecure) / sizeof(g->insecure[0])) {
+				cli_error("too many --insecure-registry options");
+				return -1;
+			}
+			g->insecure[g->ninsecure++] = v;
+		} else if (VALUE("--jobs")) {
+			int64_t n;
+
+			if (bp_parse_int64(v, 1, 32, &n) < 0) {
+				cli_error("--jobs wants a number from 1 to 32, not \"%s\"", v);
+				return -1;
+			}
+			g->jobs = (int)n;
+		} else if (VALUE("--platform")) {
+			g->platform = v;
+		} else if (VALUE("--digestfile")) {
+			g->digestfile = v;
+		} else if (VALUE("--progress")) {
+			if (strcmp(v, "auto") == 0)
+				g->progress = PROGRESS_AUTO;
+			else if (strcmp(v, "plain") == 0)
+				g->progress = PROGRESS_PLAIN;
+			else if (strcmp(v, "json") == 0)
+				g->progress = PROGRESS_JSON;
+			else if (strcmp(v, "none") == 0)
+				g->progress = PROGRESS_NONE;
+			else {
+				cli_error("--progress wants auto, plain, json or none, not \"%s\"", v);
+				return -1;
+			}
+		} else {
+			cli_error("unknown global option %s (see beampush --help)", a);
+			return -1;
+		}
+#undef VALUE
+	}
+	return i;
+}
+
+/* beampush version */
+int cmd_version(global_opts *g, int argc, char **argv)
+{
+	printf("beampush %s\n", BP_VERSION);
+	printf("%s\n", bp_library_versions());
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	global_opts g;
+	const cli_command *c;
+	int i;
+
+	memset(&g, 0, sizeof(g));
+	g.tls_verify = 1;
+	i = parse_global(&g, argc, argv);
+	if (i == -2)
+		return EXIT_OK;
+	if (i == -3)
+		return cmd_version(&g, 0, NULL);
+	if (i < 0)
+		return EXIT_USAGE;
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (c = commands; c->name; c++)
+		if (strcmp(c->name, argv[i]) == 0)
+			return c->fn(&g, argc - i, argv + i);
+	cli_error("unknown command \"%s\" (see beampush --help)", argv[i]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
+
+#include "cli.h"
+
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * Renders the library's events on stderr: plain (one line per event, for
+ * logs), json (one object per line, for tools), auto (plain, with byte
+ * progress redrawn in place on a terminal) or none.
+ */
+static progress_mode mode;
+static int on_tty;
+static int debug_on;
+static int line_open;
+static struct timespec last_draw;
+
+static const char *short_digest(const char *d)
+{
+	static _Thread_local char buf[16];
+	const char *hex = d ? strchr(d, ':') : NULL;
+
+	snprintf(buf, sizeof(buf), "%.12s", hex ? hex + 1 : d ? d : "-");
+	return buf;
+}
+
+static void human(char *buf, size_t n, int64_t v)
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)v;
+	int i = 0;
+
+	while (d >= 1024 && i < 4) {
+		d /= 1024;
+		i++;
+	}
+	snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", d, u[i]);
+}
+
+static int throttled(void)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - last_draw.tv_sec) * 1000 + (now.tv_nsec - last_draw.tv_nsec) / 1000000;
+	if (ms < 200)
+		return 1;
+	last_draw = now;
+	return 0;
+}
+
+/* End an in-place line before anything else is printed. */
+void cli_progress_end(void)
+{
+	if (line_open) {
+		fputs("\r\033[K", stderr);
+		line_open = 0;
+	}
+}
+
+static void json_string(const char *s)
+{
+	fputc('"', stderr);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(stderr, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(stderr, "\\u%04x", c);
+		else
+			fputc(c, stderr);
+	}
+	fputc('"', stderr);
+}
+
+static const char *type_name(bp_event_type t)
+{
+	switch (t) {
+	case BP_EVENT_BLOB_START: return "start";
+	case BP_EVENT_BLOB_EXISTS: return "exists";
+	case BP_EVENT_BLOB_PROGRESS: return "progress";
+	case BP_EVENT_BLOB_DONE: return "done";
+	case BP_EVENT_MANIFEST: return "manifest";
+	case BP_EVENT_RETRY: return "retry";
+	default: return "debug";
+	}
+}
+
+static void on_event(const bp_event *ev, void *payload)
+{
+	char a[32], b[32];
+
+	if (ev->type == BP_EVENT_DEBUG) {
+		if (debug_on) {
+			cli_progress_end();
+			fprintf(stderr, "debug: %s\n", ev->message);
+		}
+		return;
+	}
+	if (mode == PROGRESS_NONE)
+		return;
+	if (mode == PROGRESS_JSON) {
+		if (ev->type == BP_EVENT_BLOB_PROGRESS && ev->done < ev->total && throttled())
+			return;
+		fprintf(stderr, "{\"event\":\"%s\"", type_name(ev->type));
+		if (ev->digest) {
+			fputs(",\"digest\":", stderr);
+			json_string(ev->digest);
+		}
+		if (ev->kind) {
+			fputs(",\"kind\":", stderr);
+			json_string(ev->kind);
+		}
+		fprintf(stderr, ",\"done\":%lld,\"total\":%lld", (long long)ev->done,
+			(long long)ev->total);
+		if (ev->message) {
+			fputs(",\"message\":", stderr);
+			json_string(ev->message);
+		}
+		fputs("}\n", stderr);
+		return;
+	}
+	human(a, sizeof(a), ev->done);
+	human(b, sizeof(b), ev->total);
+	switch (ev->type) {
+	case BP_EVENT_BLOB_PROGRESS:
+		if (!on_tty || mode != PROGRESS_AUTO || throttled())
+			return;
+		fprintf(stderr, "\r\033[K%s: %s %s / %s", short_digest(ev->digest), ev->kind, a, b);
+		line_open = 1;
+		return;
+	case BP_EVENT_BLOB_START:
+		cli_progress_end();
+		fprintf(stderr, "%s: %s, %s, started\n", short_digest(ev->digest), ev->kind, b);
+		return;
+	case BP_EVENT_BLOB_EXISTS:
+		cli_progress_end();
+		fprintf(stderr, "%s: %s, already exists\n", short_digest(ev->digest), ev->kind);
+		return;
+	case BP_EVENT_BLOB_DONE:
+		cli_progress_end();
+		fprintf(stderr, "%s: %s, %s, done\n", short_digest(ev->digest), ev->kind, b);
+		return;
+	case BP_EVENT_MANIFEST:
+		cli_progress_end();
+		fprintf(stderr, "%s: %s written\n", short_digest(ev->digest), ev->kind);
+		return;
+	default:
+		cli_progress_end();
+		fprintf(stderr, "%s\n", ev->message ? ev->message : "");
+		return;
+	}
+}
+
+/* Client options from the global ones. */
+void cli_client_options(global_opts *g, bp_client_options *o)
+{
+	mode = g->quiet ? PROGRESS_NONE : g->progress;
+	on_tty = isatty(STDERR_FILENO);
+	debug_on = g->debug;
+	o->tls_verify = g->tls_verify;
+	o->insecure = g->insecure;
+	o->ninsecure = g->ninsecure;
+	o->jobs = g->jobs;
+	o->platform = g->platform;
+	o->debug = g->debug;
+	o->on_event = on_event;
+	o->payload = NULL;
+}

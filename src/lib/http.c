@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "http.h"
+#include "util/strutil.h"
+
+#include <curl/curl.h>
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ERR_BODY_MAX (64 * 1024)
+#define MAX_REDIRECTS 10
+
+struct bp_http {
+	CURL *curl;
+	bp_http_options opts;
+	char errbuf[CURL_ERROR_SIZE];
+	int plain_http;
+};
+
+/* State of one transfer, handed to curl's callbacks. */
+typedef struct {
+	const bp_http_request *req;
+	bp_http_response *resp;
+	int to_body;       /* 2xx: body goes to the request's sink */
+	int cb_error;      /* error code a callback returned */
+	int64_t sent;
+} xfer;
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc;
+
+static void global_init(void)
+{
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* A new handle; BP_ENOMEM or BP_ERROR when curl cannot start. */
+int bp_http__new(bp_http **out, const bp_http_options *opts)
+{
+	bp_http *h;
+
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK)
+		return bp_error_set(BP_ERROR, "libcurl: %s", curl_easy_strerror(global_rc));
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	h->curl = curl_easy_init();
+	if (!h->curl) {
+		free(h);
+		return bp_error_set(BP_ERROR, "libcurl: cannot create a handle");
+	}
+	h->opts = *opts;
+	*out = h;
+	return 0;
+}
+
+/* Free h and close its connections; NULL is fine. */
+void bp_http__free(bp_http *h)
+{
+	if (!h)
+		return;
+	curl_easy_cleanup(h->curl);
+	free(h);
+}
+
+/* Release everything resp holds; it can then be reused. */
+void bp_http__response_release(bp_http_response *r)
+{
+	size_t i;
+
+	free(r->url);
+	free(r->location);
+	free(r->content_type);
+	free(r->content_digest);
+	free(r->range);
+	free(r->link);
+	free(r->retry_after);
+	free(r->chunk_min_length);
+	for (i = 0; i < r->nwww_authenticate; i++)
+		free(r->www_authenticate[i]);
+	free(r->www_authenticate);
+	bp_dynbuf_release(&r->err_body);
+	memset(r, 0, sizeof(*r));
+	r->content_length = -1;
+}
+
+static void response_reset(bp_http_response *r)
+{
+	bp_http__response_release(r);
+	bp_dynbuf_init(&r->err_body, ERR_BODY_MAX);
+}
+
+/* Header values are untrusted: keep them bounded and printable. */
+static char *header_value(const char *v, size_t n)
+{
+	while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	while (n && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	if (n > 8192)
+		n = 8192;
+	return bp_strndup(v, n);
+}
+
+static void set_header(char **slot, const char *v, size_t n)
+{
+	free(*slot);
+	*slot = header_value(v, n);
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
+{
+	xfer *x = p;
+	bp_http_response *r = x->resp;
+	size_t len = size * nmemb, nlen;
+	const char *colon = memchr(data, ':', len);
+	const char *v;
+
+	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		/* a new response (after 100 Continue): forget the previous headers */
+		const char *sp = memchr(data, ' ', len);
+		char *url = r->url;
+		long st = 0;
+
+		r->url = NULL;
+		response_reset(r);
+		r->url = url;
+		if (sp && (size_t)(sp - data) + 4 <= len && isdigit((unsigned char)sp[1]) &&
+		    isdigit((unsigned char)sp[2]) && isdigit((unsigned char)sp[3]))
+			st = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
+		r->status = st;
+		return len;
+	}
+	if (!colon)
+		return len;
+	nlen = (size_t)(colon - data);
+	v = colon + 1;
+#define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(data, name, nlen) == 0)
+	if (IS("Location"))
+		set_header(&r->location, v, len - nlen - 1);
+	else if (IS("Content-Type"))
+		set_header(&r->content_type, v, len - nlen - 1);
+	else if (IS("Docker-Content-Digest"))
+		set_header(&r->content_digest, v, len - nlen - 1);
+	else if (IS("Range"))
+		set_header(&r->range, v, len - nlen - 1);
+	else if (IS("Link"))
+		set_header(&r->link, v, len - nlen - 1);
+	else if (IS("Retry-After"))
+		set_header(&r->retry_after, v, len - nlen - 1);
+	else if (IS("OCI-Chunk-Min-Length"))
+		set_header(&r->chunk_min_length, v, len - nlen - 1);
+	else if (IS("Content-Length")) {
+		char *s = header_value(v, len - nlen - 1);
+		int64_t n;
+
+		if (s && bp_parse_int64(s, 0, INT64_MAX, &n) == 0)
+			r->content_length = n;
+		free(s);
+	} else if (IS("WWW-Authenticate") && r->nwww_authenticate < 16) {
+		char **l = realloc(r->www_authenticate,
+				   (r->nwww_authenticate + 1) * sizeof(*l));
+
+		if (!l)
+			return 0;
+		r->www_authenticate = l;
+		l[r->nwww_authenticate] = header_value(v, len - nlen - 1);
+		if (l[r->nwww_authenticate])
+			r->nwww_authenticate++;
+	}
+#undef IS
+	return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
+{
+	xfer *x = p;
+	size_t len = size * nmemb;
+
+	if (!x->to_body) {
+		/* decide once, on the first bytes, where the body goes */
+		x->to_body = x->resp->status >= 200 && x->resp->status < 300 ? 1 : 2;
+	}
+	if (x->to_body == 2) {
+		/* error bodies are kept up to the cap, the rest is dropped */
+		if (!bp_dynbuf_full(&x->resp->err_body, len))
+			bp_dynbuf_add(&x->resp->err_body, data, len);
+		return len;
+	}
+	if (x->req->write_fn) {
+		int rc = x->req->write_fn(data, len, x->req->write_payload);
+
+		if (rc) {
+			x->cb_error = rc;
+			return 0;
+		}
+		return len;
+	}
+	if (x->req->resp) {
+		if (bp_dynbuf_add(x->req->resp, data, len) < 0) {
+			x->cb_error = bp_error_set(BP_EPROTO,
+				"response body larger than %zu bytes", x->req->resp->cap);
+			return 0;
+		}
+	}
+	return len;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nmemb, void *p)
+{
+	xfer *x = p;
+	size_t want = size * nmemb;
+	int64_t left = x->req->body_len - x->sent;
+	long n;
+
+	if ((int64_t)want > left)
+		want = (size_t)left;
+	if (!want)
+		return 0;
+	if (x->req->read_fn) {
+		n = x->req->read_fn(buf, want, x->req->read_payload);
+		if (n < 0) {
+			x->cb_error = bp_error_last_code() ? bp_error_last_code() : BP_EIO;
+			return CURL_READFUNC_ABORT;
+		}
+	} else {
+		memcpy(buf, (const char *)x->req->body + x->sent, want);
+		n = (long)want;
+	}
+	x->sent += n;
+	return (size_t)n;
+}
+
+/* Needed because curl may rewind a body on a redirect or auth retry. */
+static int on_seek(void *p, curl_off_t off, int origin)
+{
+	xfer *x = p;
+
+	if (origin != SEEK_SET || off != 0 || x->req->read_fn)
+		return CURL_SEEKFUNC_CANTSEEK;
+	x->sent = 0;
+	return CURL_SEEKFUNC_OK;
+}
+
+static int debug_cb(CURL *c, curl_infotype type, char *data, size_t size, void *p)
+{
+	bp_http *h = p;
+	char line[512];
+	size_t n;
+
+	if (type != CURLINFO_HEADER_OUT && type != CURLINFO_HEADER_IN)
+		return 0;
+	/* one line per header; never the value of Authorization */
+	while (size) {
+		const char *nl = memchr(data, '\n', size);
+		size_t l = nl ? (size_t)(nl - data) + 1 : size;
+
+		n = l;
+		while (n && (data[n - 1] == '\n' || data[n - 1] == '\r'))
+			n--;
+		if (n) {
+			if (bp_strcaseprefix(data, "Authorization:") && n >= 14)
+				n = 14;
+			if (n > sizeof(line) - 32)
+				n = sizeof(line) - 32;
+			snprintf(line, sizeof(line), "%s %.*s%s",
+				 type == CURLINFO_HEADER_OUT ? ">" : "<", (int)n, data,
+				 bp_strcaseprefix(data, "Authorization:") ? " <redacted>" : "");
+			h->opts.log_cb(line, h->opts.payload);
+		}
+		data += l;
+		size -= l;
+	}
+	return 0;
+}
+
+static int map_curl_error(bp_http *h, CURLcode rc, const char *url)
+{
+	const char *msg = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
+
+	switch (rc) {
+	case CURLE_SSL_CONNECT_ERROR:
+		h->plain_http = strstr(msg, "wrong version number") != NULL ||
+				strstr(msg, "record layer failure") != NULL ||
+				strstr(msg, "packet length too long") != NULL;
+		return bp_error_set(BP_ETLS, "%s: tls handshake failed: %s", url, msg);
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+		return bp_error_set(BP_ETLS, "%s: certificate not trusted: %s "
+				    "(add the registry's CA to /etc/docker/certs.d/<host:port>/ca.crt, "
+				    "or use --tls-verify=false)", url, msg);
+	case CURLE_ABORTED_BY_CALLBACK:
+	case CURLE_WRITE_ERROR:
+	case CURLE_READ_ERROR:
+		return bp_error_set(BP_EIO, "%s: transfer aborted: %s", url, msg);
+	default:
+		return bp_error_set(BP_ENET, "%s: %s", url, msg);
+	}
+}
+
+static int same_origin(const char *url, const char *origin)
+{
+	char *o;
+	int r;
+
+	if (!origin)
+		return 0;
+	o = bp_http__origin(url);
+	r = o && strcasecmp(o, origin) == 0;
+	free(o);
+	return r;
+}
+
+static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
+		       const char *method, int send_body, bp_http_response *resp)
+{
+	CURL *c = h->curl;
+	struct curl_slist *hl = NULL, *t;
+	char *auth = NULL;
+	xfer x;
+	CURLcode rc;
+	size_t i;
+	int err = 0;
+
+	memset(&x, 0, sizeof(x));
+	x.req = req;
+	x.resp = resp;
+	response_reset(resp);
+	resp->url = bp_strdup(url);
+	h->errbuf[0] = '\0';
+	h->plain_http = 0;
+
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "beampush/0.1");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	/* no total time-out (layers are large), but give up on a stalled one */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 120L);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (!h->opts.tls_verify) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (h->opts.debug && h->opts.log_cb) {
+		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+		curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
+		curl_easy_setopt(c, CURLOPT_DEBUGDATA, h);
+	}
+
+	for (i = 0; req->headers && req->headers[i]; i++) {
+		if (!(t = curl_slist_append(hl, req->headers[i])))
+			goto nomem;
+		hl = t;
+	}
+	/* the credential goes only where it was issued for */
+	if (req->authorization && same_origin(url, req->auth_origin)) {
+		auth = bp_aprintf("Authorization: %s", req->authorization);
+		if (!auth || !(t = curl_slist_append(hl, auth)))
+			goto nomem;
+		hl = t;
+	}
+	if (!(t = curl_slist_append(hl, "Expect:")))
+		goto nomem;
+	hl = t;
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+
+	if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(method, "GET") != 0) {
+		if (send_body && req->body_len >= 0) {
+			curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(c, CURLOPT_READDATA, &x);
+			curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+			curl_easy_setopt(c, CURLOPT_SEEKDATA, &x);
+		} else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+			   strcmp(method, "PATCH") == 0) {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+		}
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	}
+
+	rc = curl_easy_perform(c);
+	{
+		long st = 0;
+
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+		resp->status = st;
+	}
+	if (x.cb_error)
+		err = x.cb_error;
+	else if (rc != CURLE_OK)
+		err = map_curl_error(h, rc, url);
+	goto done;
+nomem:
+	err = bp_error_set(BP_ENOMEM, "out of memory");
+done:
+	curl_slist_free_all(hl);
+	if (auth) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	return err;
+}
+
+/* Perform req, following redirects by hand so the credential never leaks. */
+int bp_http__perform(bp_http *h, const bp_http_request *req, bp_http_response *resp)
+{
+	char *url = bp_strdup(req->url);
+	const char *method = req->method;
+	int hops, err = 0;
+
+	if (!url)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	for (hops = 0;; hops++) {
+		char *next;
+
+		err = perform_one(h, req, url, method, 1, resp);
+		if (err || !req->follow_redirects)
+			break;
+		if (resp->status != 301 && resp->status != 302 && resp->status != 303 &&
+		    resp->status != 307 && resp->status != 308)
+			break;
+		if (!resp->location) {
+			err = bp_error_set(BP_EPROTO, "%s: redirect without a Location", url);
+			break;
+		}
+		if (hops >= MAX_REDIRECTS) {
+			err = bp_error_set(BP_EPROTO, "%s: more than %d redirects", req->url,
+					   MAX_REDIRECTS);
+			break;
+		}
+		next = bp_http__resolve(url, resp->location);
+		if (!next) {
+			err = bp_error_set(BP_EPROTO, "%s: redirect to an invalid URL", url);
+			break;
+		}
+		free(url);
+		url = next;
+	}
+	free(url);
+	return err;
+}
+
+/* Origin of an absolute http(s) URL, lowercased scheme and host. */
+char *bp_http__origin(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *out = NULL;
+
+	if (!u)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+		goto done;
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto done;
+	out = bp_aprintf("%s://%s:%s", scheme, host, port);
+	if (out)
+		for (char *p = out; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+done:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return out;
+}
+
+/* RFC 3986 reference resolution through curl's URL API. */
+char *bp_http__resolve(const char *base, const char *ref)
+{
+	CURLU *u = curl_url();
+	char *s = NULL, *out = NULL;
+
+	if (!u)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_URL, ref, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK) {
+		if (bp_strprefix(s, "http://") || bp_strprefix(s, "https://"))
+			out = bp_strdup(s);
+	}
+	curl_free(s);
+	curl_url_cleanup(u);
+	return out;
+}
+
+/* Whether the last TLS failure looked like a plain-http server. */
+int bp_http__last_was_plain_http(const bp_http *h)
+{
+	return h->plain_http;
+}
+
+/* The libcurl version string. */
+const char *bp_http__curl_version(void)
+{
+	return curl_version();
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef BP_LIB_HTTP_H
+#define BP_LIB_HTTP_H
+
+#include <beampush/common.h>
+#include "util/dynbuf.h"
+
+/*
+ * HTTP for the rest of the library; the only file that includes curl.h is
+ * http.c. One bp_http holds one curl handle, so its connections are reused
+ * from one request to the next. A bp_http is used by one thread at a time.
+ */
+typedef struct bp_http bp_http;
+
+typedef struct {
+	int tls_verify;       /* 0: accept any certificate */
+	int debug;            /* log requests through log_cb */
+	void (*log_cb)(const char *line, void *payload);
+	void *payload;
+} bp_http_options;
+
+/* Streaming callbacks: return 0 to go on, non-zero to abort the transfer. */
+typedef int (*bp_http_write_fn)(const void *data, size_t len, void *payload);
+/* Fill buf with up to len bytes; return how many (0 at the end), -1 on error. */
+typedef long (*bp_http_read_fn)(char *buf, size_t len, void *payload);
+
+typedef struct {
+	const char *method;          /* GET HEAD POST PUT PATCH DELETE */
+	const char *url;             /* absolute */
+	const char *const *headers;  /* extra "Name: value" lines, NULL-terminated */
+	/*
+	 * The Authorization header value ("Bearer x", "Basic y") and the
+	 * origin (scheme://host:port) it was issued for: it is sent only to
+	 * that origin, on the first request and on redirects alike.
+	 */
+	const char *authorization;
+	const char *auth_origin;
+	/* request body: in memory, or streamed (body_len bytes from read_fn) */
+	const void *body;
+	int64_t body_len;            /* -1: no body */
+	bp_http_read_fn read_fn;
+	void *read_payload;
+	/* response body: into resp (capped), or to write_fn; else discarded */
+	bp_dynbuf *resp;
+	bp_http_write_fn write_fn;
+	void *write_payload;
+	/* only for 2xx responses; error bodies always go to the response's err_body */
+	int follow_redirects;
+} bp_http_request;
+
+#define BP_HTTP_REQUEST_INIT { "GET", NULL, NULL, NULL, NULL, NULL, -1, NULL, NULL, NULL, NULL, NULL, 0 }
+
+/* What we keep of a response. Strings owned, NULL when absent. */
+typedef struct {
+	long status;
+	char *url;                   /* the URL finally answered (after redirects) */
+	char *location;
+	char *content_type;
+	char *content_digest;        /* Docker-Content-Digest */
+	char *range;
+	char *link;
+	char *retry_after;
+	char *chunk_min_length;      /* OCI-Chunk-Min-Length */
+	int64_t content_length;      /* -1 when absent */
+	char **www_authenticate;     /* every WWW-Authenticate header */
+	size_t nwww_authenticate;
+	bp_dynbuf err_body;          /* body of a non-2xx answer, capped at 64 KiB */
+} bp_http_response;
+
+int bp_http__new(bp_http **out, const bp_http_options *opts);
+void bp_http__free(bp_http *h);
+
+/*
+ * Perform req and fill resp (to be released by the caller, also on error).
+ * Returns 0 whenever an HTTP answer came (whatever its status), BP_ENET or
+ * BP_ETLS when none did, BP_EPROTO on a bad redirect, or the error a
+ * callback set when it aborted the transfer.
+ */
+int bp_http__perform(bp_http *h, const bp_http_request *req,
+		     bp_http_response *resp);
+void bp_http__response_release(bp_http_response *r);
+
+/* "scheme://host[:port]" of url, new string; NULL when url is not absolute. */
+char *bp_http__origin(const char *url);
+
+/*
+ * Resolve ref (absolute, "//host/..", "/path?q" or relative path) against
+ * base, as RFC 3986; new string, NULL when either is unusable.
+ */
+char *bp_http__resolve(const char *base, const char *ref);
+
+/* 1 when the TLS handshake failed in a way that means "not TLS at all". */
+int bp_http__last_was_plain_http(const bp_http *h);
+
+/* Versions for `beampush version`. */
+const char *bp_http__curl_version(void);
+
+#endif

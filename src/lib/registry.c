@@ -1,0 +1,1074 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "registry.h"
+#include "auth.h"
+#include "util/strutil.h"
+
+#include <beampush/manifest.h>
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define POOL_MAX 16
+#define TOKENS_MAX 64
+#define TAGS_PAGE_MAX (4 * 1024 * 1024)
+
+typedef enum { AUTH_UNKNOWN, AUTH_NONE, AUTH_BASIC, AUTH_BEARER } auth_kind;
+
+typedef struct {
+	char *scope;      /* as requested: "repository:beam/python:pull,push" */
+	char *token;
+	time_t expires;
+} token_entry;
+
+struct bp_registry {
+	char *domain;     /* as in the reference */
+	char *host;       /* host[:port] we connect to */
+	char *base;       /* scheme://host[:port] */
+	char *origin;     /* origin of base, as bp_http__origin gives it */
+	bp_credentials creds;
+	int have_creds;
+	bp_registry_options opts;
+	bp_http_options http_opts;
+
+	pthread_mutex_t lock;  /* everything below */
+	auth_kind auth;
+	char *realm;
+	char *service;
+	token_entry tokens[TOKENS_MAX];
+	size_t ntokens;
+	bp_http *pool[POOL_MAX];
+	size_t npool;
+};
+
+static void dbg(bp_registry *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void dbg(bp_registry *r, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!r->opts.debug || !r->opts.log_cb)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	r->opts.log_cb(line, r->opts.payload);
+}
+
+static int is_loopback(const char *host)
+{
+	char h[256];
+	const char *colon;
+	size_t n;
+
+	if (host[0] == '[')
+		return bp_strprefix(host, "[::1]") != NULL;
+	colon = strchr(host, ':');
+	n = colon ? (size_t)(colon - host) : strlen(host);
+	if (n >= sizeof(h))
+		return 0;
+	memcpy(h, host, n);
+	h[n] = '\0';
+	return strcmp(h, "localhost") == 0 || bp_strprefix(h, "127.") != NULL;
+}
+
+/* New endpoint for domain; no network traffic yet. */
+int bp_registry__new(bp_registry **out, const char *domain, const bp_credentials *creds,
+		     const bp_registry_options *opts)
+{
+	bp_registry *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	pthread_mutex_init(&r->lock, NULL);
+	r->opts = *opts;
+	r->domain = bp_strdup(domain);
+	/* Docker Hub's registry is not at its namespace's name */
+	r->host = bp_strdup(strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain);
+	if (creds && creds->username && creds->secret) {
+		r->creds.username = bp_strdup(creds->username);
+		r->creds.secret = bp_strdup(creds->secret);
+		r->creds.source = bp_strdup(creds->source);
+		r->have_creds = 1;
+	}
+	r->http_opts.tls_verify = opts->tls_verify && !opts->insecure;
+	r->http_opts.debug = opts->debug;
+	r->http_opts.log_cb = opts->log_cb;
+	r->http_opts.payload = opts->payload;
+	if (!r->domain || !r->host || (r->have_creds && (!r->creds.username || !r->creds.secret))) {
+		bp_registry__free(r);
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	}
+	*out = r;
+	return 0;
+}
+
+/* Free r, its connections and its tokens; NULL is fine. */
+void bp_registry__free(bp_registry *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->npool; i++)
+		bp_http__free(r->pool[i]);
+	for (i = 0; i < r->ntokens; i++) {
+		free(r->tokens[i].scope);
+		if (r->tokens[i].token)
+			explicit_bzero(r->tokens[i].token, strlen(r->tokens[i].token));
+		free(r->tokens[i].token);
+	}
+	bp_credentials_release(&r->creds);
+	free(r->domain);
+	free(r->host);
+	free(r->base);
+	free(r->origin);
+	free(r->realm);
+	free(r->service);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* The base URL chosen by ping. */
+const char *bp_registry__base(const bp_registry *r)
+{
+	return r->base ? r->base : "";
+}
+
+static int conn_get(bp_registry *r, bp_http **h)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->npool) {
+		*h = r->pool[--r->npool];
+		pthread_mutex_unlock(&r->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return bp_http__new(h, &r->http_opts);
+}
+
+static void conn_put(bp_registry *r, bp_http *h)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->npool < POOL_MAX) {
+		r->pool[r->npool++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&r->lock);
+	bp_http__free(h);
+}
+
+/*
+ * Turn a failed answer into an error: the registry's JSON error body
+ * ({"errors":[{"code","message","detail"}]}) becomes "CODE: message";
+ * anything else is quoted as printable text, cut short.
+ */
+static int status_error(const bp_http_response *resp, const char *what)
+{
+	char msg[512] = "";
+	char code[64] = "";
+	int err;
+	cJSON *j = NULL, *errs, *e;
+
+	if (resp->err_body.len)
+		j = cJSON_ParseWithLength(resp->err_body.ptr, resp->err_body.len);
+	errs = cJSON_GetObjectItemCaseSensitive(j, "errors");
+	e = cJSON_IsArray(errs) ? cJSON_GetArrayItem(errs, 0) : NULL;
+	if (cJSON_IsObject(e)) {
+		cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
+		cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+		if (cJSON_IsString(c))
+			snprintf(code, sizeof(code), "%s", c->valuestring);
+		if (cJSON_IsString(m))
+			snprintf(msg, sizeof(msg), "%s", m->valuestring);
+	} else if (resp->err_body.len) {
+		size_t i, o = 0;
+
+		for (i = 0; i < resp->err_body.len && o < 160; i++) {
+			unsigned char ch = (unsigned char)resp->err_body.ptr[i];
+
+			if (ch == '\n' || ch == '\r') {
+				if (o)
+					break;
+				continue;
+			}
+			msg[o++] = isprint(ch) ? (char)ch : '?';
+		}
+		msg[o] = '\0';
+	}
+	cJSON_Delete(j);
+	/* keep the message one printable line whatever the registry sent */
+	for (char *p = msg; *p; p++)
+		if (!isprint((unsigned char)*p))
+			*p = '?';
+	for (char *p = code; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			*p = '?';
+
+	switch (resp->status) {
+	case 401:
+	case 403:
+		err = BP_EAUTH;
+		break;
+	case 404:
+		err = BP_ENOTFOUND;
+		break;
+	default:
+		err = BP_ERROR;
+		break;
+	}
+	if (strcmp(code, "DIGEST_INVALID") == 0 || strcmp(code, "SIZE_INVALID") == 0)
+		err = BP_EINTEGRITY;
+	if (strcmp(code, "BLOB_UNKNOWN") == 0 || strcmp(code, "MANIFEST_UNKNOWN") == 0 ||
+	    strcmp(code, "NAME_UNKNOWN") == 0)
+		err = BP_ENOTFOUND;
+	return bp_error_set(err, "%s: registry answered %ld%s%s%s%s", what, resp->status,
+			    code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
+}
+
+static void token_free_slot(token_entry *t)
+{
+	free(t->scope);
+	if (t->token)
+		explicit_bzero(t->token, strlen(t->token));
+	free(t->token);
+	memset(t, 0, sizeof(*t));
+}
+
+/* A copy of the cached, unexpired token for scope, or NULL. Lock held. */
+static char *token_lookup(bp_registry *r, const char *scope)
+{
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < r->ntokens; i++)
+		if (strcmp(r->tokens[i].scope, scope) == 0 && r->tokens[i].expires > now)
+			return bp_strdup(r->tokens[i].token);
+	return NULL;
+}
+
+static void token_store(bp_registry *r, const char *scope, const char *token, long expires_in)
+{
+	token_entry *t = NULL;
+	size_t i;
+
+	for (i = 0; i < r->ntokens; i++)
+		if (strcmp(r->tokens[i].scope, scope) == 0)
+			t = &r->tokens[i];
+	if (!t) {
+		if (r->ntokens == TOKENS_MAX) {
+			token_free_slot(&r->tokens[0]);
+			memmove(&r->tokens[0], &r->tokens[1], (TOKENS_MAX - 1) * sizeof(r->tokens[0]));
+			r->ntokens--;
+		}
+		t = &r->tokens[r->ntokens++];
+		memset(t, 0, sizeof(*t));
+	} else {
+		token_free_slot(t);
+	}
+	t->scope = bp_strdup(scope);
+	t->token = bp_strdup(token);
+	/* renew a little early so a token never expires mid-request */
+	t->expires = time(NULL) + (expires_in > 20 ? expires_in - 10 : expires_in);
+	if (!t->scope || !t->token) {
+		token_free_slot(t);
+		r->ntokens--;
+	}
+}
+
+static char *basic_header(const bp_registry *r)
+{
+	char *pair = bp_aprintf("%s:%s", r->creds.username, r->creds.secret);
+	char *b64 = pair ? bp_base64_encode(pair, strlen(pair)) : NULL;
+	char *out = b64 ? bp_aprintf("Basic %s", b64) : NULL;
+
+	if (pair) {
+		explicit_bzero(pair, strlen(pair));
+		free(pair);
+	}
+	if (b64) {
+		explicit_bzero(b64, strlen(b64));
+		free(b64);
+	}
+	return out;
+}
+
+/*
+ * Fetch a token from the realm for the scopes (space-separated; may be
+ * empty) and cache it under key. GET with basic credentials when we have
+ * them, anonymous otherwise.
+ */
+static int token_fetch(bp_registry *r, const char *realm, const char *service,
+		       const char *scopes, const char *key)
+{
+	bp_dynbuf url = BP_DYNBUF_INIT(16384);
+	bp_dynbuf body = BP_DYNBUF_INIT(BP_TOKEN_RESPONSE_MAX);
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	char *auth = NULL, *origin = NULL, *token = NULL, *refresh = NULL, *enc;
+	char *copy = NULL, *save = NULL, *s;
+	const char *sep;
+	bp_http *h = NULL;
+	long expires = 60;
+	int err;
+
+	sep = strchr(realm, '?') ? "&" : "?";
+	if (bp_dynbuf_adds(&url, realm) < 0)
+		goto nomem;
+	if (service) {
+		if (!(enc = bp_urlencode(service)))
+			goto nomem;
+		err = bp_dynbuf_printf(&url, "%sservice=%s", sep, enc);
+		free(enc);
+		if (err < 0)
+			goto nomem;
+		sep = "&";
+	}
+	if (!(copy = bp_strdup(scopes ? scopes : "")))
+		goto nomem;
+	for (s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
+		if (!(enc = bp_urlencode(s)))
+			goto nomem;
+		err = bp_dynbuf_printf(&url, "%sscope=%s", sep, enc);
+		free(enc);
+		if (err < 0)
+			goto nomem;
+		sep = "&";
+	}
+	if (r->have_creds && !bp_credentials_is_token(&r->creds)) {
+		if (!(enc = bp_urlencode(r->creds.username)))
+			goto nomem;
+		err = bp_dynbuf_printf(&url, "%saccount=%s", sep, enc);
+		free(enc);
+		if (err < 0 || !(auth = basic_header(r)))
+			goto nomem;
+	}
+	origin = bp_http__origin(url.ptr);
+	if (!origin) {
+		err = bp_error_set(BP_EPROTO, "registry %s: token realm \"%s\" is not an http(s) URL",
+				   r->domain, realm);
+		goto done;
+	}
+	dbg(r, "token: GET %s as %s", url.ptr,
+	    auth ? r->creds.username : "anonymous");
+	req.method = "GET";
+	req.url = url.ptr;
+	req.authorization = auth;
+	req.auth_origin = origin;
+	req.resp = &body;
+	if ((err = conn_get(r, &h)))
+		goto done;
+	err = bp_http__perform(h, &req, &resp);
+	if (err) {
+		bp_error_prefix("token service");
+		goto done;
+	}
+	if (resp.status == 401 || resp.status == 403) {
+		if (auth)
+			err = bp_error_set(BP_EAUTH, "registry %s refused the credentials of %s (from %s)",
+					   r->domain, r->creds.username, r->creds.source ? r->creds.source : "options");
+		else
+			err = bp_error_set(BP_EAUTH, "registry %s requires authentication: "
+					   "no credentials found (add them to docker's config.json)",
+					   r->domain);
+		goto done;
+	}
+	if (resp.status != 200) {
+		err = status_error(&resp, "token service");
+		goto done;
+	}
+	if ((err = bp_auth__parse_token_response(body.ptr ? body.ptr : "", body.len, &token,
+						 &expires, &refresh)))
+		goto done;
+	pthread_mutex_lock(&r->lock);
+	token_store(r, key, token, expires);
+	pthread_mutex_unlock(&r->lock);
+	goto done;
+nomem:
+	err = bp_error_set(BP_ENOMEM, "out of memory");
+done:
+	if (h)
+		conn_put(r, h);
+	bp_http__response_release(&resp);
+	bp_dynbuf_release(&url);
+	if (body.ptr)
+		explicit_bzero(body.ptr, body.len);
+	bp_dynbuf_release(&body);
+	if (token)
+		explicit_bzero(token, strlen(token));
+	free(token);
+	free(refresh);
+	if (auth)
+		explicit_bzero(auth, strlen(auth));
+	free(auth);
+	free(origin);
+	free(copy);
+	return err;
+}
+
+/* The Authorization value to send for scope, fetching a token if needed. */
+static int authorization_for(bp_registry *r, const char *scope, char **out)
+{
+	char *realm, *service, *tok;
+	auth_kind kind;
+	int err;
+
+	*out = NULL;
+	pthread_mutex_lock(&r->lock);
+	kind = r->auth;
+	if (kind == AUTH_BEARER && (tok = token_lookup(r, scope ? scope : ""))) {
+		pthread_mutex_unlock(&r->lock);
+		*out = bp_aprintf("Bearer %s", tok);
+		explicit_bzero(tok, strlen(tok));
+		free(tok);
+		return *out ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
+	}
+	realm = bp_strdup(r->realm);
+	service = bp_strdup(r->service);
+	pthread_mutex_unlock(&r->lock);
+
+	if (kind == AUTH_BASIC && r->have_creds) {
+		*out = basic_header(r);
+		err = *out ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
+	} else if (kind == AUTH_BEARER && realm) {
+		err = token_fetch(r, realm, service, scope, scope ? scope : "");
+		if (!err)
+			err = authorization_for(r, scope, out);
+	} else {
+		err = 0;
+	}
+	free(realm);
+	free(service);
+	return err;
+}
+
+/* Learn from a 401: remember the scheme, realm and service. */
+static int learn_challenge(bp_registry *r, const bp_http_response *resp,
+			   bp_auth_challenge **bearer_out, bp_auth_challenge **list, size_t *n)
+{
+	size_t i;
+
+	*list = NULL;
+	*n = 0;
+	*bearer_out = NULL;
+	for (i = 0; i < resp->nwww_authenticate; i++)
+		bp_auth__parse_challenges(resp->www_authenticate[i], list, n);
+	for (i = 0; i < *n; i++) {
+		bp_auth_challenge *c = &(*list)[i];
+
+		if (c->scheme && strcmp(c->scheme, "bearer") == 0 && c->realm) {
+			pthread_mutex_lock(&r->lock);
+			r->auth = AUTH_BEARER;
+			free(r->realm);
+			free(r->service);
+			r->realm = bp_strdup(c->realm);
+			r->service = bp_strdup(c->service);
+			pthread_mutex_unlock(&r->lock);
+			*bearer_out = c;
+			return 0;
+		}
+	}
+	for (i = 0; i < *n; i++) {
+		if ((*list)[i].scheme && strcmp((*list)[i].scheme, "basic") == 0) {
+			pthread_mutex_lock(&r->lock);
+			r->auth = AUTH_BASIC;
+			pthread_mutex_unlock(&r->lock);
+			return 0;
+		}
+	}
+	return bp_error_set(BP_EAUTH, "registry %s answered 401 without a challenge we know",
+			    r->domain);
+}
+
+/* A body streamed from a file descriptor, rewound for a retry. */
+typedef struct {
+	int fd;
+	int64_t start;
+	int64_t pos;
+	int64_t total;          /* of the whole blob, for progress */
+	int64_t base_done;      /* bytes of the blob sent before this request */
+	bp_registry_progress_fn progress;
+	void *payload;
+} fd_body;
+
+static long fd_read(char *buf, size_t len, void *p)
+{
+	fd_body *b = p;
+	ssize_t n;
+
+	do
+		n = pread(b->fd, buf, len, b->pos);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		bp_error_set(BP_EIO, "read: %s", strerror(errno));
+		return -1;
+	}
+	b->pos += n;
+	if (b->progress)
+		b->progress(b->base_done + (b->pos - b->start), b->total, b->payload);
+	return (long)n;
+}
+
+/*
+ * Send req for an operation needing scope, authenticating as the registry
+ * asks: on 401 learn the challenge, fetch a token for the scope it names
+ * (with ours) and retry once; a second 401 is an authentication error.
+ */
+static int request(bp_registry *r, const char *scope, bp_http_request *req,
+		   bp_http_response *resp, fd_body *fb)
+{
+	bp_http *h = NULL;
+	char *authz = NULL;
+	int attempt, err;
+
+	if ((err = conn_get(r, &h)))
+		return err;
+	for (attempt = 0;; attempt++) {
+		bp_auth_challenge *list = NULL, *bearer;
+		size_t n = 0;
+		char *want = NULL;
+
+		if ((err = authorization_for(r, scope, &authz)))
+			break;
+		req->authorization = authz;
+		req->auth_origin = r->origin;
+		if (fb)
+			fb->pos = fb->start;
+		err = bp_http__perform(h, req, resp);
+		if (authz) {
+			explicit_bzero(authz, strlen(authz));
+			free(authz);
+			authz = NULL;
+		}
+		req->authorization = NULL;
+		if (err || resp->status != 401)
+			break;
+		if (attempt == 1) {
+			err = r->have_creds
+				? bp_error_set(BP_EAUTH, "registry %s refused access to %s for %s (from %s)",
+					       r->domain, scope ? scope : "the registry",
+					       r->creds.username, r->creds.source ? r->creds.source : "options")
+				: bp_error_set(BP_EAUTH, "registry %s requires authentication for %s: "
+					       "no credentials found (add them to docker's config.json)",
+					       r->domain, scope ? scope : "the registry");
+			break;
+		}
+		if ((err = learn_challenge(r, resp, &bearer, &list, &n)) == 0) {
+			if (bearer) {
+				/* the challenged scope, and ours beside it when different */
+				if (bearer->scope && scope && strcmp(bearer->scope, scope) != 0)
+					want = bp_aprintf("%s %s", scope, bearer->scope);
+				else
+					want = bp_strdup(bearer->scope ? bearer->scope : scope ? scope : "");
+				err = want ? token_fetch(r, bearer->realm, bearer->service, want,
+							 scope ? scope : "")
+					   : bp_error_set(BP_ENOMEM, "out of memory");
+			} else if (!r->have_creds) {
+				err = bp_error_set(BP_EAUTH, "registry %s requires authentication: "
+						   "no credentials found (add them to docker's config.json)",
+						   r->domain);
+			}
+		}
+		free(want);
+		bp_auth__challenges_free(list, n);
+		if (err)
+			break;
+	}
+	conn_put(r, h);
+	return err;
+}
+
+/* Ping /v2/ over https, or plain http where that is allowed. */
+int bp_registry__ping(bp_registry *r)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	const char *schemes[2] = { "https", "http" };
+	int plain_ok = is_loopback(r->host) || r->opts.insecure;
+	bp_http *h = NULL;
+	char *url = NULL;
+	int i, err = 0;
+
+	if ((err = conn_get(r, &h)))
+		return err;
+	for (i = 0; i < 2; i++) {
+		free(url);
+		url = bp_aprintf("%s://%s/v2/", schemes[i], r->host);
+		if (!url) {
+			err = bp_error_set(BP_ENOMEM, "out of memory");
+			break;
+		}
+		req.url = url;
+		dbg(r, "ping %s", url);
+		err = bp_http__perform(h, &req, &resp);
+		if (!err)
+			break;
+		/*
+		 * Plain http only when the registry does not speak TLS at all
+		 * (or the user said it is insecure); a certificate we do not
+		 * trust is an error, never a silent downgrade.
+		 */
+		if (i == 0 && plain_ok &&
+		    ((err == BP_ETLS && bp_http__last_was_plain_http(h)) ||
+		     (r->opts.insecure && (err == BP_ETLS || err == BP_ENET)))) {
+			dbg(r, "%s does not speak TLS; using plain http", r->host);
+			continue;
+		}
+		break;
+	}
+	conn_put(r, h);
+	if (err)
+		goto done;
+	free(r->base);
+	r->base = bp_aprintf("%s://%s", schemes[i], r->host);
+	free(r->origin);
+	r->origin = r->base ? bp_http__origin(r->base) : NULL;
+	if (!r->base || !r->origin) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (resp.status == 200) {
+		r->auth = AUTH_NONE;
+	} else if (resp.status == 401) {
+		bp_auth_challenge *list, *bearer;
+		size_t n;
+
+		err = learn_challenge(r, &resp, &bearer, &list, &n);
+		bp_auth__challenges_free(list, n);
+	} else {
+		err = bp_error_set(BP_EPROTO, "%s does not look like a registry: GET /v2/ answered %ld",
+				   r->base, resp.status);
+	}
+done:
+	free(url);
+	bp_http__response_release(&resp);
+	return err;
+}
+
+static char *scope_of(const char *repo, const char *actions)
+{
+	return bp_aprintf("repository:%s:%s", repo, actions);
+}
+
+static char *url_of(bp_registry *r, const char *repo, const char *kind, const char *ref)
+{
+	return bp_aprintf("%s/v2/%s/%s/%s", r->base, repo, kind, ref);
+}
+
+/* HEAD a blob. */
+int bp_registry__blob_exists(bp_registry *r, const char *repo, const char *digest,
+			     int64_t *size)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	char *scope = scope_of(repo, "pull"), *url = url_of(r, repo, "blobs", digest);
+	int err;
+
+	if (!scope || !url) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	req.method = "HEAD";
+	req.url = url;
+	req.follow_redirects = 1;
+	if ((err = request(r, scope, &req, &resp, NULL)))
+		goto done;
+	if (resp.status == 200) {
+		if (size)
+			*size = resp.content_length;
+	} else if (resp.status == 404) {
+		err = BP_ENOTFOUND;
+		bp_error_set(BP_ENOTFOUND, "blob %s not in %s", digest, repo);
+	} else {
+		err = status_error(&resp, "blob HEAD");
+	}
+done:
+	bp_http__response_release(&resp);
+	free(scope);
+	free(url);
+	return err;
+}
+
+/* GET a blob into write_fn. */
+int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest,
+			  bp_http_write_fn write_fn, void *payload)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	char *scope = scope_of(repo, "pull"), *url = url_of(r, repo, "blobs", digest);
+	int err;
+
+	if (!scope || !url) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	req.url = url;
+	req.follow_redirects = 1;
+	req.write_fn = write_fn;
+	req.write_payload = payload;
+	if ((err = request(r, scope, &req, &resp, NULL)))
+		goto done;
+	if (resp.status != 200)
+		err = status_error(&resp, digest);
+done:
+	bp_http__response_release(&resp);
+	free(scope);
+	free(url);
+	return err;
+}
+
+/* The Location of an answer, resolved against the URL it answered. */
+static int next_location(const bp_http_response *resp, char **loc)
+{
+	char *n;
+
+	if (!resp->location)
+		return bp_error_set(BP_EPROTO, "upload: registry answered %ld without a Location",
+				    resp->status);
+	n = bp_http__resolve(resp->url, resp->location);
+	if (!n)
+		return bp_error_set(BP_EPROTO, "upload: Location \"%.200s\" is not a URL",
+				    resp->location);
+	free(*loc);
+	*loc = n;
+	return 0;
+}
+
+/* "0-1023" or "bytes=0-1023" → last byte 1023; -1 when absent or odd. */
+static int64_t range_end(const char *range)
+{
+	const char *dash;
+	int64_t end;
+	char buf[32];
+
+	if (!range)
+		return -1;
+	if (bp_strprefix(range, "bytes="))
+		range += 6;
+	dash = strchr(range, '-');
+	if (!dash || strlen(dash + 1) >= sizeof(buf))
+		return -1;
+	bp_strlcpy(buf, dash + 1, sizeof(buf));
+	return bp_parse_int64(buf, 0, INT64_MAX, &end) == 0 ? end : -1;
+}
+
+static char *with_digest(const char *loc, const char *digest)
+{
+	char *enc = bp_urlencode(digest), *out;
+
+	if (!enc)
+		return NULL;
+	out = bp_aprintf("%s%sdigest=%s", loc, strchr(loc, '?') ? "&" : "?", enc);
+	free(enc);
+	return out;
+}
+
+/* Upload a blob: POST, then one PUT or PATCH chunks and a closing PUT. */
+int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *digest, int64_t size,
+			     int fd, const bp_upload_options *o)
+{
+	static const char *const octet[] = { "Content-Type: application/octet-stream", NULL };
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	char *scope = scope_of(repo, "pull,push"), *loc = NULL, *put = NULL;
+	char crange[64], hdr_cr[96];
+	const char *hdrs[3];
+	fd_body fb = { fd, 0, 0, size, 0, o->progress, o->payload };
+	int64_t chunk = o->chunk_size > 0 ? o->chunk_size : 16 * 1024 * 1024, off = 0;
+	int err;
+
+	if (!scope || !(loc = bp_aprintf("%s/v2/%s/blobs/uploads/", r->base, repo))) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	req.method = "POST";
+	req.url = loc;
+	if ((err = request(r, scope, &req, &resp, NULL)))
+		goto done;
+	if (resp.status != 202) {
+		err = status_error(&resp, "upload start");
+		goto done;
+	}
+	if ((err = next_location(&resp, &loc)))
+		goto done;
+	if (resp.chunk_min_length) {
+		int64_t min;
+
+		if (bp_parse_int64(resp.chunk_min_length, 1, INT64_MAX, &min) == 0 && min > chunk) {
+			dbg(r, "registry wants chunks of at least %lld bytes", (long long)min);
+			chunk = min;
+		}
+	}
+
+	if (o->monolithic_max < 0 || size > o->monolithic_max) {
+		/* chunked: PATCH each chunk at the newest Location */
+		while (off < size) {
+			int64_t n = size - off < chunk ? size - off : chunk, end;
+
+			snprintf(crange, sizeof(crange), "%lld-%lld", (long long)off,
+				 (long long)(off + n - 1));
+			snprintf(hdr_cr, sizeof(hdr_cr), "Content-Range: %s", crange);
+			hdrs[0] = octet[0];
+			hdrs[1] = hdr_cr;
+			hdrs[2] = NULL;
+			memset(&req, 0, sizeof(req));
+			req.method = "PATCH";
+			req.url = loc;
+			req.headers = hdrs;
+			req.body_len = n;
+			req.read_fn = fd_read;
+			req.read_payload = &fb;
+			fb.start = off;
+			fb.base_done = off;
+			if ((err = request(r, scope, &req, &resp, &fb)))
+				goto done;
+			if (resp.status != 202 && resp.status != 201 && resp.status != 204) {
+				err = status_error(&resp, "upload chunk");
+				goto done;
+			}
+			end = range_end(resp.range);
+			if (resp.range && end != off + n - 1) {
+				err = bp_error_set(BP_EPROTO, "upload chunk %s: registry says it holds bytes %s",
+						   crange, resp.range);
+				goto done;
+			}
+			if (resp.location && (err = next_location(&resp, &loc)))
+				goto done;
+			off += n;
+		}
+		memset(&req, 0, sizeof(req));
+		req.body_len = -1;
+	} else {
+		memset(&req, 0, sizeof(req));
+		req.headers = octet;
+		req.body_len = size;
+		req.read_fn = fd_read;
+		req.read_payload = &fb;
+		fb.start = 0;
+	}
+	if (!(put = with_digest(loc, digest))) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	req.method = "PUT";
+	req.url = put;
+	if ((err = request(r, scope, &req, &resp, req.read_fn ? &fb : NULL)))
+		goto done;
+	if (resp.status != 201) {
+		err = status_error(&resp, digest);
+		goto done;
+	}
+	if (resp.content_digest && !bp_digest_equal(resp.content_digest, digest)) {
+		err = bp_error_set(BP_EINTEGRITY, "blob %s: registry stored it as %.80s", digest,
+				   resp.content_digest);
+		goto done;
+	}
+	if (o->progress)
+		o->progress(size, size, o->payload);
+done:
+	bp_http__response_release(&resp);
+	free(scope);
+	free(loc);
+	free(put);
+	return err;
+}
+
+static const char *const accept_all[] = {
+	"Accept: " BP_MEDIA_OCI_INDEX ", " BP_MEDIA_DOCKER_LIST ", " BP_MEDIA_OCI_MANIFEST
+	", " BP_MEDIA_DOCKER_MANIFEST,
+	NULL
+};
+
+/* GET or HEAD a manifest. */
+int bp_registry__manifest_get(bp_registry *r, const char *repo, const char *ref, char **body,
+			      size_t *len, char **ctype, char digest[BP_DIGEST_MAX])
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	bp_dynbuf buf = BP_DYNBUF_INIT(BP_MANIFEST_MAX);
+	char *scope = scope_of(repo, "pull"), *url = url_of(r, repo, "manifests", ref);
+	int err;
+
+	if (!scope || !url) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	req.method = body ? "GET" : "HEAD";
+	req.url = url;
+	req.headers = accept_all;
+	req.resp = &buf;
+	req.follow_redirects = 1;
+	err = request(r, scope, &req, &resp, NULL);
+	if (err) {
+		if (err == BP_EPROTO && buf.len >= BP_MANIFEST_MAX)
+			err = bp_error_set(BP_EPROTO, "manifest %s:%s is larger than 4 MiB", repo, ref);
+		goto done;
+	}
+	if (resp.status == 404) {
+		err = status_error(&resp, ref);
+		bp_error_set(BP_ENOTFOUND, "manifest %s not found in %s/%s", ref, r->domain, repo);
+		goto done;
+	}
+	if (resp.status != 200) {
+		err = status_error(&resp, ref);
+		goto done;
+	}
+	if (digest) {
+		digest[0] = '\0';
+		if (resp.content_digest) {
+			if (bp_digest_validate(resp.content_digest) != 0) {
+				err = bp_error_prefix("manifest %s: Docker-Content-Digest", ref);
+				goto done;
+			}
+			bp_strlcpy(digest, resp.content_digest, BP_DIGEST_MAX);
+		}
+	}
+	if (ctype) {
+		*ctype = bp_strdup(resp.content_type ? resp.content_type : "");
+		if (!*ctype) {
+			err = bp_error_set(BP_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	if (body)
+		*body = bp_dynbuf_detach(&buf, len);
+done:
+	bp_dynbuf_release(&buf);
+	bp_http__response_release(&resp);
+	free(scope);
+	free(url);
+	return err;
+}
+
+/* PUT a manifest. */
+int bp_registry__manifest_put(bp_registry *r, const char *repo, const char *ref,
+			      const char *body, size_t len, const char *media_type,
+			      char digest[BP_DIGEST_MAX])
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	char *scope = scope_of(repo, "pull,push"), *url = url_of(r, repo, "manifests", ref);
+	char *ct = bp_aprintf("Content-Type: %s", media_type);
+	const char *hdrs[2] = { ct, NULL };
+	int err;
+
+	if (!scope || !url || !ct) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	req.method = "PUT";
+	req.url = url;
+	req.headers = hdrs;
+	req.body = body;
+	req.body_len = (int64_t)len;
+	if ((err = request(r, scope, &req, &resp, NULL)))
+		goto done;
+	if (resp.status != 201 && resp.status != 200) {
+		err = status_error(&resp, "manifest PUT");
+		goto done;
+	}
+	digest[0] = '\0';
+	if (resp.content_digest) {
+		if (bp_digest_validate(resp.content_digest) != 0) {
+			err = bp_error_prefix("manifest PUT: Docker-Content-Digest");
+			goto done;
+		}
+		bp_strlcpy(digest, resp.content_digest, BP_DIGEST_MAX);
+	}
+done:
+	bp_http__response_release(&resp);
+	free(scope);
+	free(url);
+	free(ct);
+	return err;
+}
+
+/* The next page's URL from a Link header (`<url>; rel="next"`), or NULL. */
+static char *link_next(const char *base, const char *link)
+{
+	const char *lt, *gt;
+	char *ref, *out;
+
+	if (!link || !strstr(link, "rel=\"next\"") || !(lt = strchr(link, '<')) ||
+	    !(gt = strchr(lt, '>')))
+		return NULL;
+	ref = bp_strndup(lt + 1, (size_t)(gt - lt - 1));
+	out = ref ? bp_http__resolve(base, ref) : NULL;
+	free(ref);
+	return out;
+}
+
+/* List tags, page by page. */
+int bp_registry__tags(bp_registry *r, const char *repo,
+		      int (*fn)(const char *tag, void *payload), void *payload)
+{
+	bp_http_response resp = { 0 };
+	bp_dynbuf buf = BP_DYNBUF_INIT(TAGS_PAGE_MAX);
+	char *scope = scope_of(repo, "pull");
+	char *url = bp_aprintf("%s/v2/%s/tags/list", r->base, repo);
+	int err = 0, pages = 0;
+
+	if (!scope || !url) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	while (url) {
+		bp_http_request req = BP_HTTP_REQUEST_INIT;
+		cJSON *j, *tags, *t;
+		char *next;
+
+		if (++pages > 10000) {
+			err = bp_error_set(BP_EPROTO, "tags: more than 10000 pages (a Link loop?)");
+			goto done;
+		}
+		bp_dynbuf_reset(&buf);
+		req.url = url;
+		req.resp = &buf;
+		if ((err = request(r, scope, &req, &resp, NULL)))
+			goto done;
+		if (resp.status != 200) {
+			err = status_error(&resp, "tags");
+			goto done;
+		}
+		j = cJSON_ParseWithLength(buf.ptr ? buf.ptr : "", buf.len);
+		tags = cJSON_GetObjectItemCaseSensitive(j, "tags");
+		if (!cJSON_IsObject(j) || (tags && !cJSON_IsArray(tags) && !cJSON_IsNull(tags))) {
+			cJSON_Delete(j);
+			err = bp_error_set(BP_EPROTO, "tags: answer is not a tag list");
+			goto done;
+		}
+		if (cJSON_IsArray(tags)) {
+			cJSON_ArrayForEach(t, tags) {
+				if (cJSON_IsString(t) && fn(t->valuestring, payload)) {
+					cJSON_Delete(j);
+					goto done;
+				}
+			}
+		}
+		cJSON_Delete(j);
+		next = link_next(resp.url, resp.link);
+		if (next && strcmp(next, url) == 0) {
+			free(next);
+			err = bp_error_set(BP_EPROTO, "tags: Link header points to the same page");
+			goto done;
+		}
+		free(url);
+		url = next;
+	}
+done:
+	bp_http__response_release(&resp);
+	bp_dynbuf_release(&buf);
+	free(scope);
+	free(url);
+	return err;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef BP_LIB_REGISTRY_H
+#define BP_LIB_REGISTRY_H
+
+#include <beampush/common.h>
+#include <beampush/credentials.h>
+#include <beampush/digest.h>
+#include "http.h"
+
+/*
+ * One registry endpoint: its base URL (found by ping), how it wants to be
+ * authenticated, the credentials, a token cache per scope and a pool of
+ * connections. Every function is safe to call from several threads.
+ */
+typedef struct bp_registry bp_registry;
+
+typedef struct {
+	int tls_verify;      /* 0: --tls-verify=false */
+	int insecure;        /* --insecure-registry: unverified TLS, then plain http */
+	int debug;
+	void (*log_cb)(const char *line, void *payload);
+	void *payload;
+} bp_registry_options;
+
+/* Progress of one blob transfer. */
+typedef void (*bp_registry_progress_fn)(int64_t done, int64_t total, void *payload);
+
+/* domain as in a reference ("docker.io", "127.0.0.1:5000"). creds may be NULL. */
+int bp_registry__new(bp_registry **out, const char *domain,
+		     const bp_credentials *creds, const bp_registry_options *opts);
+void bp_registry__free(bp_registry *r);
+
+/* GET /v2/: choose https or http, learn the auth scheme. */
+int bp_registry__ping(bp_registry *r);
+
+/* 0 and *size when repo has the blob; BP_ENOTFOUND when not. */
+int bp_registry__blob_exists(bp_registry *r, const char *repo, const char *digest,
+			     int64_t *size);
+
+/* Stream the blob to write_fn (redirects followed, credential not forwarded). */
+int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest,
+			  bp_http_write_fn write_fn, void *payload);
+
+typedef struct {
+	int64_t chunk_size;     /* PATCH size */
+	int64_t monolithic_max; /* blobs up to this size: one PUT; -1 never */
+	bp_registry_progress_fn progress;
+	void *payload;
+} bp_upload_options;
+
+/* Upload size bytes of fd (from offset 0) as blob digest into repo. */
+int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *digest,
+			     int64_t size, int fd, const bp_upload_options *opts);
+
+/*
+ * GET (or HEAD when body is NULL) a manifest with every known media type
+ * accepted. body: new buffer, capped at BP_MANIFEST_MAX. ctype and
+ * digest (the Docker-Content-Digest sent, or "") filled when non-NULL.
+ */
+int bp_registry__manifest_get(bp_registry *r, const char *repo, const char *ref,
+			      char **body, size_t *len, char **ctype,
+			      char digest[BP_DIGEST_MAX]);
+
+/* PUT a manifest under ref (tag or digest); digest gets the registry's answer. */
+int bp_registry__manifest_put(bp_registry *r, const char *repo, const char *ref,
+			      const char *body, size_t len, const char *media_type,
+			      char digest[BP_DIGEST_MAX]);
+
+/* Every tag of repo, following Link pages; fn returns non-zero to stop. */
+int bp_registry__tags(bp_registry *r, const char *repo,
+		      int (*fn)(const char *tag, void *payload), void *payload);
+
+/* The base URL chosen by ping ("https://host:port"). Borrowed. */
+const char *bp_registry__base(const bp_registry *r);
+
+#endif

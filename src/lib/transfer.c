@@ -1,0 +1,571 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <beampush/client.h>
+#include <beampush/credentials.h>
+#include <beampush/manifest.h>
+#include <beampush/store_oci.h>
+
+#include "registry.h"
+#include "util/strutil.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define JOBS_DEFAULT 4
+#define JOBS_MAX 32
+#define MANIFEST_DEPTH_MAX 2
+
+struct bp_client {
+	bp_client_options opts;
+	pthread_mutex_t event_lock;  /* events come from several workers */
+};
+
+static void emit(bp_client *c, bp_event_type type, const char *digest, const char *kind,
+		 int64_t done, int64_t total, const char *message)
+{
+	bp_event ev = { type, digest, kind, done, total, message };
+
+	if (!c->opts.on_event)
+		return;
+	pthread_mutex_lock(&c->event_lock);
+	c->opts.on_event(&ev, c->opts.payload);
+	pthread_mutex_unlock(&c->event_lock);
+}
+
+static void debug_line(const char *line, void *payload)
+{
+	bp_client *c = payload;
+
+	emit(c, BP_EVENT_DEBUG, NULL, NULL, 0, 0, line);
+}
+
+static void debugf(bp_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void debugf(bp_client *c, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!c->opts.debug)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	debug_line(line, c);
+}
+
+/* A client with opts copied (the strings they point to must outlive it). */
+int bp_client_new(bp_client **out, const bp_client_options *opts)
+{
+	bp_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	c->opts = *opts;
+	if (c->opts.jobs <= 0)
+		c->opts.jobs = JOBS_DEFAULT;
+	if (c->opts.jobs > JOBS_MAX)
+		c->opts.jobs = JOBS_MAX;
+	if (!c->opts.chunk_size)
+		c->opts.chunk_size = BP_CHUNK_SIZE_DEFAULT;
+	if (!c->opts.monolithic_max)
+		c->opts.monolithic_max = BP_MONOLITHIC_MAX_DEFAULT;
+	pthread_mutex_init(&c->event_lock, NULL);
+	*out = c;
+	return 0;
+}
+
+/* Free c; NULL is fine. */
+void bp_client_free(bp_client *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_destroy(&c->event_lock);
+	free(c);
+}
+
+/* "oci:DIR[:TAG]" → dir and tag (NULL when absent), new strings. */
+static int parse_oci_transport(const char *spec, char **dir, char **tag)
+{
+	const char *rest, *colon;
+
+	*dir = *tag = NULL;
+	if (!(rest = bp_strprefix(spec, "oci:"))) {
+		const char *c = strchr(spec, ':');
+
+		if (c && (bp_strprefix(spec, "docker-archive:") || bp_strprefix(spec, "docker-daemon:")))
+			return bp_error_set(BP_EUNSUPPORTED, "transport \"%.*s\" is not supported yet; "
+					    "use oci:DIR[:TAG]", (int)(c - spec), spec);
+		return bp_error_set(BP_EINVAL, "\"%s\" is not a transport: use oci:DIR[:TAG]", spec);
+	}
+	colon = strchr(rest, ':');
+	*dir = colon ? bp_strndup(rest, (size_t)(colon - rest)) : bp_strdup(rest);
+	if (colon)
+		*tag = bp_strdup(colon + 1);
+	if (!*dir || (colon && !*tag)) {
+		free(*dir);
+		free(*tag);
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	}
+	if (!**dir) {
+		free(*dir);
+		free(*tag);
+		*dir = *tag = NULL;
+		return bp_error_set(BP_EINVAL, "\"%s\": the oci: transport needs a directory", spec);
+	}
+	if (*tag && !**tag) {
+		free(*tag);
+		*tag = NULL;
+	}
+	return 0;
+}
+
+static int open_registry(bp_client *c, const bp_reference *ref, bp_registry **out)
+{
+	bp_credentials cred = BP_CREDENTIALS_INIT;
+	bp_registry_options ro = { c->opts.tls_verify, 0, c->opts.debug, debug_line, c };
+	const char *domain = bp_reference_domain(ref);
+	size_t i;
+	int err;
+
+	for (i = 0; i < c->opts.ninsecure; i++)
+		if (strcmp(c->opts.insecure[i], domain) == 0)
+			ro.insecure = 1;
+	err = bp_credentials_lookup(&cred, domain);
+	if (err == 0)
+		debugf(c, "credentials for %s: user %s from %s", domain, cred.username,
+		       cred.source ? cred.source : "?");
+	else if (err == BP_ENOTFOUND)
+		debugf(c, "credentials for %s: none, anonymous", domain);
+	else
+		goto done;
+	err = bp_registry__new(out, domain, err == 0 ? &cred : NULL, &ro);
+	if (err)
+		goto done;
+	if ((err = bp_registry__ping(*out))) {
+		bp_registry__free(*out);
+		*out = NULL;
+	}
+done:
+	bp_credentials_release(&cred);
+	return err;
+}
+
+/* ---- parallel blob jobs ---- */
+
+typedef struct job job;
+typedef int (*job_fn)(bp_client *c, job *j);
+
+struct job {
+	const bp_descriptor *desc;
+	const char *kind;   /* "config", "layer" */
+	void *ctx;          /* the push or pull it belongs to */
+	int err;
+	char msg[1024];
+};
+
+typedef struct {
+	bp_client *c;
+	job *jobs;
+	size_t n;
+	size_t next;
+	int failed;
+	job_fn fn;
+	pthread_mutex_t lock;
+} job_queue;
+
+static void *worker(void *p)
+{
+	job_queue *q = p;
+
+	for (;;) {
+		job *j;
+
+		pthread_mutex_lock(&q->lock);
+		if (q->failed || q->next == q->n) {
+			pthread_mutex_unlock(&q->lock);
+			break;
+		}
+		j = &q->jobs[q->next++];
+		pthread_mutex_unlock(&q->lock);
+		/* errors are per thread: carry the message back with the job */
+		j->err = q->fn(q->c, j);
+		if (j->err) {
+			bp_strlcpy(j->msg, bp_error_last(), sizeof(j->msg));
+			pthread_mutex_lock(&q->lock);
+			q->failed = 1;
+			pthread_mutex_unlock(&q->lock);
+		}
+	}
+	return NULL;
+}
+
+/* Run fn over jobs in order on up to opts.jobs threads; the first error wins. */
+static int run_jobs(bp_client *c, job *jobs, size_t n, job_fn fn)
+{
+	job_queue q = { c, jobs, n, 0, 0, fn, PTHREAD_MUTEX_INITIALIZER };
+	pthread_t th[JOBS_MAX];
+	size_t nth = (size_t)c->opts.jobs < n ? (size_t)c->opts.jobs : n, i, started = 0;
+
+	for (i = 1; i < nth; i++) {
+		if (pthread_create(&th[started], NULL, worker, &q) != 0)
+			break;
+		started++;
+	}
+	worker(&q);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&q.lock);
+	for (i = 0; i < n; i++)
+		if (jobs[i].err)
+			return bp_error_set(jobs[i].err, "%s", jobs[i].msg);
+	return 0;
+}
+
+/* Jobs for an image manifest's blobs, the config first (small blobs must
+ * not wait behind large ones). */
+static job *image_jobs(const bp_manifest *m, void *ctx, size_t *n)
+{
+	size_t nl = bp_manifest_count(m), i;
+	job *jobs = calloc(nl + 1, sizeof(*jobs));
+
+	if (!jobs) {
+		bp_error_set(BP_ENOMEM, "out of memory");
+		return NULL;
+	}
+	jobs[0].desc = bp_manifest_config(m);
+	jobs[0].kind = "config";
+	jobs[0].ctx = ctx;
+	for (i = 0; i < nl; i++) {
+		jobs[i + 1].desc = bp_manifest_item(m, i);
+		jobs[i + 1].kind = "layer";
+		jobs[i + 1].ctx = ctx;
+	}
+	*n = nl + 1;
+	return jobs;
+}
+
+typedef struct {
+	bp_client *c;
+	const char *digest;
+	const char *kind;
+} progress_ctx;
+
+static void on_progress(int64_t done, int64_t total, void *payload)
+{
+	progress_ctx *p = payload;
+
+	emit(p->c, BP_EVENT_BLOB_PROGRESS, p->digest, p->kind, done, total, NULL);
+}
+
+/* ---- push ---- */
+
+typedef struct {
+	bp_registry *reg;
+	bp_oci *oci;
+	const char *repo;
+} push_ctx;
+
+static int push_blob(bp_client *c, job *j)
+{
+	push_ctx *x = j->ctx;
+	const bp_descriptor *d = j->desc;
+	progress_ctx pc = { c, d->digest, j->kind };
+	bp_upload_options uo = { c->opts.chunk_size, c->opts.monolithic_max, on_progress, &pc };
+	int64_t have = -1, local;
+	int fd = -1, err;
+
+	err = bp_registry__blob_exists(x->reg, x->repo, d->digest, &have);
+	if (err == 0 && (have < 0 || have == d->size)) {
+		emit(c, BP_EVENT_BLOB_EXISTS, d->digest, j->kind, d->size, d->size, NULL);
+		return 0;
+	}
+	if (err && err != BP_ENOTFOUND)
+		return err;
+	if ((err = bp_oci_blob_open(x->oci, d->digest, &fd, &local)))
+		return err;
+	if (local != d->size) {
+		close(fd);
+		return bp_error_set(BP_EINTEGRITY, "blob %s: %lld bytes in the layout, descriptor says %lld",
+				    d->digest, (long long)local, (long long)d->size);
+	}
+	emit(c, BP_EVENT_BLOB_START, d->digest, j->kind, 0, d->size, NULL);
+	err = bp_registry__blob_upload(x->reg, x->repo, d->digest, d->size, fd, &uo);
+	close(fd);
+	if (err)
+		return err;
+	emit(c, BP_EVENT_BLOB_DONE, d->digest, j->kind, d->size, d->size, NULL);
+	return 0;
+}
+
+/*
+ * Push the manifest desc names (and everything it references) under ref
+ * (a tag, or NULL: by digest). An index pushes each manifest it lists
+ * first. out gets the digest the registry confirmed.
+ */
+static int push_manifest(bp_client *c, push_ctx *x, const bp_descriptor *desc, const char *ref,
+			 int depth, char out[BP_DIGEST_MAX])
+{
+	bp_manifest *m = NULL;
+	char *bytes = NULL, got[BP_DIGEST_MAX];
+	size_t len, i, n;
+	job *jobs = NULL;
+	int err;
+
+	if (depth > MANIFEST_DEPTH_MAX)
+		return bp_error_set(BP_EINVAL, "manifest %s: indexes nested too deep", desc->digest);
+	if ((err = bp_oci_blob_read(x->oci, desc->digest, BP_MANIFEST_MAX, &bytes, &len)))
+		goto done;
+	if ((err = bp_manifest_parse(&m, bytes, len, desc->media_type))) {
+		bp_error_prefix("manifest %s in the layout", desc->digest);
+		goto done;
+	}
+	if (bp_manifest_kind_is_index(bp_manifest_kind_get(m))) {
+		for (i = 0; i < bp_manifest_count(m); i++) {
+			char child[BP_DIGEST_MAX];
+
+			if ((err = push_manifest(c, x, bp_manifest_item(m, i), NULL, depth + 1, child)))
+				goto done;
+		}
+	} else {
+		if (!(jobs = image_jobs(m, x, &n))) {
+			err = BP_ENOMEM;
+			goto done;
+		}
+		if ((err = run_jobs(c, jobs, n, push_blob)))
+			goto done;
+	}
+	err = bp_registry__manifest_put(x->reg, x->repo, ref ? ref : desc->digest, bytes, len,
+					bp_manifest_media_type(m), got);
+	if (err)
+		goto done;
+	/* the registry must have stored exactly our bytes */
+	if (got[0] && !bp_digest_equal(got, desc->digest)) {
+		err = bp_error_set(BP_EINTEGRITY, "manifest %s: registry answered Docker-Content-Digest %s",
+				   desc->digest, got);
+		goto done;
+	}
+	bp_strlcpy(out, desc->digest, BP_DIGEST_MAX);
+	emit(c, BP_EVENT_MANIFEST, desc->digest,
+	     bp_manifest_kind_is_index(bp_manifest_kind_get(m)) ? "index" : "manifest",
+	     (int64_t)len, (int64_t)len, NULL);
+done:
+	free(jobs);
+	bp_manifest_free(m);
+	free(bytes);
+	return err;
+}
+
+/* Push the image in source to dst. */
+int bp_push(bp_client *c, const char *source, const bp_reference *dst, char digest[BP_DIGEST_MAX])
+{
+	push_ctx x = { NULL, NULL, bp_reference_path(dst) };
+	const bp_descriptor *desc;
+	char *dir = NULL, *tag = NULL;
+	int err;
+
+	if ((err = parse_oci_transport(source, &dir, &tag)))
+		return err;
+	if ((err = bp_oci_open(&x.oci, dir, 0)))
+		goto done;
+	if ((err = bp_oci_resolve(x.oci, tag, &desc)))
+		goto done;
+	if (bp_reference_digest(dst) && !bp_digest_equal(bp_reference_digest(dst), desc->digest)) {
+		err = bp_error_set(BP_EINVAL, "%s names digest %s, but the image in %s is %s",
+				   bp_reference_string(dst), bp_reference_digest(dst), source,
+				   desc->digest);
+		goto done;
+	}
+	if ((err = open_registry(c, dst, &x.reg)))
+		goto done;
+	err = push_manifest(c, &x, desc, bp_reference_tag(dst), 0, digest);
+done:
+	bp_registry__free(x.reg);
+	bp_oci_free(x.oci);
+	free(dir);
+	free(tag);
+	return err;
+}
+
+/* ---- pull ---- */
+
+typedef struct {
+	bp_registry *reg;
+	bp_oci *oci;
+	const char *repo;
+} pull_ctx;
+
+typedef struct {
+	bp_oci_writer *w;
+	const bp_descriptor *d;
+	progress_ctx *pc;
+} sink;
+
+static int sink_write(const void *data, size_t len, void *payload)
+{
+	sink *s = payload;
+	int64_t have = bp_oci_writer_count(s->w);
+
+	/* never take more than the descriptor promised */
+	if ((int64_t)len > s->d->size - have)
+		return bp_error_set(BP_EINTEGRITY, "blob %s: registry sent more than its %lld bytes",
+				    s->d->digest, (long long)s->d->size);
+	if (bp_oci_writer_write(s->w, data, len))
+		return bp_error_last_code() ? bp_error_last_code() : BP_EIO;
+	emit(s->pc->c, BP_EVENT_BLOB_PROGRESS, s->d->digest, s->pc->kind, have + (int64_t)len,
+	     s->d->size, NULL);
+	return 0;
+}
+
+static int pull_blob(bp_client *c, job *j)
+{
+	pull_ctx *x = j->ctx;
+	const bp_descriptor *d = j->desc;
+	progress_ctx pc = { c, d->digest, j->kind };
+	sink s = { NULL, d, &pc };
+	int err;
+
+	if (bp_oci_blob_exists(x->oci, d->digest, d->size) == 1) {
+		emit(c, BP_EVENT_BLOB_EXISTS, d->digest, j->kind, d->size, d->size, NULL);
+		return 0;
+	}
+	emit(c, BP_EVENT_BLOB_START, d->digest, j->kind, 0, d->size, NULL);
+	if ((err = bp_oci_blob_begin(x->oci, &s.w, d->digest, d->size)))
+		return err;
+	err = bp_registry__blob_get(x->reg, x->repo, d->digest, sink_write, &s);
+	if (err) {
+		bp_oci_writer_abort(s.w);
+		return err;
+	}
+	/* commit checks size and digest, and keeps nothing that does not match */
+	if ((err = bp_oci_blob_commit(s.w)))
+		return err;
+	emit(c, BP_EVENT_BLOB_DONE, d->digest, j->kind, d->size, d->size, NULL);
+	return 0;
+}
+
+/*
+ * Fetch a manifest and check it: by digest, the bytes must hash to it; by
+ * tag, to the Docker-Content-Digest the registry sent, when it sent one.
+ */
+static int fetch_manifest(bp_registry *reg, const char *repo, const char *ref, int by_digest,
+			  char **bytes, size_t *len, char **ctype, char digest[BP_DIGEST_MAX])
+{
+	char sent[BP_DIGEST_MAX];
+	int err;
+
+	err = bp_registry__manifest_get(reg, repo, ref, bytes, len, ctype, sent);
+	if (err)
+		return err;
+	if ((err = bp_digest_buf(digest, *bytes, *len)))
+		goto fail;
+	if (by_digest && !bp_digest_equal(digest, ref)) {
+		err = bp_error_set(BP_EINTEGRITY, "manifest %s: registry sent bytes that hash to %s",
+				   ref, digest);
+		goto fail;
+	}
+	if (sent[0] && bp_digest_validate(sent) == 0 && !bp_digest_equal(sent, digest)) {
+		err = bp_error_set(BP_EINTEGRITY, "manifest %s: Docker-Content-Digest %s, but the "
+				   "bytes hash to %s", ref, sent, digest);
+		goto fail;
+	}
+	return 0;
+fail:
+	free(*bytes);
+	free(*ctype);
+	*bytes = *ctype = NULL;
+	return err;
+}
+
+/* Pull src into dest. */
+int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest[BP_DIGEST_MAX])
+{
+	pull_ctx x = { NULL, NULL, bp_reference_path(src) };
+	bp_manifest *m = NULL;
+	char *dir = NULL, *tag = NULL, *bytes = NULL, *ctype = NULL;
+	char mdigest[BP_DIGEST_MAX];
+	const char *platform = c->opts.platform ? c->opts.platform : bp_platform_default();
+	bp_descriptor mdesc;
+	job *jobs = NULL;
+	size_t len, n;
+	int err;
+
+	if ((err = parse_oci_transport(dest, &dir, &tag)))
+		return err;
+	if ((err = open_registry(c, src, &x.reg)))
+		goto done;
+	/* name:tag@digest is pulled by digest, as docker does */
+	err = fetch_manifest(x.reg, x.repo, bp_reference_object(src),
+			     bp_reference_digest(src) != NULL, &bytes, &len, &ctype, mdigest);
+	if (err)
+		goto done;
+	if ((err = bp_manifest_parse(&m, bytes, len, ctype))) {
+		bp_error_prefix("%s", bp_reference_string(src));
+		goto done;
+	}
+	if (bp_manifest_kind_is_index(bp_manifest_kind_get(m))) {
+		const bp_descriptor *pick;
+		char *child = NULL, *cctype = NULL;
+		size_t clen;
+
+		if ((err = bp_manifest_select_platform(m, platform, &pick))) {
+			bp_error_prefix("%s", bp_reference_string(src));
+			goto done;
+		}
+		debugf(c, "index %s: platform %s is %s", mdigest, platform, pick->digest);
+		bp_strlcpy(mdigest, pick->digest, sizeof(mdigest));
+		err = fetch_manifest(x.reg, x.repo, mdigest, 1, &child, &clen, &cctype, mdigest);
+		if (err)
+			goto done;
+		bp_manifest_free(m);
+		m = NULL;
+		free(bytes);
+		free(ctype);
+		bytes = child;
+		ctype = cctype;
+		len = clen;
+		if ((err = bp_manifest_parse(&m, bytes, len, ctype))) {
+			bp_error_prefix("%s: manifest %s", bp_reference_string(src), mdigest);
+			goto done;
+		}
+		if (bp_manifest_kind_is_index(bp_manifest_kind_get(m))) {
+			err = bp_error_set(BP_EUNSUPPORTED, "%s: index within an index",
+					   bp_reference_string(src));
+			goto done;
+		}
+	}
+	if ((err = bp_oci_open(&x.oci, dir, 1)))
+		goto done;
+	if (!(jobs = image_jobs(m, &x, &n))) {
+		err = BP_ENOMEM;
+		goto done;
+	}
+	if ((err = run_jobs(c, jobs, n, pull_blob)))
+		goto done;
+	/* the manifest and the tag last: a reader never sees a half image */
+	if ((err = bp_oci_blob_put(x.oci, mdigest, bytes, len)))
+		goto done;
+	memset(&mdesc, 0, sizeof(mdesc));
+	mdesc.media_type = bp_manifest_media_type(m);
+	bp_strlcpy(mdesc.digest, mdigest, sizeof(mdesc.digest));
+	mdesc.size = (int64_t)len;
+	err = bp_oci_tag(x.oci, &mdesc, tag ? tag : bp_reference_tag(src));
+	if (err)
+		goto done;
+	emit(c, BP_EVENT_MANIFEST, mdigest, "manifest", (int64_t)len, (int64_t)len, NULL);
+	bp_strlcpy(digest, mdigest, BP_DIGEST_MAX);
+done:
+	free(jobs);
+	bp_manifest_free(m);
+	free(bytes);
+	free(ctype);
+	bp_registry__free(x.reg);
+	bp_oci_free(x.oci);
+	free(dir);
+	free(tag);
+	return err;
+}
