@@ -75,9 +75,7 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libbeampush.a
 # `make check` and `make demo` work as the first command on a new machine:
 # install what is missing, then build with the flags pkg-config now knows.
 deps:
-	@pkg-config --exists $(PKGS) $(MOCK_PKGS) $(TEST_PKGS) libdeflate \
-	  && command -v docker-registry >/dev/null && command -v skopeo >/dev/null \
-	  || scripts/install-deps
+	@scripts/install-deps
 
 check: deps
 	@$(MAKE) --no-print-directory all unit-tests

@@ -14,7 +14,8 @@ typedef struct bp_reference bp_reference;
 
 /*
  * Parse s. The default tag "latest" is set only when there is neither a
- * tag nor a digest. BP_EINVAL with a message naming what is wrong.
+ * tag nor a digest. BP_EINVAL with a message naming what is wrong;
+ * BP_EUNSUPPORTED for a well-formed digest of another algorithm (sha512:).
  */
 int bp_reference_parse(bp_reference **out, const char *s);
 

@@ -46,7 +46,16 @@ int bp_error_prefix(const char *fmt, ...)
 	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
 	va_end(ap);
 	n = strlen(last_msg);
-	snprintf(last_msg + n, sizeof(last_msg) - n, ": %s", old);
+	if (n + 2 < sizeof(last_msg)) {
+		size_t rest = strnlen(old, sizeof(old));
+
+		memcpy(last_msg + n, ": ", 2);
+		n += 2;
+		if (rest > sizeof(last_msg) - 1 - n)
+			rest = sizeof(last_msg) - 1 - n;
+		memcpy(last_msg + n, old, rest);
+		last_msg[n + rest] = '\0';
+	}
 	return last_code;
 }
 

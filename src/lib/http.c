@@ -215,7 +215,7 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *p)
 {
 	xfer *x = p;
 	size_t want = size * nmemb;
-	int64_t left = x->req->body_len - x->sent;
+	int64_t left = (x->req->body_len > 0 ? x->req->body_len : 0) - x->sent;
 	long n;
 
 	if ((int64_t)want > left)
@@ -382,19 +382,20 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 
 	if (strcmp(method, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	} else if (strcmp(method, "GET") != 0) {
-		if (send_body && req->body_len >= 0) {
-			curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
-			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-			curl_easy_setopt(c, CURLOPT_READDATA, &x);
-			curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
-			curl_easy_setopt(c, CURLOPT_SEEKDATA, &x);
-		} else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-			   strcmp(method, "PATCH") == 0) {
-			curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
-		}
+	} else if (strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0) {
+		/*
+		 * Every body goes through the upload path, an empty one too:
+		 * Content-Length: 0 and no form Content-Type on a bare POST.
+		 */
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+				 (curl_off_t)(send_body && req->body_len > 0 ? req->body_len : 0));
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, &x);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, &x);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	} else if (strcmp(method, "DELETE") == 0) {
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	}
 

@@ -39,6 +39,7 @@ struct bp_registry {
 	bp_registry_options opts;
 	bp_http_options http_opts;
 
+	pthread_mutex_t fetch_lock;  /* one token fetch at a time */
 	pthread_mutex_t lock;  /* everything below */
 	auth_kind auth;
 	char *realm;
@@ -90,6 +91,7 @@ int bp_registry__new(bp_registry **out, const char *domain, const bp_credentials
 	if (!r)
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->fetch_lock, NULL);
 	r->opts = *opts;
 	r->domain = bp_strdup(domain);
 	/* Docker Hub's registry is not at its namespace's name */
@@ -135,6 +137,7 @@ void bp_registry__free(bp_registry *r)
 	free(r->realm);
 	free(r->service);
 	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->fetch_lock);
 	free(r);
 }
 
@@ -441,7 +444,17 @@ static int authorization_for(bp_registry *r, const char *scope, char **out)
 		*out = basic_header(r);
 		err = *out ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
 	} else if (kind == AUTH_BEARER && realm) {
-		err = token_fetch(r, realm, service, scope, scope ? scope : "");
+		/* workers that miss together wait for one fetch, not one each */
+		pthread_mutex_lock(&r->fetch_lock);
+		pthread_mutex_lock(&r->lock);
+		tok = token_lookup(r, scope ? scope : "");
+		pthread_mutex_unlock(&r->lock);
+		err = tok ? 0 : token_fetch(r, realm, service, scope, scope ? scope : "");
+		pthread_mutex_unlock(&r->fetch_lock);
+		if (tok) {
+			explicit_bzero(tok, strlen(tok));
+			free(tok);
+		}
 		if (!err)
 			err = authorization_for(r, scope, out);
 	} else {
@@ -655,9 +668,10 @@ done:
 	return err;
 }
 
-static char *scope_of(const char *repo, const char *actions)
+/* One token for a whole push: pull,push on every request of it. */
+static char *scope_of(const bp_registry *r, const char *repo, const char *actions)
 {
-	return bp_aprintf("repository:%s:%s", repo, actions);
+	return bp_aprintf("repository:%s:%s", repo, r->opts.push ? "pull,push" : actions);
 }
 
 static char *url_of(bp_registry *r, const char *repo, const char *kind, const char *ref)
@@ -671,7 +685,7 @@ int bp_registry__blob_exists(bp_registry *r, const char *repo, const char *diges
 {
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
-	char *scope = scope_of(repo, "pull"), *url = url_of(r, repo, "blobs", digest);
+	char *scope = scope_of(r, repo, "pull"), *url = url_of(r, repo, "blobs", digest);
 	int err;
 
 	if (!scope || !url) {
@@ -705,7 +719,7 @@ int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest,
 {
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
-	char *scope = scope_of(repo, "pull"), *url = url_of(r, repo, "blobs", digest);
+	char *scope = scope_of(r, repo, "pull"), *url = url_of(r, repo, "blobs", digest);
 	int err;
 
 	if (!scope || !url) {
@@ -780,7 +794,7 @@ int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *diges
 	static const char *const octet[] = { "Content-Type: application/octet-stream", NULL };
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
-	char *scope = scope_of(repo, "pull,push"), *loc = NULL, *put = NULL;
+	char *scope = scope_of(r, repo, "pull,push"), *loc = NULL, *put = NULL;
 	char crange[64], hdr_cr[96];
 	const char *hdrs[3];
 	fd_body fb = { fd, 0, 0, size, 0, o->progress, o->payload };
@@ -810,7 +824,8 @@ int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *diges
 		}
 	}
 
-	if (o->monolithic_max < 0 || size > o->monolithic_max) {
+	/* one PUT for small blobs; chunks for anything larger than a chunk */
+	if (o->monolithic_max < 0 || size > o->monolithic_max || size > chunk) {
 		/* chunked: PATCH each chunk at the newest Location */
 		while (off < size) {
 			int64_t n = size - off < chunk ? size - off : chunk, end;
@@ -896,7 +911,7 @@ int bp_registry__manifest_get(bp_registry *r, const char *repo, const char *ref,
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
 	bp_dynbuf buf = BP_DYNBUF_INIT(BP_MANIFEST_MAX);
-	char *scope = scope_of(repo, "pull"), *url = url_of(r, repo, "manifests", ref);
+	char *scope = scope_of(r, repo, "pull"), *url = url_of(r, repo, "manifests", ref);
 	int err;
 
 	if (!scope || !url) {
@@ -957,7 +972,7 @@ int bp_registry__manifest_put(bp_registry *r, const char *repo, const char *ref,
 {
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
-	char *scope = scope_of(repo, "pull,push"), *url = url_of(r, repo, "manifests", ref);
+	char *scope = scope_of(r, repo, "pull,push"), *url = url_of(r, repo, "manifests", ref);
 	char *ct = bp_aprintf("Content-Type: %s", media_type);
 	const char *hdrs[2] = { ct, NULL };
 	int err;
@@ -1014,7 +1029,7 @@ int bp_registry__tags(bp_registry *r, const char *repo,
 {
 	bp_http_response resp = { 0 };
 	bp_dynbuf buf = BP_DYNBUF_INIT(TAGS_PAGE_MAX);
-	char *scope = scope_of(repo, "pull");
+	char *scope = scope_of(r, repo, "pull");
 	char *url = bp_aprintf("%s/v2/%s/tags/list", r->base, repo);
 	int err = 0, pages = 0;
 

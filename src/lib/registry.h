@@ -17,6 +17,7 @@ typedef struct bp_registry bp_registry;
 typedef struct {
 	int tls_verify;      /* 0: --tls-verify=false */
 	int insecure;        /* --insecure-registry: unverified TLS, then plain http */
+	int push;            /* ask for pull,push on every repository scope */
 	int debug;
 	void (*log_cb)(const char *line, void *payload);
 	void *payload;

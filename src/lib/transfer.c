@@ -124,10 +124,10 @@ static int parse_oci_transport(const char *spec, char **dir, char **tag)
 	return 0;
 }
 
-static int open_registry(bp_client *c, const bp_reference *ref, bp_registry **out)
+static int open_registry(bp_client *c, const bp_reference *ref, int push, bp_registry **out)
 {
 	bp_credentials cred = BP_CREDENTIALS_INIT;
-	bp_registry_options ro = { c->opts.tls_verify, 0, c->opts.debug, debug_line, c };
+	bp_registry_options ro = { c->opts.tls_verify, 0, push, c->opts.debug, debug_line, c };
 	const char *domain = bp_reference_domain(ref);
 	size_t i;
 	int err;
@@ -380,7 +380,7 @@ int bp_push(bp_client *c, const char *source, const bp_reference *dst, char dige
 				   desc->digest);
 		goto done;
 	}
-	if ((err = open_registry(c, dst, &x.reg)))
+	if ((err = open_registry(c, dst, 1, &x.reg)))
 		goto done;
 	err = push_manifest(c, &x, desc, bp_reference_tag(dst), 0, digest);
 done:
@@ -496,7 +496,7 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 
 	if ((err = parse_oci_transport(dest, &dir, &tag)))
 		return err;
-	if ((err = open_registry(c, src, &x.reg)))
+	if ((err = open_registry(c, src, 0, &x.reg)))
 		goto done;
 	/* name:tag@digest is pulled by digest, as docker does */
 	err = fetch_manifest(x.reg, x.repo, bp_reference_object(src),
