@@ -6,6 +6,8 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 B       := build
+V       ?= 0
+Q       := $(if $(filter 1,$(V)),,@)
 
 PKGS      := libcurl openssl libcjson zlib
 MOCK_PKGS := libmicrohttpd openssl libcjson
@@ -47,30 +49,37 @@ all: $(B)/beampush $(B)/libbeampush.a $(B)/mock-registry
 
 $(B)/libbeampush.a: $(LIB_OBJ) $(UTIL_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)ar rcs $@ $^
 
 $(B)/beampush: $(CLI_OBJ) $(B)/libbeampush.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libbeampush.a $(LIB_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libbeampush.a $(LIB_LIBS)
 
 $(B)/mock-registry: $(MOCK_OBJ) $(UTIL_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(MOCK_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(MOCK_LIBS)
 
 $(B)/obj/src/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LIB_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(LIB_CFLAGS) -c -o $@ $<
 
 $(B)/obj/mock-registry/%.o: mock-registry/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(MOCK_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(MOCK_CFLAGS) -c -o $@ $<
 
 $(B)/obj/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LIB_CFLAGS) $(TEST_CFLAGS) -Isrc/lib -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(LIB_CFLAGS) $(TEST_CFLAGS) -Isrc/lib -c -o $@ $<
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libbeampush.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(B)/libbeampush.a $(LIB_LIBS) $(TEST_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(B)/libbeampush.a $(LIB_LIBS) $(TEST_LIBS)
 
 # `make check` and `make demo` work as the first command on a new machine:
 # install what is missing, then build with the flags pkg-config now knows.

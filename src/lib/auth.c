@@ -7,6 +7,10 @@
 #include <cJSON.h>
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -421,4 +425,414 @@ done:
 	free(r);
 	cJSON_Delete(root);
 	return rc;
+}
+
+/* ---- the authentication state of one registry ---- */
+
+typedef enum { AUTH_UNKNOWN, AUTH_NONE, AUTH_BASIC, AUTH_BEARER } auth_kind;
+
+#define TOKENS_MAX 64
+
+typedef struct {
+	char *scope; /* as requested: "repository:beam/python:pull,push" */
+	char *token;
+	time_t expires;
+} token_entry;
+
+struct bp_auth {
+	char *domain;
+	bp_credentials creds;
+	int have_creds;
+	void (*log_cb)(const char *line, void *payload);
+	void *payload;
+	pthread_mutex_t fetch_lock; /* one token fetch at a time */
+	pthread_mutex_t lock;       /* everything below */
+	auth_kind kind;
+	char *realm;
+	char *service;
+	token_entry tokens[TOKENS_MAX];
+	size_t ntokens;
+};
+
+static void dbg(bp_auth *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void dbg(bp_auth *r, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!r->log_cb)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	r->log_cb(line, r->payload);
+}
+
+/* New state for domain; the credentials are copied. */
+int bp_auth__new(bp_auth **out, const char *domain, const bp_credentials *creds,
+		 void (*log_cb)(const char *line, void *payload), void *payload)
+{
+	bp_auth *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_mutex_init(&a->fetch_lock, NULL);
+	a->log_cb = log_cb;
+	a->payload = payload;
+	a->domain = bp_strdup(domain);
+	if (creds && creds->username && creds->secret) {
+		a->creds.username = bp_strdup(creds->username);
+		a->creds.secret = bp_strdup(creds->secret);
+		a->creds.source = bp_strdup(creds->source ? creds->source : "options");
+		a->have_creds = 1;
+	}
+	if (!a->domain ||
+	    (a->have_creds && (!a->creds.username || !a->creds.secret || !a->creds.source))) {
+		bp_auth__free(a);
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	}
+	*out = a;
+	return 0;
+}
+
+static void token_free_slot(token_entry *t);
+
+/* Free a and wipe its secrets; NULL is fine. */
+void bp_auth__free(bp_auth *a)
+{
+	size_t i;
+
+	if (!a)
+		return;
+	for (i = 0; i < a->ntokens; i++)
+		token_free_slot(&a->tokens[i]);
+	bp_credentials_release(&a->creds);
+	free(a->domain);
+	free(a->realm);
+	free(a->service);
+	pthread_mutex_destroy(&a->lock);
+	pthread_mutex_destroy(&a->fetch_lock);
+	free(a);
+}
+
+static void token_free_slot(token_entry *t)
+{
+	free(t->scope);
+	if (t->token)
+		explicit_bzero(t->token, strlen(t->token));
+	free(t->token);
+	memset(t, 0, sizeof(*t));
+}
+
+/* A copy of the cached, unexpired token for scope, or NULL. Lock held. */
+static char *token_lookup(bp_auth *r, const char *scope)
+{
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < r->ntokens; i++)
+		if (strcmp(r->tokens[i].scope, scope) == 0 && r->tokens[i].expires > now)
+			return bp_strdup(r->tokens[i].token);
+	return NULL;
+}
+
+static void token_store(bp_auth *r, const char *scope, const char *token, long expires_in)
+{
+	token_entry *t = NULL;
+	size_t i;
+
+	for (i = 0; i < r->ntokens; i++)
+		if (strcmp(r->tokens[i].scope, scope) == 0)
+			t = &r->tokens[i];
+	if (!t) {
+		if (r->ntokens == TOKENS_MAX) {
+			token_free_slot(&r->tokens[0]);
+			memmove(&r->tokens[0], &r->tokens[1], (TOKENS_MAX - 1) * sizeof(r->tokens[0]));
+			r->ntokens--;
+		}
+		t = &r->tokens[r->ntokens++];
+		memset(t, 0, sizeof(*t));
+	} else {
+		token_free_slot(t);
+	}
+	t->scope = bp_strdup(scope);
+	t->token = bp_strdup(token);
+	/* renew a little early so a token never expires mid-request */
+	t->expires = time(NULL) + (expires_in > 20 ? expires_in - 10 : expires_in);
+	if (!t->scope || !t->token) {
+		token_free_slot(t);
+		r->ntokens--;
+	}
+}
+
+static char *basic_header(const bp_auth *r)
+{
+	char *pair = bp_aprintf("%s:%s", r->creds.username, r->creds.secret);
+	char *b64 = pair ? bp_base64_encode(pair, strlen(pair)) : NULL;
+	char *out = b64 ? bp_aprintf("Basic %s", b64) : NULL;
+
+	if (pair) {
+		explicit_bzero(pair, strlen(pair));
+		free(pair);
+	}
+	if (b64) {
+		explicit_bzero(b64, strlen(b64));
+		free(b64);
+	}
+	return out;
+}
+
+/*
+ * Fetch a token from the realm for the scopes (space-separated; may be
+ * empty) and cache it under key. GET with basic credentials when we have
+ * them, anonymous otherwise.
+ */
+static int token_fetch(bp_auth *r, bp_http *h, const char *realm, const char *service,
+		       const char *scopes, const char *key)
+{
+	bp_dynbuf url = BP_DYNBUF_INIT(16384);
+	bp_dynbuf body = BP_DYNBUF_INIT(BP_TOKEN_RESPONSE_MAX);
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	char *auth = NULL, *origin = NULL, *token = NULL, *refresh = NULL, *enc;
+	char *copy = NULL, *save = NULL, *s;
+	const char *sep;
+	long expires = 60;
+	int err;
+
+	sep = strchr(realm, '?') ? "&" : "?";
+	if (bp_dynbuf_adds(&url, realm) < 0)
+		goto nomem;
+	if (service) {
+		if (!(enc = bp_urlencode(service)))
+			goto nomem;
+		err = bp_dynbuf_printf(&url, "%sservice=%s", sep, enc);
+		free(enc);
+		if (err < 0)
+			goto nomem;
+		sep = "&";
+	}
+	if (!(copy = bp_strdup(scopes ? scopes : "")))
+		goto nomem;
+	for (s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
+		if (!(enc = bp_urlencode(s)))
+			goto nomem;
+		err = bp_dynbuf_printf(&url, "%sscope=%s", sep, enc);
+		free(enc);
+		if (err < 0)
+			goto nomem;
+		sep = "&";
+	}
+	if (r->have_creds && !bp_credentials_is_token(&r->creds)) {
+		if (!(enc = bp_urlencode(r->creds.username)))
+			goto nomem;
+		err = bp_dynbuf_printf(&url, "%saccount=%s", sep, enc);
+		free(enc);
+		if (err < 0 || !(auth = basic_header(r)))
+			goto nomem;
+	}
+	origin = bp_http__origin(url.ptr);
+	if (!origin) {
+		err = bp_error_set(BP_EPROTO, "registry %s: token realm \"%s\" is not an http(s) URL",
+				   r->domain, realm);
+		goto done;
+	}
+	dbg(r, "token: GET %s as %s", url.ptr,
+	    auth ? r->creds.username : "anonymous");
+	req.method = "GET";
+	req.url = url.ptr;
+	req.authorization = auth;
+	req.auth_origin = origin;
+	req.resp = &body;
+	err = bp_http__perform(h, &req, &resp);
+	if (err) {
+		bp_error_prefix("token service");
+		goto done;
+	}
+	if (resp.status == 401 || resp.status == 403) {
+		if (auth)
+			err = bp_error_set(BP_EAUTH, "registry %s refused the credentials of %s (from %s)",
+					   r->domain, r->creds.username, r->creds.source ? r->creds.source : "options");
+		else
+			err = bp_error_set(BP_EAUTH, "registry %s requires authentication: "
+					   "no credentials found (add them to docker's config.json)",
+					   r->domain);
+		goto done;
+	}
+	if (resp.status != 200) {
+		err = bp_error_set(BP_EAUTH, "registry %s: token service answered %ld", r->domain,
+				   resp.status);
+		goto done;
+	}
+	if ((err = bp_auth__parse_token_response(body.ptr ? body.ptr : "", body.len, &token,
+						 &expires, &refresh)))
+		goto done;
+	pthread_mutex_lock(&r->lock);
+	token_store(r, key, token, expires);
+	pthread_mutex_unlock(&r->lock);
+	goto done;
+nomem:
+	err = bp_error_set(BP_ENOMEM, "out of memory");
+done:
+	bp_http__response_release(&resp);
+	bp_dynbuf_release(&url);
+	if (body.ptr)
+		explicit_bzero(body.ptr, body.len);
+	bp_dynbuf_release(&body);
+	if (token)
+		explicit_bzero(token, strlen(token));
+	free(token);
+	free(refresh);
+	if (auth)
+		explicit_bzero(auth, strlen(auth));
+	free(auth);
+	free(origin);
+	free(copy);
+	return err;
+}
+
+/* The Authorization value for scope, fetching a token if needed. */
+int bp_auth__header(bp_auth *r, bp_http *h, const char *scope, char **out)
+{
+	char *realm, *service, *tok;
+	auth_kind kind;
+	int err;
+
+	*out = NULL;
+	pthread_mutex_lock(&r->lock);
+	kind = r->kind;
+	if (kind == AUTH_BEARER && (tok = token_lookup(r, scope ? scope : ""))) {
+		pthread_mutex_unlock(&r->lock);
+		*out = bp_aprintf("Bearer %s", tok);
+		explicit_bzero(tok, strlen(tok));
+		free(tok);
+		return *out ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
+	}
+	realm = bp_strdup(r->realm);
+	service = bp_strdup(r->service);
+	pthread_mutex_unlock(&r->lock);
+
+	if (kind == AUTH_BASIC && r->have_creds) {
+		*out = basic_header(r);
+		err = *out ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
+	} else if (kind == AUTH_BEARER && realm) {
+		/* workers that miss together wait for one fetch, not one each */
+		pthread_mutex_lock(&r->fetch_lock);
+		pthread_mutex_lock(&r->lock);
+		tok = token_lookup(r, scope ? scope : "");
+		pthread_mutex_unlock(&r->lock);
+		err = tok ? 0 : token_fetch(r, h, realm, service, scope, scope ? scope : "");
+		pthread_mutex_unlock(&r->fetch_lock);
+		if (tok) {
+			explicit_bzero(tok, strlen(tok));
+			free(tok);
+		}
+		if (!err)
+			err = bp_auth__header(r, h, scope, out);
+	} else {
+		err = 0;
+	}
+	free(realm);
+	free(service);
+	return err;
+}
+
+/* Learn from a 401: remember the scheme, realm and service. */
+static int learn_challenge(bp_auth *r, const bp_http_response *resp,
+			   bp_auth_challenge **bearer_out, bp_auth_challenge **list, size_t *n)
+{
+	size_t i;
+
+	*list = NULL;
+	*n = 0;
+	*bearer_out = NULL;
+	for (i = 0; i < resp->nwww_authenticate; i++)
+		bp_auth__parse_challenges(resp->www_authenticate[i], list, n);
+	for (i = 0; i < *n; i++) {
+		bp_auth_challenge *c = &(*list)[i];
+
+		if (c->scheme && strcmp(c->scheme, "bearer") == 0 && c->realm) {
+			pthread_mutex_lock(&r->lock);
+			r->kind = AUTH_BEARER;
+			free(r->realm);
+			free(r->service);
+			r->realm = bp_strdup(c->realm);
+			r->service = bp_strdup(c->service);
+			pthread_mutex_unlock(&r->lock);
+			*bearer_out = c;
+			return 0;
+		}
+	}
+	for (i = 0; i < *n; i++) {
+		if ((*list)[i].scheme && strcmp((*list)[i].scheme, "basic") == 0) {
+			pthread_mutex_lock(&r->lock);
+			r->kind = AUTH_BASIC;
+			pthread_mutex_unlock(&r->lock);
+			return 0;
+		}
+	}
+	return bp_error_set(BP_EAUTH, "registry %s answered 401 without a challenge we know",
+			    r->domain);
+}
+
+
+/* See auth.h. */
+int bp_auth__ping(bp_auth *a, const bp_http_response *resp)
+{
+	bp_auth_challenge *list, *bearer;
+	size_t n;
+	int err;
+
+	if (resp->status != 401) {
+		pthread_mutex_lock(&a->lock);
+		a->kind = AUTH_NONE;
+		pthread_mutex_unlock(&a->lock);
+		return 0;
+	}
+	err = learn_challenge(a, resp, &bearer, &list, &n);
+	bp_auth__challenges_free(list, n);
+	return err;
+}
+
+/* See auth.h. */
+int bp_auth__challenge(bp_auth *a, bp_http *h, const bp_http_response *resp, const char *scope)
+{
+	bp_auth_challenge *list = NULL, *bearer;
+	size_t n = 0;
+	char *want = NULL;
+	int err;
+
+	if ((err = learn_challenge(a, resp, &bearer, &list, &n)))
+		goto done;
+	if (bearer) {
+		/* the challenged scope, and ours beside it when different */
+		if (bearer->scope && scope && strcmp(bearer->scope, scope) != 0)
+			want = bp_aprintf("%s %s", scope, bearer->scope);
+		else
+			want = bp_strdup(bearer->scope ? bearer->scope : scope ? scope : "");
+		err = want ? token_fetch(a, h, bearer->realm, bearer->service, want, scope ? scope : "")
+			   : bp_error_set(BP_ENOMEM, "out of memory");
+	} else if (!a->have_creds) {
+		err = bp_error_set(BP_EAUTH, "registry %s requires authentication: "
+				   "no credentials found (add them to docker's config.json)",
+				   a->domain);
+	}
+done:
+	free(want);
+	bp_auth__challenges_free(list, n);
+	return err;
+}
+
+/* See auth.h. */
+int bp_auth__refused(const bp_auth *a, const char *scope)
+{
+	if (a->have_creds)
+		return bp_error_set(BP_EAUTH, "registry %s refused access to %s for %s (from %s)",
+				    a->domain, scope ? scope : "the registry", a->creds.username,
+				    a->creds.source);
+	return bp_error_set(BP_EAUTH, "registry %s requires authentication for %s: "
+			    "no credentials found (add them to docker's config.json)",
+			    a->domain, scope ? scope : "the registry");
 }

@@ -3,6 +3,9 @@
 #define BP_LIB_AUTH_H
 
 #include <beampush/common.h>
+#include <beampush/credentials.h>
+
+#include "http.h"
 
 /* Token responses larger than this are refused. */
 #define BP_TOKEN_RESPONSE_MAX (64 * 1024)
@@ -36,5 +39,38 @@ void bp_auth__challenges_free(bp_auth_challenge *list, size_t n);
  */
 int bp_auth__parse_token_response(const char *body, size_t len, char **token,
 				  long *expires_in, char **refresh_token);
+
+/*
+ * How one registry wants to be authenticated, the credentials for it and a
+ * token cache per scope. Safe to use from several threads; concurrent
+ * misses for one scope wait for a single token fetch.
+ */
+typedef struct bp_auth bp_auth;
+
+/* domain names the registry in messages; creds may be NULL (anonymous). */
+int bp_auth__new(bp_auth **out, const char *domain, const bp_credentials *creds,
+		 void (*log_cb)(const char *line, void *payload), void *payload);
+void bp_auth__free(bp_auth *a);
+
+/*
+ * The Authorization value to send for scope ("repository:x:pull"; NULL
+ * for none), or *out NULL when nothing is known to be needed yet. A Bearer
+ * token not cached yet is fetched through h.
+ */
+int bp_auth__header(bp_auth *a, bp_http *h, const char *scope, char **out);
+
+/*
+ * Learn from a 401 answer to a request for scope: remember the scheme,
+ * realm and service, and fetch a token for the challenged scope (beside
+ * ours). 0 when a retry may succeed; BP_EAUTH with a message otherwise.
+ */
+int bp_auth__challenge(bp_auth *a, bp_http *h, const bp_http_response *resp,
+		       const char *scope);
+
+/* After a ping: 200 means none needed, 401 carries the challenge. */
+int bp_auth__ping(bp_auth *a, const bp_http_response *resp);
+
+/* The BP_EAUTH error for a request refused again after authenticating. */
+int bp_auth__refused(const bp_auth *a, const char *scope);
 
 #endif

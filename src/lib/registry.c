@@ -18,34 +18,18 @@
 #include <unistd.h>
 
 #define POOL_MAX 16
-#define TOKENS_MAX 64
 #define TAGS_PAGE_MAX (4 * 1024 * 1024)
-
-typedef enum { AUTH_UNKNOWN, AUTH_NONE, AUTH_BASIC, AUTH_BEARER } auth_kind;
-
-typedef struct {
-	char *scope;      /* as requested: "repository:beam/python:pull,push" */
-	char *token;
-	time_t expires;
-} token_entry;
 
 struct bp_registry {
 	char *domain;     /* as in the reference */
 	char *host;       /* host[:port] we connect to */
 	char *base;       /* scheme://host[:port] */
 	char *origin;     /* origin of base, as bp_http__origin gives it */
-	bp_credentials creds;
-	int have_creds;
+	bp_auth *auth;
 	bp_registry_options opts;
 	bp_http_options http_opts;
 
-	pthread_mutex_t fetch_lock;  /* one token fetch at a time */
-	pthread_mutex_t lock;  /* everything below */
-	auth_kind auth;
-	char *realm;
-	char *service;
-	token_entry tokens[TOKENS_MAX];
-	size_t ntokens;
+	pthread_mutex_t lock;  /* the pool */
 	bp_http *pool[POOL_MAX];
 	size_t npool;
 };
@@ -87,28 +71,28 @@ int bp_registry__new(bp_registry **out, const char *domain, const bp_credentials
 		     const bp_registry_options *opts)
 {
 	bp_registry *r = calloc(1, sizeof(*r));
+	int err;
 
 	if (!r)
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_mutex_init(&r->fetch_lock, NULL);
 	r->opts = *opts;
 	r->domain = bp_strdup(domain);
 	/* Docker Hub's registry is not at its namespace's name */
 	r->host = bp_strdup(strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain);
-	if (creds && creds->username && creds->secret) {
-		r->creds.username = bp_strdup(creds->username);
-		r->creds.secret = bp_strdup(creds->secret);
-		r->creds.source = bp_strdup(creds->source);
-		r->have_creds = 1;
-	}
 	r->http_opts.tls_verify = opts->tls_verify && !opts->insecure;
 	r->http_opts.debug = opts->debug;
 	r->http_opts.log_cb = opts->log_cb;
 	r->http_opts.payload = opts->payload;
-	if (!r->domain || !r->host || (r->have_creds && (!r->creds.username || !r->creds.secret))) {
+	if (!r->domain || !r->host) {
 		bp_registry__free(r);
 		return bp_error_set(BP_ENOMEM, "out of memory");
+	}
+	err = bp_auth__new(&r->auth, domain, creds, opts->debug ? opts->log_cb : NULL,
+			   opts->payload);
+	if (err) {
+		bp_registry__free(r);
+		return err;
 	}
 	*out = r;
 	return 0;
@@ -123,21 +107,12 @@ void bp_registry__free(bp_registry *r)
 		return;
 	for (i = 0; i < r->npool; i++)
 		bp_http__free(r->pool[i]);
-	for (i = 0; i < r->ntokens; i++) {
-		free(r->tokens[i].scope);
-		if (r->tokens[i].token)
-			explicit_bzero(r->tokens[i].token, strlen(r->tokens[i].token));
-		free(r->tokens[i].token);
-	}
-	bp_credentials_release(&r->creds);
+	bp_auth__free(r->auth);
 	free(r->domain);
 	free(r->host);
 	free(r->base);
 	free(r->origin);
-	free(r->realm);
-	free(r->service);
 	pthread_mutex_destroy(&r->lock);
-	pthread_mutex_destroy(&r->fetch_lock);
 	free(r);
 }
 
@@ -239,270 +214,6 @@ static int status_error(const bp_http_response *resp, const char *what)
 			    code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
 }
 
-static void token_free_slot(token_entry *t)
-{
-	free(t->scope);
-	if (t->token)
-		explicit_bzero(t->token, strlen(t->token));
-	free(t->token);
-	memset(t, 0, sizeof(*t));
-}
-
-/* A copy of the cached, unexpired token for scope, or NULL. Lock held. */
-static char *token_lookup(bp_registry *r, const char *scope)
-{
-	time_t now = time(NULL);
-	size_t i;
-
-	for (i = 0; i < r->ntokens; i++)
-		if (strcmp(r->tokens[i].scope, scope) == 0 && r->tokens[i].expires > now)
-			return bp_strdup(r->tokens[i].token);
-	return NULL;
-}
-
-static void token_store(bp_registry *r, const char *scope, const char *token, long expires_in)
-{
-	token_entry *t = NULL;
-	size_t i;
-
-	for (i = 0; i < r->ntokens; i++)
-		if (strcmp(r->tokens[i].scope, scope) == 0)
-			t = &r->tokens[i];
-	if (!t) {
-		if (r->ntokens == TOKENS_MAX) {
-			token_free_slot(&r->tokens[0]);
-			memmove(&r->tokens[0], &r->tokens[1], (TOKENS_MAX - 1) * sizeof(r->tokens[0]));
-			r->ntokens--;
-		}
-		t = &r->tokens[r->ntokens++];
-		memset(t, 0, sizeof(*t));
-	} else {
-		token_free_slot(t);
-	}
-	t->scope = bp_strdup(scope);
-	t->token = bp_strdup(token);
-	/* renew a little early so a token never expires mid-request */
-	t->expires = time(NULL) + (expires_in > 20 ? expires_in - 10 : expires_in);
-	if (!t->scope || !t->token) {
-		token_free_slot(t);
-		r->ntokens--;
-	}
-}
-
-static char *basic_header(const bp_registry *r)
-{
-	char *pair = bp_aprintf("%s:%s", r->creds.username, r->creds.secret);
-	char *b64 = pair ? bp_base64_encode(pair, strlen(pair)) : NULL;
-	char *out = b64 ? bp_aprintf("Basic %s", b64) : NULL;
-
-	if (pair) {
-		explicit_bzero(pair, strlen(pair));
-		free(pair);
-	}
-	if (b64) {
-		explicit_bzero(b64, strlen(b64));
-		free(b64);
-	}
-	return out;
-}
-
-/*
- * Fetch a token from the realm for the scopes (space-separated; may be
- * empty) and cache it under key. GET with basic credentials when we have
- * them, anonymous otherwise.
- */
-static int token_fetch(bp_registry *r, const char *realm, const char *service,
-		       const char *scopes, const char *key)
-{
-	bp_dynbuf url = BP_DYNBUF_INIT(16384);
-	bp_dynbuf body = BP_DYNBUF_INIT(BP_TOKEN_RESPONSE_MAX);
-	bp_http_request req = BP_HTTP_REQUEST_INIT;
-	bp_http_response resp = { 0 };
-	char *auth = NULL, *origin = NULL, *token = NULL, *refresh = NULL, *enc;
-	char *copy = NULL, *save = NULL, *s;
-	const char *sep;
-	bp_http *h = NULL;
-	long expires = 60;
-	int err;
-
-	sep = strchr(realm, '?') ? "&" : "?";
-	if (bp_dynbuf_adds(&url, realm) < 0)
-		goto nomem;
-	if (service) {
-		if (!(enc = bp_urlencode(service)))
-			goto nomem;
-		err = bp_dynbuf_printf(&url, "%sservice=%s", sep, enc);
-		free(enc);
-		if (err < 0)
-			goto nomem;
-		sep = "&";
-	}
-	if (!(copy = bp_strdup(scopes ? scopes : "")))
-		goto nomem;
-	for (s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
-		if (!(enc = bp_urlencode(s)))
-			goto nomem;
-		err = bp_dynbuf_printf(&url, "%sscope=%s", sep, enc);
-		free(enc);
-		if (err < 0)
-			goto nomem;
-		sep = "&";
-	}
-	if (r->have_creds && !bp_credentials_is_token(&r->creds)) {
-		if (!(enc = bp_urlencode(r->creds.username)))
-			goto nomem;
-		err = bp_dynbuf_printf(&url, "%saccount=%s", sep, enc);
-		free(enc);
-		if (err < 0 || !(auth = basic_header(r)))
-			goto nomem;
-	}
-	origin = bp_http__origin(url.ptr);
-	if (!origin) {
-		err = bp_error_set(BP_EPROTO, "registry %s: token realm \"%s\" is not an http(s) URL",
-				   r->domain, realm);
-		goto done;
-	}
-	dbg(r, "token: GET %s as %s", url.ptr,
-	    auth ? r->creds.username : "anonymous");
-	req.method = "GET";
-	req.url = url.ptr;
-	req.authorization = auth;
-	req.auth_origin = origin;
-	req.resp = &body;
-	if ((err = conn_get(r, &h)))
-		goto done;
-	err = bp_http__perform(h, &req, &resp);
-	if (err) {
-		bp_error_prefix("token service");
-		goto done;
-	}
-	if (resp.status == 401 || resp.status == 403) {
-		if (auth)
-			err = bp_error_set(BP_EAUTH, "registry %s refused the credentials of %s (from %s)",
-					   r->domain, r->creds.username, r->creds.source ? r->creds.source : "options");
-		else
-			err = bp_error_set(BP_EAUTH, "registry %s requires authentication: "
-					   "no credentials found (add them to docker's config.json)",
-					   r->domain);
-		goto done;
-	}
-	if (resp.status != 200) {
-		err = status_error(&resp, "token service");
-		goto done;
-	}
-	if ((err = bp_auth__parse_token_response(body.ptr ? body.ptr : "", body.len, &token,
-						 &expires, &refresh)))
-		goto done;
-	pthread_mutex_lock(&r->lock);
-	token_store(r, key, token, expires);
-	pthread_mutex_unlock(&r->lock);
-	goto done;
-nomem:
-	err = bp_error_set(BP_ENOMEM, "out of memory");
-done:
-	if (h)
-		conn_put(r, h);
-	bp_http__response_release(&resp);
-	bp_dynbuf_release(&url);
-	if (body.ptr)
-		explicit_bzero(body.ptr, body.len);
-	bp_dynbuf_release(&body);
-	if (token)
-		explicit_bzero(token, strlen(token));
-	free(token);
-	free(refresh);
-	if (auth)
-		explicit_bzero(auth, strlen(auth));
-	free(auth);
-	free(origin);
-	free(copy);
-	return err;
-}
-
-/* The Authorization value to send for scope, fetching a token if needed. */
-static int authorization_for(bp_registry *r, const char *scope, char **out)
-{
-	char *realm, *service, *tok;
-	auth_kind kind;
-	int err;
-
-	*out = NULL;
-	pthread_mutex_lock(&r->lock);
-	kind = r->auth;
-	if (kind == AUTH_BEARER && (tok = token_lookup(r, scope ? scope : ""))) {
-		pthread_mutex_unlock(&r->lock);
-		*out = bp_aprintf("Bearer %s", tok);
-		explicit_bzero(tok, strlen(tok));
-		free(tok);
-		return *out ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
-	}
-	realm = bp_strdup(r->realm);
-	service = bp_strdup(r->service);
-	pthread_mutex_unlock(&r->lock);
-
-	if (kind == AUTH_BASIC && r->have_creds) {
-		*out = basic_header(r);
-		err = *out ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
-	} else if (kind == AUTH_BEARER && realm) {
-		/* workers that miss together wait for one fetch, not one each */
-		pthread_mutex_lock(&r->fetch_lock);
-		pthread_mutex_lock(&r->lock);
-		tok = token_lookup(r, scope ? scope : "");
-		pthread_mutex_unlock(&r->lock);
-		err = tok ? 0 : token_fetch(r, realm, service, scope, scope ? scope : "");
-		pthread_mutex_unlock(&r->fetch_lock);
-		if (tok) {
-			explicit_bzero(tok, strlen(tok));
-			free(tok);
-		}
-		if (!err)
-			err = authorization_for(r, scope, out);
-	} else {
-		err = 0;
-	}
-	free(realm);
-	free(service);
-	return err;
-}
-
-/* Learn from a 401: remember the scheme, realm and service. */
-static int learn_challenge(bp_registry *r, const bp_http_response *resp,
-			   bp_auth_challenge **bearer_out, bp_auth_challenge **list, size_t *n)
-{
-	size_t i;
-
-	*list = NULL;
-	*n = 0;
-	*bearer_out = NULL;
-	for (i = 0; i < resp->nwww_authenticate; i++)
-		bp_auth__parse_challenges(resp->www_authenticate[i], list, n);
-	for (i = 0; i < *n; i++) {
-		bp_auth_challenge *c = &(*list)[i];
-
-		if (c->scheme && strcmp(c->scheme, "bearer") == 0 && c->realm) {
-			pthread_mutex_lock(&r->lock);
-			r->auth = AUTH_BEARER;
-			free(r->realm);
-			free(r->service);
-			r->realm = bp_strdup(c->realm);
-			r->service = bp_strdup(c->service);
-			pthread_mutex_unlock(&r->lock);
-			*bearer_out = c;
-			return 0;
-		}
-	}
-	for (i = 0; i < *n; i++) {
-		if ((*list)[i].scheme && strcmp((*list)[i].scheme, "basic") == 0) {
-			pthread_mutex_lock(&r->lock);
-			r->auth = AUTH_BASIC;
-			pthread_mutex_unlock(&r->lock);
-			return 0;
-		}
-	}
-	return bp_error_set(BP_EAUTH, "registry %s answered 401 without a challenge we know",
-			    r->domain);
-}
-
 /* A body streamed from a file descriptor, rewound for a retry. */
 typedef struct {
 	int fd;
@@ -547,11 +258,7 @@ static int request(bp_registry *r, const char *scope, bp_http_request *req,
 	if ((err = conn_get(r, &h)))
 		return err;
 	for (attempt = 0;; attempt++) {
-		bp_auth_challenge *list = NULL, *bearer;
-		size_t n = 0;
-		char *want = NULL;
-
-		if ((err = authorization_for(r, scope, &authz)))
+		if ((err = bp_auth__header(r->auth, h, scope, &authz)))
 			break;
 		req->authorization = authz;
 		req->auth_origin = r->origin;
@@ -567,34 +274,10 @@ static int request(bp_registry *r, const char *scope, bp_http_request *req,
 		if (err || resp->status != 401)
 			break;
 		if (attempt == 1) {
-			err = r->have_creds
-				? bp_error_set(BP_EAUTH, "registry %s refused access to %s for %s (from %s)",
-					       r->domain, scope ? scope : "the registry",
-					       r->creds.username, r->creds.source ? r->creds.source : "options")
-				: bp_error_set(BP_EAUTH, "registry %s requires authentication for %s: "
-					       "no credentials found (add them to docker's config.json)",
-					       r->domain, scope ? scope : "the registry");
+			err = bp_auth__refused(r->auth, scope);
 			break;
 		}
-		if ((err = learn_challenge(r, resp, &bearer, &list, &n)) == 0) {
-			if (bearer) {
-				/* the challenged scope, and ours beside it when different */
-				if (bearer->scope && scope && strcmp(bearer->scope, scope) != 0)
-					want = bp_aprintf("%s %s", scope, bearer->scope);
-				else
-					want = bp_strdup(bearer->scope ? bearer->scope : scope ? scope : "");
-				err = want ? token_fetch(r, bearer->realm, bearer->service, want,
-							 scope ? scope : "")
-					   : bp_error_set(BP_ENOMEM, "out of memory");
-			} else if (!r->have_creds) {
-				err = bp_error_set(BP_EAUTH, "registry %s requires authentication: "
-						   "no credentials found (add them to docker's config.json)",
-						   r->domain);
-			}
-		}
-		free(want);
-		bp_auth__challenges_free(list, n);
-		if (err)
+		if ((err = bp_auth__challenge(r->auth, h, resp, scope)))
 			break;
 	}
 	conn_put(r, h);
@@ -650,14 +333,8 @@ int bp_registry__ping(bp_registry *r)
 		err = bp_error_set(BP_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (resp.status == 200) {
-		r->auth = AUTH_NONE;
-	} else if (resp.status == 401) {
-		bp_auth_challenge *list, *bearer;
-		size_t n;
-
-		err = learn_challenge(r, &resp, &bearer, &list, &n);
-		bp_auth__challenges_free(list, n);
+	if (resp.status == 200 || resp.status == 401) {
+		err = bp_auth__ping(r->auth, &resp);
 	} else {
 		err = bp_error_set(BP_EPROTO, "%s does not look like a registry: GET /v2/ answered %ld",
 				   r->base, resp.status);
