@@ -60,6 +60,9 @@ int cli_parse(const char *cmd, const char *args, const char *summary, const cli_
 void cli_usage(FILE *f, const char *cmd, const char *args, const char *summary,
 	       const cli_option *opts);
 
+/* 0, or -1 after a usage error, when spec names no transport we know. */
+int cli_check_transport(const char *cmd, const char *opt, const char *spec);
+
 /* Print "beampush: msg" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print the library's last error and return the exit status for err. */

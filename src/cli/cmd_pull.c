@@ -44,6 +44,10 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto done;
 	}
+	if (cli_check_transport("pull", "--to", to) < 0) {
+		rc = EXIT_USAGE;
+		goto done;
+	}
 	cli_client_options(g, &co);
 	if ((err = bp_client_new(&c, &co))) {
 		rc = cli_fail(err);

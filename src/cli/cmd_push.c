@@ -56,6 +56,10 @@ int cmd_push(global_opts *g, int argc, char **argv)
 		cli_error("%s", bp_error_last());
 		return EXIT_USAGE;
 	}
+	if (from && cli_check_transport("push", "--from", from) < 0) {
+		rc = EXIT_USAGE;
+		goto done;
+	}
 	if (!from) {
 		src = malloc(strlen(argv[i]) + sizeof("docker-daemon:"));
 		if (!src) {

@@ -163,3 +163,16 @@ int cli_fail(int err)
 	cli_error("%s", bp_error_last());
 	return cli_exit_code(err);
 }
+
+/* A SOURCE or DEST must name a transport we know; anything else is a usage error. */
+int cli_check_transport(const char *cmd, const char *opt, const char *spec)
+{
+	static const char *const known[] = { "oci:", "docker-archive:", "docker-daemon:" };
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (bp_strprefix(spec, known[i]))
+			return 0;
+	cli_error("%s: %s \"%s\" names no transport: use oci:DIR[:TAG]", cmd, opt, spec);
+	return -1;
+}

@@ -283,11 +283,16 @@ static int map_curl_error(bp_http *h, CURLcode rc, const char *url)
 {
 	const char *msg = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
 
+	/*
+	 * A server that does not speak TLS answers a ClientHello with an
+	 * HTTP 400 ("wrong version number") or just closes or resets the
+	 * connection. None of these is a certificate problem.
+	 */
+	h->plain_http = bp_strprefix(url, "https://") &&
+			(rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_RECV_ERROR ||
+			 rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING);
 	switch (rc) {
 	case CURLE_SSL_CONNECT_ERROR:
-		h->plain_http = strstr(msg, "wrong version number") != NULL ||
-				strstr(msg, "record layer failure") != NULL ||
-				strstr(msg, "packet length too long") != NULL;
 		return bp_error_set(BP_ETLS, "%s: tls handshake failed: %s", url, msg);
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
@@ -295,8 +300,8 @@ static int map_curl_error(bp_http *h, CURLcode rc, const char *url)
 	case CURLE_SSL_CIPHER:
 	case CURLE_SSL_ISSUER_ERROR:
 		return bp_error_set(BP_ETLS, "%s: certificate not trusted: %s "
-				    "(add the registry's CA to /etc/docker/certs.d/<host:port>/ca.crt, "
-				    "or use --tls-verify=false)", url, msg);
+				    "(if you trust this registry, use --insecure-registry HOST "
+				    "or --tls-verify=false)", url, msg);
 	case CURLE_ABORTED_BY_CALLBACK:
 	case CURLE_WRITE_ERROR:
 	case CURLE_READ_ERROR:

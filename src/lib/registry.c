@@ -315,7 +315,7 @@ int bp_registry__ping(bp_registry *r)
 		 * trust is an error, never a silent downgrade.
 		 */
 		if (i == 0 && plain_ok &&
-		    ((err == BP_ETLS && bp_http__last_was_plain_http(h)) ||
+		    (bp_http__last_was_plain_http(h) ||
 		     (r->opts.insecure && (err == BP_ETLS || err == BP_ENET)))) {
 			dbg(r, "%s does not speak TLS; using plain http", r->host);
 			continue;

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mock-registry: options, start-up, and a clean stop on SIGTERM/SIGINT.
+ * The option table drives both parsing and --help.
+ */
+#include "mock.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/strutil.h"
+
+enum opt_id {
+	O_ROOT,
+	O_LISTEN,
+	O_PORT,
+	O_PORT_FILE,
+	O_LOG,
+	O_AUTH,
+	O_USER,
+	O_ANONYMOUS,
+	O_TOKEN_EXPIRY,
+	O_RELATIVE,
+	O_CHUNK_MIN,
+	O_HELP
+};
+
+struct option_def {
+	enum opt_id id;
+	const char *name;
+	const char *arg; /* NULL: a flag */
+	const char *help;
+};
+
+static const struct option_def options[] = {
+	{ O_ROOT, "root", "DIR", "storage directory, created if missing (required)" },
+	{ O_LISTEN, "listen", "ADDR", "loopback address to listen on: 127.0.0.1 (default),\n"
+		"another 127.x.y.z, or ::1; anything else is refused" },
+	{ O_PORT, "port", "N", "TCP port; 0 (default) picks a free one" },
+	{ O_PORT_FILE, "port-file", "FILE", "once listening, write the port and a newline to FILE\n"
+		"(through a temporary file and rename)" },
+	{ O_LOG, "log", "FILE", "append one line per request to FILE:\n"
+		"METHOD URI STATUS auth=A ct=CT cr=CR cl=CL range=RANGE\n"
+		"(A: none, basic:USER, bearer:USER, bearer:anonymous or bad;\n"
+		"a missing header is -)" },
+	{ O_AUTH, "auth", "MODE", "none (default): everything allowed; basic: HTTP Basic\n"
+		"against --user; token: Bearer tokens from GET /token" },
+	{ O_USER, "user", "NAME:PASS[:ACTIONS]", "an account (repeatable); ACTIONS is a comma list of\n"
+		"pull,push,delete (default all three; empty: none)" },
+	{ O_ANONYMOUS, "anonymous", "ACTIONS", "actions granted without credentials (token mode:\n"
+		"to anonymous tokens; basic mode: to requests with no\n"
+		"Authorization); default none" },
+	{ O_TOKEN_EXPIRY, "token-expiry", "SECS", "token lifetime in seconds (default 300; 0: tokens\n"
+		"are already expired when issued)" },
+	{ O_RELATIVE, "relative-location", NULL, "Location headers are paths (/v2/...) instead of\n"
+		"absolute http://HOST:PORT/v2/... URLs" },
+	{ O_CHUNK_MIN, "chunk-min-length", "N", "send OCI-Chunk-Min-Length: N on the POST that opens\n"
+		"an upload" },
+	{ O_HELP, "help", NULL, "print this help and exit" },
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static void print_help(FILE *f)
+{
+	size_t i;
+
+	fputs("usage: mock-registry --root DIR [options]\n\n"
+	      "A Docker Registry HTTP API v2 server with a token service, for tests.\n"
+	      "Runs until SIGTERM or SIGINT, then exits 0.\n\n"
+	      "options:\n", f);
+	for (i = 0; i < NOPTIONS; i++) {
+		const struct option_def *o = &options[i];
+		const char *h = o->help;
+		char left[64];
+
+		snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+		fprintf(f, "  %-28s ", left);
+		if (strlen(left) > 28)
+			fprintf(f, "\n  %-28s ", "");
+		for (; *h; h++) {
+			fputc(*h, f);
+			if (*h == '\n')
+				fprintf(f, "  %-28s ", "");
+		}
+		fputc('\n', f);
+	}
+	fputs("\nendpoints: /v2/, /v2/NAME/blobs/DIGEST, /v2/NAME/blobs/uploads/[UUID],\n"
+	      "/v2/NAME/manifests/REF, /v2/NAME/tags/list, and GET /token (token mode).\n"
+	      "storage: ROOT/blobs/sha256/HEX, ROOT/repos/NAME/{_layers,_manifests,_tags}/...,\n"
+	      "ROOT/uploads/UUID.\n", f);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mock-registry: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\ntry 'mock-registry --help'\n", stderr);
+	return 2;
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+	int64_t v;
+
+	if (bp_parse_int64(s, min, max, &v) < 0)
+		return -1;
+	*out = (long)v;
+	return 0;
+}
+
+/* 127.0.0.0/8 or ::1 only. */
+static int set_listen(struct mock_config *c, const char *s)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strlen(s) >= sizeof(c->listen))
+		return -1;
+	if (inet_pton(AF_INET, s, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) {
+		c->ipv6 = 0;
+	} else if (inet_pton(AF_INET6, s, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6)) {
+		c->ipv6 = 1;
+		s = "::1";
+	} else {
+		return -1;
+	}
+	bp_strlcpy(c->listen, s, sizeof(c->listen));
+	return 0;
+}
+
+static int add_user(struct mock_config *c, const char *spec)
+{
+	struct mock_user *u = realloc(c->users, (c->nusers + 1) * sizeof(*u));
+
+	if (!u)
+		return -1;
+	c->users = u;
+	memset(&u[c->nusers], 0, sizeof(*u));
+	if (mock_user_parse(&u[c->nusers], spec) < 0) {
+		free(u[c->nusers].name);
+		free(u[c->nusers].pass);
+		return -1;
+	}
+	c->nusers++;
+	return 0;
+}
+
+static int set_auth(struct mock_config *c, const char *s)
+{
+	if (strcmp(s, "none") == 0)
+		c->auth = MOCK_AUTH_NONE;
+	else if (strcmp(s, "basic") == 0)
+		c->auth = MOCK_AUTH_BASIC;
+	else if (strcmp(s, "token") == 0)
+		c->auth = MOCK_AUTH_TOKEN;
+	else
+		return -1;
+	return 0;
+}
+
+/* Applies one option; 0, or -1 when its value is bad. */
+static int apply(struct mock_config *c, enum opt_id id, const char *v)
+{
+	long n;
+
+	switch (id) {
+	case O_ROOT:
+		free(c->root);
+		return (c->root = bp_strdup(v)) && *v ? 0 : -1;
+	case O_LISTEN:
+		return set_listen(c, v);
+	case O_PORT:
+		if (parse_long(v, 0, 65535, &n) < 0)
+			return -1;
+		c->port = (uint16_t)n;
+		return 0;
+	case O_PORT_FILE:
+		free(c->port_file);
+		return (c->port_file = bp_strdup(v)) ? 0 : -1;
+	case O_LOG:
+		free(c->log_path);
+		return (c->log_path = bp_strdup(v)) ? 0 : -1;
+	case O_AUTH:
+		return set_auth(c, v);
+	case O_USER:
+		return add_user(c, v);
+	case O_ANONYMOUS:
+		return mock_actions_parse(v, &c->anon_actions);
+	case O_TOKEN_EXPIRY:
+		return parse_long(v, 0, 365L * 86400, &c->token_expiry);
+	case O_RELATIVE:
+		c->relative_location = 1;
+		return 0;
+	case O_CHUNK_MIN:
+		if (parse_long(v, 0, 1L << 30, &n) < 0)
+			return -1;
+		c->chunk_min_length = n;
+		return 0;
+	case O_HELP:
+		return 0;
+	}
+	return -1;
+}
+
+static const struct option_def *find_option(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++)
+		if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/* Parses argv into c; 0 to run, 1 after --help, 2 on a usage error. */
+static int parse_args(struct mock_config *c, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *name = bp_strprefix(a, "--");
+		const char *eq = name ? strchr(name, '=') : NULL;
+		const struct option_def *o;
+		const char *v = NULL;
+
+		if (!name)
+			return usage_error("unexpected argument #%d", i);
+		o = find_option(name, eq ? (size_t)(eq - name) : strlen(name));
+		if (!o) /* up to '=': the value may be a secret */
+			return usage_error("unknown option '%.*s'",
+					   (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
+		if (o->id == O_HELP) {
+			print_help(stdout);
+			return 1;
+		}
+		if (o->arg) {
+			v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!v)
+				return usage_error("option --%s needs a value", o->name);
+		} else if (eq) {
+			return usage_error("option --%s takes no value", o->name);
+		}
+		/* Never echo the value: --user carries a password. */
+		if (apply(c, o->id, v) < 0)
+			return usage_error("bad value for --%s", o->name);
+	}
+	if (!c->root)
+		return usage_error("--root DIR is required");
+	return 0;
+}
+
+static void config_release(struct mock_config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nusers; i++) {
+		free(c->users[i].name);
+		free(c->users[i].pass);
+	}
+	free(c->users);
+	free(c->root);
+	free(c->port_file);
+	free(c->log_path);
+}
+
+/* Writes "PORT\n" to a temporary file beside path, then renames it over path. */
+static int write_port_file(const char *path, unsigned port)
+{
+	char text[16];
+
+	snprintf(text, sizeof(text), "%u\n", port);
+	return mock_write_atomic(path, text, strlen(text));
+}
+
+/* Blocks SIGINT/SIGTERM in every thread (the daemon's inherit it) and ignores SIGPIPE. */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int run(struct mock_server *srv)
+{
+	sigset_t set;
+	int sig = 0;
+	int rc = 1;
+
+	block_signals(&set);
+	if (mock_store_init(srv->cfg.root) < 0) {
+		fprintf(stderr, "mock-registry: cannot create %s: %s\n", srv->cfg.root,
+			strerror(errno));
+		goto done;
+	}
+	srv->log = mock_log_open(srv->cfg.log_path);
+	srv->tokens = mock_tokens_new();
+	srv->uploads = mock_uploads_new();
+	if (!srv->log || !srv->tokens || !srv->uploads) {
+		fprintf(stderr, "mock-registry: cannot open the log %s\n",
+			srv->cfg.log_path ? srv->cfg.log_path : "");
+		goto done;
+	}
+	if (mock_server_start(srv) < 0)
+		goto done;
+	if (srv->cfg.port_file && write_port_file(srv->cfg.port_file, srv->port) < 0) {
+		fprintf(stderr, "mock-registry: cannot write %s\n", srv->cfg.port_file);
+		goto done;
+	}
+	fprintf(stderr, "mock-registry: listening on %s\n", srv->base_url);
+	while (sigwait(&set, &sig) != 0)
+		;
+	rc = 0;
+done:
+	mock_server_stop(srv);
+	mock_log_close(srv->log);
+	mock_tokens_free(srv->tokens);
+	mock_uploads_free(srv->uploads);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct mock_server srv;
+	int rc;
+
+	memset(&srv, 0, sizeof(srv));
+	bp_strlcpy(srv.cfg.listen, "127.0.0.1", sizeof(srv.cfg.listen));
+	srv.cfg.token_expiry = 300;
+	srv.cfg.chunk_min_length = -1;
+	rc = parse_args(&srv.cfg, argc, argv);
+	if (rc == 0)
+		rc = run(&srv);
+	else if (rc == 1)
+		rc = 0;
+	config_release(&srv.cfg);
+	return rc;
+}

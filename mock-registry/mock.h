@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef MOCK_REGISTRY_MOCK_H
+#define MOCK_REGISTRY_MOCK_H
+
+/*
+ * The mock registry: a small Docker Registry HTTP API v2 server and token
+ * service for tests. Written independently of src/lib on purpose, so that
+ * a protocol mistake in the client is not mirrored here.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "util/dynbuf.h"
+
+#define MOCK_SERVICE "mock-registry"
+#define MOCK_MANIFEST_MAX (4 * 1024 * 1024)
+#define MOCK_NAME_MAX 255
+#define MOCK_TAG_MAX 128
+#define MOCK_HEX_LEN 64
+#define MOCK_UUID_LEN 36
+#define MOCK_TOKEN_LEN 64
+
+/* Repository actions, as bits. */
+#define MOCK_PULL 1u
+#define MOCK_PUSH 2u
+#define MOCK_DELETE 4u
+#define MOCK_ALL (MOCK_PULL | MOCK_PUSH | MOCK_DELETE)
+
+enum mock_auth_mode { MOCK_AUTH_NONE, MOCK_AUTH_BASIC, MOCK_AUTH_TOKEN };
+
+struct mock_user {
+	char *name;
+	char *pass;
+	unsigned actions;
+};
+
+struct mock_config {
+	char *root;
+	char listen[64]; /* a loopback address, as text */
+	int ipv6;
+	uint16_t port;
+	char *port_file;
+	char *log_path;
+	enum mock_auth_mode auth;
+	struct mock_user *users;
+	size_t nusers;
+	unsigned anon_actions;
+	long token_expiry;
+	int relative_location;
+	int64_t chunk_min_length; /* -1: header not sent */
+};
+
+struct mock_log;
+struct mock_tokens;
+struct mock_uploads;
+
+struct mock_server {
+	struct mock_config cfg;
+	uint16_t port;
+	char host[72];     /* 127.0.0.1 or [::1] */
+	char base_url[96]; /* http://HOST:PORT */
+	struct mock_log *log;
+	struct mock_tokens *tokens;
+	struct mock_uploads *uploads;
+	struct MHD_Daemon *daemon;
+};
+
+/* Who sent a request, decided once from its Authorization header. */
+enum mock_ident_kind {
+	MOCK_ID_NONE,   /* no Authorization header */
+	MOCK_ID_BASIC,  /* valid basic credentials */
+	MOCK_ID_BEARER, /* valid, unexpired token */
+	MOCK_ID_BAD     /* present but invalid or expired */
+};
+
+struct mock_ident {
+	enum mock_ident_kind kind;
+	int bearer_scheme;              /* header used the Bearer scheme */
+	char user[128];                 /* empty unless BASIC or BEARER */
+	char token[MOCK_TOKEN_LEN + 1]; /* BEARER only */
+	const struct mock_user *account; /* BASIC only */
+};
+
+struct mock_upload;
+struct mock_req;
+
+/* Called with the whole body received; queues the reply. */
+typedef enum MHD_Result (*mock_finish_fn)(struct mock_req *r);
+
+enum mock_body_mode {
+	MOCK_BODY_DISCARD, /* any body is read and dropped */
+	MOCK_BODY_FILE,    /* appended to r->fd */
+	MOCK_BODY_BUFFER   /* kept in r->body, capped */
+};
+
+/* One HTTP request, from the URI log callback to the completion notice. */
+struct mock_req {
+	struct mock_server *srv;
+	struct MHD_Connection *conn;
+	char *uri; /* path?query exactly as received */
+	const char *method;
+	int started;
+	int in_first; /* inside the first (headers) call */
+	int answered;
+	struct MHD_Response *pending; /* decided early, queued at the end */
+	unsigned pending_status;
+	struct mock_ident ident;
+	char *name; /* repository, validated */
+	char *ref;  /* tag, digest or uuid after the route prefix */
+	mock_finish_fn finish;
+	enum mock_body_mode body_mode;
+	int fd;
+	int64_t base_size; /* upload size before this request's bytes */
+	int64_t received;
+	int body_error; /* write failure or cap exceeded */
+	bp_dynbuf body;
+	struct mock_upload *up; /* claimed upload session, if any */
+	int64_t cr_start, cr_end; /* Content-Range, when has_cr */
+	int has_cr;
+};
+
+/* server.c */
+/* Starts the HTTP daemon on cfg's address; 0 or -1 with a message on stderr. */
+int mock_server_start(struct mock_server *srv);
+/* Stops the daemon, waiting for every connection to finish. */
+void mock_server_stop(struct mock_server *srv);
+/* A request header value, or NULL (borrowed from MHD). */
+const char *mock_header(struct mock_req *r, const char *name);
+/* A decoded query parameter (the first one), or NULL. */
+const char *mock_query(struct mock_req *r, const char *key);
+/* An empty response (Content-Length: 0), or NULL when out of memory. */
+struct MHD_Response *mock_resp_empty(void);
+/* A response owning a copy of len bytes, with the given Content-Type. */
+struct MHD_Response *mock_resp_bytes(const char *data, size_t len,
+				     const char *ctype);
+/* Logs and queues resp with status, then drops our reference. */
+enum MHD_Result mock_reply(struct mock_req *r, unsigned status,
+			   struct MHD_Response *resp);
+/* {"errors":[{code,message[,detail]}]} as an application/json response. */
+struct MHD_Response *mock_resp_error_body(const char *code, const char *message,
+					  const char *detail);
+/* Replies with a registry JSON error; detail may be NULL. */
+enum MHD_Result mock_reply_error(struct mock_req *r, unsigned status,
+				 const char *code, const char *message,
+				 const char *detail);
+/* Builds a Location value (absolute or relative per config) for path. */
+char *mock_location(struct mock_req *r, const char *path);
+
+/* routes.c */
+/* First call for a request: route, validate, authorize, prepare the body. */
+enum MHD_Result mock_route(struct mock_req *r, const char *url);
+
+/* blobs.c */
+enum MHD_Result mock_blob_get(struct mock_req *r);
+enum MHD_Result mock_blob_delete(struct mock_req *r);
+/* POST .../blobs/uploads/ (plain, monolithic or mount): set up or reply. */
+enum MHD_Result mock_upload_post(struct mock_req *r);
+/* PATCH, PUT, GET, DELETE on an upload session: set up or reply. */
+enum MHD_Result mock_upload_session(struct mock_req *r);
+
+/* manifests.c */
+enum MHD_Result mock_manifest_get(struct mock_req *r);
+enum MHD_Result mock_manifest_put(struct mock_req *r);
+enum MHD_Result mock_manifest_delete(struct mock_req *r);
+enum MHD_Result mock_tags_list(struct mock_req *r);
+
+/* auth.c */
+/* Parses NAME:PASS[:ACTIONS] into u; 0 or -1. */
+int mock_user_parse(struct mock_user *u, const char *spec);
+/* Parses a comma list of pull,push,delete ("" or "none": nothing). */
+int mock_actions_parse(const char *s, unsigned *out);
+/* Writes "pull,push" style text for actions into buf. */
+void mock_actions_format(unsigned actions, char *buf, size_t size);
+/* Creates the token table; NULL when out of memory. */
+struct mock_tokens *mock_tokens_new(void);
+void mock_tokens_free(struct mock_tokens *t);
+/* Fills r->ident from the Authorization header. */
+void mock_auth_identify(struct mock_req *r);
+/* The auth= field of the request log. */
+void mock_auth_label(const struct mock_req *r, char *buf, size_t size);
+/* 1 when r's identity may do actions on repo, else 0. */
+int mock_auth_allows(struct mock_req *r, const char *repo, unsigned actions);
+/* 0 when allowed; else queues 401/403, stores MHD's answer in *res, returns 1. */
+int mock_auth_require(struct mock_req *r, const char *repo, unsigned actions,
+		      enum MHD_Result *res);
+/* GET /v2/: 200 or the bare challenge. */
+enum MHD_Result mock_auth_ping(struct mock_req *r);
+/* GET /token: the token service. */
+enum MHD_Result mock_token_endpoint(struct mock_req *r);
+
+/* uploads.c */
+struct mock_uploads *mock_uploads_new(void);
+void mock_uploads_free(struct mock_uploads *u);
+/* Registers a new session for repo; writes uuid and state; 0 or -1. */
+int mock_uploads_create(struct mock_uploads *u, const char *repo,
+			char uuid[MOCK_UUID_LEN + 1],
+			char state[MOCK_TOKEN_LEN + 1]);
+enum mock_claim {
+	MOCK_CLAIM_OK,
+	MOCK_CLAIM_UNKNOWN, /* no such uuid in this repo */
+	MOCK_CLAIM_STATE,   /* _state missing or not the newest */
+	MOCK_CLAIM_BUSY     /* another request is using it */
+};
+/* Marks the session busy for one request when uuid, repo and state match. */
+enum mock_claim mock_uploads_claim(struct mock_uploads *u, const char *repo,
+				   const char *uuid, const char *state,
+				   struct mock_upload **out);
+/* Gives a new _state to a claimed session and copies it out. */
+int mock_uploads_rotate(struct mock_uploads *u, struct mock_upload *up,
+			char state[MOCK_TOKEN_LEN + 1]);
+/* Copies the current _state of a claimed session. */
+void mock_uploads_state(struct mock_uploads *u, struct mock_upload *up,
+			char state[MOCK_TOKEN_LEN + 1]);
+/* Ends a claim; remove drops the session for good. */
+void mock_uploads_release(struct mock_uploads *u, struct mock_upload *up,
+			  int remove);
+/* The uuid of a session (borrowed). */
+const char *mock_upload_uuid(const struct mock_upload *up);
+
+/* storage.c */
+int mock_valid_name(const char *s);
+int mock_valid_tag(const char *s);
+/* Returns the hex part of a valid "sha256:<64 hex>" digest, else NULL. */
+const char *mock_valid_digest(const char *s);
+int mock_valid_uuid(const char *s);
+/* Creates ROOT and its fixed subdirectories; 0 or -1 (errno set). */
+int mock_store_init(const char *root);
+/* mkdir -p of every directory above path; 0 or -1. */
+int mock_mkdirs_for(const char *path);
+/* Writes data to path through a temporary file and rename; 0 or -1. */
+int mock_write_atomic(const char *path, const void *data, size_t len);
+/* Reads a whole small file into out (its cap bounds the size); 0 or -1. */
+int mock_read_small(const char *path, bp_dynbuf *out);
+/* 1 when path exists as a regular file. */
+int mock_file_exists(const char *path);
+/* 1 when path is a directory. */
+int mock_dir_exists(const char *path);
+/* sha256 of a file's bytes as 64 lowercase hex; 0 or -1. */
+int mock_sha256_file(const char *path, char hex[MOCK_HEX_LEN + 1]);
+int mock_sha256_buf(const void *data, size_t len, char hex[MOCK_HEX_LEN + 1]);
+/* size random bytes as lowercase hex into out[2*size+1]; 0 or -1. */
+int mock_random_hex(char *out, size_t size);
+/* Writes all of len bytes to fd, retrying on EINTR; 0 or -1. */
+int mock_write_all(int fd, const void *data, size_t len);
+char *mock_path_blob(const struct mock_server *s, const char *hex);
+char *mock_path_upload(const struct mock_server *s, const char *uuid);
+/* ROOT/repos/<name>/<sub>/<leaf> (leaf may be NULL for the directory). */
+char *mock_path_repo(const struct mock_server *s, const char *name,
+		     const char *sub, const char *leaf);
+/* 1 when blob hex is linked into repo and present in the store. */
+int mock_blob_linked(const struct mock_server *s, const char *name,
+		     const char *hex);
+/* Links a stored blob into repo; 0 or -1. */
+int mock_blob_link(const struct mock_server *s, const char *name,
+		   const char *hex);
+/* 1 when the repository has any content directory. */
+int mock_repo_exists(const struct mock_server *s, const char *name);
+
+/* log.c */
+/* Opens FILE for appending; NULL path gives a log that drops lines. */
+struct mock_log *mock_log_open(const char *path);
+void mock_log_close(struct mock_log *l);
+/* Appends one request line (see --help for the format). */
+void mock_log_request(struct mock_log *l, struct mock_req *r, unsigned status);
+
+#endif

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libmicrohttpd glue. A request lives from the URI log callback (which
+ * keeps the URI exactly as received, for the log) to the completion
+ * notice. The access handler is called once with the headers (route,
+ * validate, authorize, maybe answer at once), then once per body piece
+ * (streamed to a file or a capped buffer), then once more with the body
+ * complete (r->finish answers).
+ */
+#include "mock.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "util/strutil.h"
+
+/* Logs the request and hands resp to MHD. */
+static enum MHD_Result queue(struct mock_req *r, unsigned status,
+			     struct MHD_Response *resp)
+{
+	enum MHD_Result ret;
+
+	mock_log_request(r->srv->log, r, status);
+	ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct mock_req *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->srv = cls;
+	r->conn = conn;
+	r->fd = -1;
+	r->uri = bp_strdup(uri);
+	bp_dynbuf_init(&r->body, MOCK_MANIFEST_MAX);
+	return r;
+}
+
+static void req_free(struct mock_req *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	if (r->pending)
+		MHD_destroy_response(r->pending);
+	mock_uploads_release(r->srv->uploads, r->up, 0);
+	bp_dynbuf_release(&r->body);
+	free(r->uri);
+	free(r->name);
+	free(r->ref);
+	free(r);
+}
+
+static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+		    enum MHD_RequestTerminationCode toe)
+{
+	if (*con_cls)
+		req_free(*con_cls);
+	*con_cls = NULL;
+}
+
+static void body_feed(struct mock_req *r, const char *data, size_t size)
+{
+	r->received += (int64_t)size;
+	if (r->body_error)
+		return;
+	if (r->body_mode == MOCK_BODY_FILE && mock_write_all(r->fd, data, size) < 0)
+		r->body_error = 1;
+	if (r->body_mode == MOCK_BODY_BUFFER && bp_dynbuf_add(&r->body, data, size) < 0)
+		r->body_error = 1;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *data,
+				  size_t *size, void **con_cls)
+{
+	struct mock_req *r = *con_cls;
+
+	if (!r || !r->uri)
+		return MHD_NO;
+	if (!r->started) {
+		enum MHD_Result res;
+
+		r->started = 1;
+		r->method = method;
+		mock_auth_identify(r);
+		r->in_first = 1;
+		res = mock_route(r, url);
+		r->in_first = 0;
+		return res;
+	}
+	if (*size) {
+		body_feed(r, data, *size);
+		*size = 0;
+		return MHD_YES;
+	}
+	if (r->pending) {
+		struct MHD_Response *resp = r->pending;
+
+		r->pending = NULL;
+		return queue(r, r->pending_status, resp);
+	}
+	if (r->answered)
+		return MHD_YES;
+	if (!r->finish)
+		return mock_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN",
+					"request not routed", NULL);
+	return r->finish(r);
+}
+
+/* The request header name (case-insensitive), or NULL. */
+const char *mock_header(struct mock_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/* The first query parameter key, percent-decoded by MHD, or NULL. */
+const char *mock_query(struct mock_req *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* An empty body; MHD sends Content-Length: 0. */
+struct MHD_Response *mock_resp_empty(void)
+{
+	return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+}
+
+/* A copy of data as the body, with Content-Type ctype. */
+struct MHD_Response *mock_resp_bytes(const char *data, size_t len,
+				     const char *ctype)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(len, (void *)data,
+					       MHD_RESPMEM_MUST_COPY);
+	if (resp && ctype)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	return resp;
+}
+
+/* The registry error body as a response. */
+struct MHD_Response *mock_resp_error_body(const char *code, const char *message,
+					  const char *detail)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *errors = cJSON_AddArrayToObject(root, "errors");
+	cJSON *e = cJSON_CreateObject();
+	struct MHD_Response *resp = NULL;
+	char *text = NULL;
+
+	if (!root || !errors || !e) {
+		cJSON_Delete(e);
+		goto done;
+	}
+	cJSON_AddItemToArray(errors, e);
+	if (!cJSON_AddStringToObject(e, "code", code) ||
+	    !cJSON_AddStringToObject(e, "message", message) ||
+	    (detail && !cJSON_AddStringToObject(e, "detail", detail)))
+		goto done;
+	text = cJSON_PrintUnformatted(root);
+	if (text)
+		resp = mock_resp_bytes(text, strlen(text), "application/json");
+done:
+	cJSON_free(text);
+	cJSON_Delete(root);
+	return resp;
+}
+
+/*
+ * Answers r with status and resp (consumed; NULL means out of memory).
+ * MHD closes the connection after a response queued before the body was
+ * read, so an answer decided on the first call is kept until the body
+ * (if any) has been read and dropped, and the connection stays alive.
+ * A client that sent "Expect: 100-continue" gets it at once instead, as
+ * Go's net/http does, and does not send the body.
+ */
+enum MHD_Result mock_reply(struct mock_req *r, unsigned status,
+			   struct MHD_Response *resp)
+{
+	const char *expect = mock_header(r, MHD_HTTP_HEADER_EXPECT);
+
+	/* Free the session before the client can see the answer and reuse it. */
+	mock_uploads_release(r->srv->uploads, r->up, 0);
+	r->up = NULL;
+	r->answered = 1;
+	r->body_mode = MOCK_BODY_DISCARD;
+	if (!resp) {
+		mock_log_request(r->srv->log, r, MHD_HTTP_INTERNAL_SERVER_ERROR);
+		return MHD_NO;
+	}
+	if (bp_strprefix(r->uri, "/v2/") || strcmp(r->uri, "/v2") == 0)
+		MHD_add_response_header(resp, "Docker-Distribution-API-Version",
+					"registry/2.0");
+	if (r->in_first && !(expect && strcasecmp(expect, "100-continue") == 0)) {
+		r->pending = resp;
+		r->pending_status = status;
+		return MHD_YES;
+	}
+	return queue(r, status, resp);
+}
+
+/* A JSON error reply. */
+enum MHD_Result mock_reply_error(struct mock_req *r, unsigned status,
+				 const char *code, const char *message,
+				 const char *detail)
+{
+	return mock_reply(r, status, mock_resp_error_body(code, message, detail));
+}
+
+/* path as a Location: relative with --relative-location, else absolute. */
+char *mock_location(struct mock_req *r, const char *path)
+{
+	if (r->srv->cfg.relative_location)
+		return bp_strdup(path);
+	return bp_aprintf("%s%s", r->srv->base_url, path);
+}
+
+static int fill_addr(const struct mock_config *c, struct sockaddr_storage *ss)
+{
+	const char *host = c->listen;
+
+	memset(ss, 0, sizeof(*ss));
+	if (c->ipv6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(c->port);
+		return inet_pton(AF_INET6, host, &s6->sin6_addr) == 1 ? 0 : -1;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(c->port);
+		return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : -1;
+	}
+}
+
+/* Binds and starts the daemon threads; fills port, host and base_url. */
+int mock_server_start(struct mock_server *srv)
+{
+	struct sockaddr_storage ss;
+	const union MHD_DaemonInfo *info;
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD |
+			 MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+
+	if (fill_addr(&srv->cfg, &ss) < 0)
+		return -1;
+	if (srv->cfg.ipv6)
+		flags |= MHD_USE_IPv6;
+	srv->daemon = MHD_start_daemon(
+		flags, srv->cfg.port, NULL, NULL, on_request, srv,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+		MHD_OPTION_NOTIFY_COMPLETED, on_done, srv,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+		MHD_OPTION_END);
+	if (!srv->daemon) {
+		fprintf(stderr, "mock-registry: cannot listen on %s port %u\n",
+			srv->cfg.listen, (unsigned)srv->cfg.port);
+		return -1;
+	}
+	info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = info ? info->port : srv->cfg.port;
+	snprintf(srv->host, sizeof(srv->host), srv->cfg.ipv6 ? "[%s]" : "%s",
+		 srv->cfg.listen);
+	snprintf(srv->base_url, sizeof(srv->base_url), "http://%s:%u", srv->host,
+		 (unsigned)srv->port);
+	return 0;
+}
+
+/* Stops accepting, waits for every connection thread; NULL-safe. */
+void mock_server_stop(struct mock_server *srv)
+{
+	if (srv->daemon)
+		MHD_stop_daemon(srv->daemon);
+	srv->daemon = NULL;
+}

@@ -1,0 +1,666 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
+#
+# lib.sh: the integration test library, sourced by every tests/integration/tNN-*.sh.
+#
+# In the manner of git's test-lib: a file is a list of scenarios,
+#
+#	test_expect_success 'push then pull gives the same bytes' '
+#		start_mock --auth none &&
+#		beampush push --from oci:$IMG:latest $MOCK/beam/python:latest >out &&
+#		...
+#	'
+#	test_done
+#
+# Each scenario body runs in a subshell (with `set -e` as a safety net; chain with && all the
+# same), in its own empty directory under the file's temporary directory $T, with stdin from
+# /dev/null; its output is shown only when it fails (or with -v). It prints one TAP line,
+# `ok N - name` or `not ok N - name`; test_done prints the plan and exits 1 if any failed.
+# An optional first argument names prerequisites (test_have_prereq): unmet, the scenario is
+# reported as `ok N - name # SKIP`.
+#
+# Servers (start_mock, start_registry) are started inside the scenario that needs them and are
+# stopped when it ends; servers started outside any scenario live until the file ends. The EXIT
+# trap stops every server and removes $T, also when a scenario fails or the file is
+# interrupted. HOME, DOCKER_CONFIG and XDG_RUNTIME_DIR point into $T: no test reads or
+# writes the user's credentials.
+#
+# Options to a test file: -v (show every scenario's output), -k (keep $T), -x (show the trace
+# of every scenario; a failing one always shows its last traced commands).
+# The same as environment: BP_TEST_VERBOSE=1, BP_TEST_KEEP=1, BP_TEST_TRACE=1.
+# B is the build directory (default: build); BP_TEST_CMD_TIMEOUT bounds each beampush run
+# (default 60 s).
+
+TEST_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TEST_NAME=$(basename "$0" .sh)
+
+: "${B:=build}"
+case $B in
+/*) ;;
+*) B=$(cd "$B" 2>/dev/null && pwd || echo "$PWD/$B") ;;
+esac
+export B
+BEAMPUSH=$B/beampush
+MOCK_REGISTRY=$B/mock-registry
+MKIMAGE=$TEST_ROOT/scripts/mkimage
+
+for _bp_arg in "$@"; do
+	case $_bp_arg in
+	-v|--verbose) BP_TEST_VERBOSE=1 ;;
+	-k|--keep) BP_TEST_KEEP=1 ;;
+	-x|--trace) BP_TEST_TRACE=1 BP_TEST_VERBOSE=1 ;;
+	esac
+done
+
+test_count=0
+test_failures=0
+test_skips=0
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/beampush-$TEST_NAME.XXXXXX") || {
+	echo "Bail out! cannot create a temporary directory"
+	exit 1
+}
+export T
+: >"$T/.servers"
+mkdir -p "$T/home" "$T/docker" "$T/run"
+chmod 0700 "$T/run"
+export HOME=$T/home
+export DOCKER_CONFIG=$T/docker
+export XDG_RUNTIME_DIR=$T/run
+unset DOCKER_HOST REGISTRY_AUTH_FILE
+export LC_ALL=C
+
+# --- cleanup -------------------------------------------------------------------------------
+
+# _bp_alive PID: is PID running (and not a zombie)?
+_bp_alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	case $(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) in
+	Z|X) return 1 ;;
+	esac
+	return 0
+}
+
+# _bp_stop_servers [FIRST-LINE]: stop the servers listed in $T/.servers from line FIRST-LINE
+# (default 1) on: SIGTERM, up to 3 s to go, then SIGKILL.
+_bp_stop_servers() {
+	local from=${1:-1} pids pid i alive
+	[ -f "$T/.servers" ] || return 0
+	pids=$(tail -n +"$from" "$T/.servers" | cut -d' ' -f1)
+	[ -n "$pids" ] || return 0
+	for pid in $pids; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	i=0
+	while [ $i -lt 60 ]; do
+		alive=
+		for pid in $pids; do
+			_bp_alive "$pid" && alive=1
+		done
+		[ -n "$alive" ] || break
+		sleep 0.05
+		i=$((i + 1))
+	done
+	for pid in $pids; do
+		_bp_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+	done
+	for pid in $pids; do
+		wait "$pid" 2>/dev/null
+	done
+	return 0
+}
+
+_bp_cleanup() {
+	local rc=$?
+	trap - EXIT
+	_bp_stop_servers 1
+	if [ -n "${BP_TEST_KEEP:-}" ]; then
+		echo "# kept $T"
+	else
+		rm -rf "$T"
+	fi
+	exit $rc
+}
+trap _bp_cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- TAP -----------------------------------------------------------------------------------
+
+_bp_prefix() {
+	sed 's/^/# /'
+}
+
+# test_have_prereq NAME[,NAME...]: true when every named prerequisite is met.
+test_have_prereq() {
+	local p
+	for p in $(echo "$1" | tr ',' ' '); do
+		case $p in
+		SKOPEO) command -v skopeo >/dev/null 2>&1 || return 1 ;;
+		REGISTRY) command -v docker-registry >/dev/null 2>&1 || return 1 ;;
+		HTPASSWD) command -v htpasswd >/dev/null 2>&1 || return 1 ;;
+		*) echo "# unknown prerequisite $p" >&2; return 1 ;;
+		esac
+	done
+	return 0
+}
+
+# test_expect_success [PREREQ] NAME BODY
+test_expect_success() {
+	local prereq="" name body dir out rc mark
+	if [ $# -eq 3 ]; then
+		prereq=$1
+		shift
+	fi
+	if [ $# -ne 2 ]; then
+		echo "Bail out! test_expect_success: bad arguments: $*"
+		exit 1
+	fi
+	name=$1
+	body=$2
+	test_count=$((test_count + 1))
+	if [ -n "$prereq" ] && ! test_have_prereq "$prereq"; then
+		test_skips=$((test_skips + 1))
+		echo "ok $test_count - $name # SKIP missing $prereq"
+		return 0
+	fi
+	dir=$T/t$test_count
+	out=$T/t$test_count.out
+	mkdir -p "$dir"
+	mark=$(($(wc -l <"$T/.servers") + 1))
+	(
+		cd "$dir" || exit 1
+		# The trace goes to its own file, shown when the scenario fails (with -x, into the
+		# output); never into a file that a command's stderr is redirected to.
+		if [ -n "${BP_TEST_TRACE:-}" ]; then
+			exec 9>&2
+		else
+			exec 9>"$T/t$test_count.trace"
+		fi
+		BASH_XTRACEFD=9
+		set -x
+		set -e
+		eval "$body"
+	) </dev/null >"$out" 2>&1
+	rc=$?
+	_bp_stop_servers "$mark"
+	if [ $rc -eq 0 ]; then
+		echo "ok $test_count - $name"
+		[ -n "${BP_TEST_VERBOSE:-}" ] && _bp_prefix <"$out"
+	else
+		test_failures=$((test_failures + 1))
+		echo "not ok $test_count - $name"
+		echo "# exit status $rc; the scenario was:"
+		printf '%s\n' "$body" | sed '/^[[:space:]]*$/d' | _bp_prefix
+		echo "# its output:"
+		_bp_prefix <"$out"
+		if [ -s "$dir/err" ]; then
+			echo "# its last err file:"
+			tail -n 8 "$dir/err" | _bp_prefix
+		fi
+		if [ -s "$T/t$test_count.trace" ]; then
+			echo "# the last commands run:"
+			tail -n 12 "$T/t$test_count.trace" | cut -c 1-300 | _bp_prefix
+		fi
+	fi
+	return 0
+}
+
+# test_done: print the plan; exit 1 if any scenario failed.
+test_done() {
+	echo "1..$test_count"
+	if [ "$test_failures" -gt 0 ]; then
+		echo "# $TEST_NAME: $test_failures of $test_count failed"
+		exit 1
+	fi
+	exit 0
+}
+
+# test_skip_all REASON: skip the whole file.
+test_skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+# test_fatal MESSAGE: report a failure outside a scenario and end the file.
+test_fatal() {
+	test_count=$((test_count + 1))
+	echo "not ok $test_count - $*"
+	echo "1..$test_count"
+	exit 1
+}
+
+# test_require_build: end the file with one failure when the binaries are not built.
+test_require_build() {
+	local f
+	for f in "$BEAMPUSH" "$MOCK_REGISTRY"; do
+		[ -x "$f" ] || test_fatal "$f is not built (run make)"
+	done
+}
+
+# --- assertions ----------------------------------------------------------------------------
+
+# test_expect_code CODE COMMAND...: run COMMAND, fail unless it exits with CODE.
+test_expect_code() {
+	local want=$1 rc=0
+	shift
+	"$@" || rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		echo "test_expect_code: '$*' exited $rc, want $want" >&2
+		return 1
+	fi
+	return 0
+}
+
+# test_cmp EXPECTED ACTUAL
+test_cmp() {
+	diff -u "$1" "$2"
+}
+
+# test_line_count OP N FILE: e.g. test_line_count = 1 err
+test_line_count() {
+	local n ok=""
+	n=$(wc -l <"$3")
+	case $1 in
+	=|-eq) [ "$n" -eq "$2" ] && ok=1 ;;
+	!=|-ne) [ "$n" -ne "$2" ] && ok=1 ;;
+	-lt) [ "$n" -lt "$2" ] && ok=1 ;;
+	-le) [ "$n" -le "$2" ] && ok=1 ;;
+	-gt) [ "$n" -gt "$2" ] && ok=1 ;;
+	-ge) [ "$n" -ge "$2" ] && ok=1 ;;
+	*) echo "test_line_count: unknown operator $1" >&2; return 1 ;;
+	esac
+	if [ -z "$ok" ]; then
+		echo "test_line_count: $3 has $n lines, want $1 $2:" >&2
+		cat "$3" >&2
+		return 1
+	fi
+}
+
+# test_must_be_empty FILE
+test_must_be_empty() {
+	if [ -s "$1" ]; then
+		echo "test_must_be_empty: $1 is not empty:" >&2
+		cat "$1" >&2
+		return 1
+	fi
+}
+
+# test_grep [GREP-OPTIONS] PATTERN FILE: grep that shows the file when nothing matches.
+test_grep() {
+	local file=${!#}
+	if ! grep "$@" >/dev/null; then
+		echo "test_grep: no match for '${*:1:$#-1}' in $file:" >&2
+		cat "$file" >&2
+		return 1
+	fi
+}
+
+# test_no_grep [GREP-OPTIONS] PATTERN FILE: fail, showing the lines, when anything matches.
+test_no_grep() {
+	local file=${!#}
+	if grep "$@" >/dev/null; then
+		echo "test_no_grep: unexpected match for '${*:1:$#-1}' in $file:" >&2
+		grep "$@" >&2
+		return 1
+	fi
+}
+
+# --- the client ----------------------------------------------------------------------------
+
+# beampush ARGS...: the client under test, bounded in time.
+beampush() {
+	timeout --foreground -k 5 "${BP_TEST_CMD_TIMEOUT:-60}" "$BEAMPUSH" "$@"
+}
+
+# docker_auth HOST USER PASS [HOST USER PASS...]: credentials in a fresh $DOCKER_CONFIG.
+docker_auth() {
+	local cfg sep="" entries=""
+	cfg=$(mktemp -d "$T/docker.XXXXXX")
+	while [ $# -ge 3 ]; do
+		entries="$entries$sep\"$1\":{\"auth\":\"$(printf '%s:%s' "$2" "$3" | base64 -w0)\"}"
+		sep=","
+		shift 3
+	done
+	printf '{"auths":{%s}}\n' "$entries" >"$cfg/config.json"
+	DOCKER_CONFIG=$cfg
+	export DOCKER_CONFIG
+}
+
+# no_docker_auth: an empty $DOCKER_CONFIG.
+no_docker_auth() {
+	DOCKER_CONFIG=$(mktemp -d "$T/docker.XXXXXX")
+	export DOCKER_CONFIG
+}
+
+# --- servers -------------------------------------------------------------------------------
+
+_bp_server_id() {
+	echo $(($(wc -l <"$T/.servers") + 1))
+}
+
+# _bp_wait_http PID URL SECONDS: wait until URL answers with any HTTP status, while PID runs.
+_bp_wait_http() {
+	local pid=$1 url=$2 deadline code
+	deadline=$(($(date +%s) + $3))
+	while :; do
+		code=$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$url" 2>/dev/null) || :
+		case $code in
+		''|000) ;;
+		*) return 0 ;;
+		esac
+		_bp_alive "$pid" || return 2
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# start_mock [ARGS...]: start the mock registry on a free loopback port with its own storage;
+# ARGS go to it (e.g. --auth token --user alice:pw). Exports MOCK_PORT, MOCK (127.0.0.1:PORT),
+# MOCK_ROOT, MOCK_LOG, MOCK_PID.
+start_mock() {
+	local n portfile out port="" deadline
+	n=$(_bp_server_id)
+	MOCK_ROOT=$T/mock-$n
+	MOCK_LOG=$T/mock-$n.log
+	portfile=$T/mock-$n.port
+	out=$T/mock-$n.out
+	mkdir -p "$MOCK_ROOT"
+	"$MOCK_REGISTRY" --root "$MOCK_ROOT" --port 0 --port-file "$portfile" --log "$MOCK_LOG" \
+		"$@" </dev/null >"$out" 2>&1 &
+	MOCK_PID=$!
+	echo "$MOCK_PID mock-$n" >>"$T/.servers"
+	deadline=$(($(date +%s) + 10))
+	while :; do
+		if [ -s "$portfile" ]; then
+			port=$(tr -d ' \t\r\n' <"$portfile")
+			case $port in
+			''|*[!0-9]*) port="" ;;
+			esac
+		fi
+		if [ -n "$port" ]; then
+			_bp_wait_http "$MOCK_PID" "http://127.0.0.1:$port/v2/" 1 && break
+		fi
+		if ! _bp_alive "$MOCK_PID"; then
+			echo "start_mock: mock-registry $* exited before it was ready:" >&2
+			cat "$out" >&2
+			return 1
+		fi
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "start_mock: mock-registry $* not ready after 10 s (port file: '$port'):" >&2
+			cat "$out" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	MOCK_PORT=$port
+	MOCK=127.0.0.1:$port
+	export MOCK_PORT MOCK MOCK_ROOT MOCK_LOG MOCK_PID
+}
+
+# registry_htpasswd_auth USER PASS [USER PASS...]: write a bcrypt htpasswd file; print the
+# registry's auth configuration for it (the argument of start_registry).
+registry_htpasswd_auth() {
+	local file
+	file=$(mktemp "$T/htpasswd.XXXXXX")
+	while [ $# -ge 2 ]; do
+		htpasswd -Bbn "$1" "$2" | sed '/^$/d' >>"$file" || return 1
+		shift 2
+	done
+	printf 'auth:\n  htpasswd:\n    realm: basic-realm\n    path: %s\n' "$file"
+}
+
+# start_registry [AUTH-YAML]: start Debian's docker-registry (distribution 2.8) on a free
+# loopback port with its own storage; AUTH-YAML is appended to its configuration. Exports
+# REG_PORT, REG (127.0.0.1:PORT), REG_ROOT (the storage root), REG_LOG (its access log),
+# REG_PID.
+start_registry() {
+	local n dir port rc
+	n=$(_bp_server_id)
+	dir=$T/registry-$n
+	mkdir -p "$dir/data"
+	REG_ROOT=$dir/data
+	REG_LOG=$dir/registry.log
+	for _ in 1 2 3 4 5 6 7 8; do
+		port=$((20000 + ($(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % 40001)))
+		# Something answers there already: try another port.
+		rc=0
+		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/" 2>/dev/null || rc=$?
+		[ $rc -eq 7 ] || continue
+		cat >"$dir/config.yml" <<-EOF
+		version: 0.1
+		log:
+		  level: error
+		storage:
+		  filesystem:
+		    rootdirectory: $REG_ROOT
+		  delete:
+		    enabled: true
+		http:
+		  addr: 127.0.0.1:$port
+		  secret: beampush-test-secret
+		${1:-}
+		EOF
+		docker-registry serve "$dir/config.yml" </dev/null >"$REG_LOG" 2>&1 &
+		REG_PID=$!
+		echo "$REG_PID registry-$n" >>"$T/.servers"
+		rc=0
+		_bp_wait_http "$REG_PID" "http://127.0.0.1:$port/v2/" 15 || rc=$?
+		if [ $rc -eq 0 ]; then
+			REG_PORT=$port
+			REG=127.0.0.1:$port
+			export REG_PORT REG REG_ROOT REG_LOG REG_PID
+			return 0
+		fi
+		if [ $rc -eq 2 ] && grep -q 'address already in use' "$REG_LOG"; then
+			continue
+		fi
+		echo "start_registry: docker-registry did not start on port $port:" >&2
+		cat "$REG_LOG" >&2
+		return 1
+	done
+	echo "start_registry: no free port found" >&2
+	return 1
+}
+
+# --- images and storage --------------------------------------------------------------------
+
+# make_image DIR TAG [LAYERS [BYTES-PER-LAYER]] (and mkimage's options before DIR): a Beam-like
+# OCI layout, see scripts/mkimage. Prints the manifest digest.
+make_image() {
+	"$MKIMAGE" "$@"
+}
+
+# sha256_of FILE: "sha256:<hex>"
+sha256_of() {
+	echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"
+}
+
+# blob_path_layout DIR DIGEST, blob_path_mock DIGEST, blob_path_registry DIGEST: where a blob is
+# stored in an OCI layout, the mock's storage, the real registry's storage.
+blob_path_layout() {
+	echo "$1/blobs/sha256/${2#sha256:}"
+}
+blob_path_mock() {
+	echo "$MOCK_ROOT/blobs/sha256/${1#sha256:}"
+}
+blob_path_registry() {
+	local hex=${1#sha256:}
+	echo "$REG_ROOT/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data"
+}
+
+# file_size FILE
+file_size() {
+	stat -c %s "$1"
+}
+
+# flip_byte FILE [OFFSET]: invert the bits of one byte in place (default: the middle byte).
+flip_byte() {
+	local file=$1 off=${2:-} size old new
+	size=$(stat -c %s "$file") || return 1
+	[ "$size" -gt 0 ] || { echo "flip_byte: $file is empty" >&2; return 1; }
+	[ -n "$off" ] || off=$((size / 2))
+	old=$(dd if="$file" bs=1 skip="$off" count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+	[ -n "$old" ] || { echo "flip_byte: cannot read byte $off of $file" >&2; return 1; }
+	new=$((old ^ 255))
+	# shellcheck disable=SC2059
+	printf "\\$(printf '%03o' "$new")" |
+		dd of="$file" bs=1 seek="$off" count=1 conv=notrunc 2>/dev/null
+}
+
+# layout_digest DIR [TAG]: the manifest digest index.json gives for TAG (default: the first
+# manifest); nothing when there is none. A small JSON scanner: no jq on a fresh machine.
+layout_digest() {
+	[ -f "$1/index.json" ] || return 0
+	tr -d '\n\r\t ' <"$1/index.json" | awk -v tag="${2:-}" '
+	{
+		s = $0
+		i = index(s, "\"manifests\":[")
+		if (i == 0) exit
+		s = substr(s, i + 13)
+		depth = 0; instr = 0; esc = 0; obj = ""
+		for (k = 1; k <= length(s); k++) {
+			c = substr(s, k, 1)
+			if (depth > 0) obj = obj c
+			if (instr) {
+				if (esc) esc = 0
+				else if (c == "\\") esc = 1
+				else if (c == "\"") instr = 0
+				continue
+			}
+			if (c == "\"") { instr = 1; continue }
+			if (c == "{") { if (depth == 0) obj = "{"; depth++ }
+			else if (c == "}") {
+				depth--
+				if (depth == 0) {
+					if (tag == "" || index(obj, "\"org.opencontainers.image.ref.name\":\"" tag "\"")) {
+						if (match(obj, /"digest":"sha256:[0-9a-f]+"/)) {
+							print substr(obj, RSTART + 10, RLENGTH - 11)
+							exit
+						}
+					}
+				}
+			} else if (c == "]" && depth == 0) exit
+		}
+	}'
+}
+
+# layout_blobs DIR: the digest of every blob in an OCI layout, one a line.
+layout_blobs() {
+	local f
+	for f in "$1"/blobs/sha256/*; do
+		[ -f "$f" ] && echo "sha256:${f##*/}"
+	done
+	return 0
+}
+
+# layout_clean DIR: DIR holds nothing but oci-layout, index.json and blobs whose bytes hash to
+# their names: no temporary, partial or unverified file. A missing DIR is clean.
+layout_clean() {
+	local dir=$1 f rel bad=0 hex
+	[ -d "$dir" ] || return 0
+	while IFS= read -r f; do
+		[ -n "$f" ] || continue
+		rel=${f#"$dir"/}
+		case $rel in
+		oci-layout|index.json) ;;
+		blobs/sha256/*)
+			hex=${rel#blobs/sha256/}
+			if ! echo "$hex" | grep -qxE '[0-9a-f]{64}'; then
+				echo "layout_clean: stray file $f" >&2
+				bad=1
+			elif [ "$(sha256sum "$f" | cut -d' ' -f1)" != "$hex" ]; then
+				echo "layout_clean: $f does not hash to its name" >&2
+				bad=1
+			fi
+			;;
+		*) echo "layout_clean: stray file $f" >&2; bad=1 ;;
+		esac
+	done <<-EOF
+	$(find "$dir" -mindepth 1 ! -type d)
+	EOF
+	while IFS= read -r f; do
+		[ -n "$f" ] || continue
+		rel=${f#"$dir"/}
+		case $rel in
+		blobs|blobs/sha256) ;;
+		*) echo "layout_clean: stray directory $f" >&2; bad=1 ;;
+		esac
+	done <<-EOF
+	$(find "$dir" -mindepth 1 -type d)
+	EOF
+	return $bad
+}
+
+# layout_check DIR: a complete OCI layout (oci-layout, index.json) that is layout_clean.
+layout_check() {
+	local bad=0
+	[ -f "$1/oci-layout" ] || { echo "layout_check: $1/oci-layout missing" >&2; bad=1; }
+	[ -f "$1/index.json" ] || { echo "layout_check: $1/index.json missing" >&2; bad=1; }
+	layout_clean "$1" || bad=1
+	return $bad
+}
+
+# layout_contains ORIG COPY: every blob of layout ORIG is in layout COPY with the same bytes.
+layout_contains() {
+	local d bad=0
+	for d in $(layout_blobs "$1"); do
+		if [ ! -f "$(blob_path_layout "$2" "$d")" ]; then
+			echo "layout_contains: $d missing from $2" >&2
+			bad=1
+		elif ! cmp -s "$(blob_path_layout "$1" "$d")" "$(blob_path_layout "$2" "$d")"; then
+			echo "layout_contains: $d differs in $2" >&2
+			bad=1
+		fi
+	done
+	return $bad
+}
+
+# test_same_image ORIG COPY TAG DIGEST: COPY is a valid layout whose TAG names manifest
+# DIGEST, holding every blob of ORIG byte for byte.
+test_same_image() {
+	local got
+	got=$(layout_digest "$2" "$3")
+	if [ "$got" != "$4" ]; then
+		echo "test_same_image: $2:$3 is '$got', want $4" >&2
+		[ -f "$2/index.json" ] && cat "$2/index.json" >&2
+		return 1
+	fi
+	layout_check "$2" && layout_contains "$1" "$2"
+}
+
+# image_blobs DIR [TAG]: the config and layer digests of the manifest TAG names in layout DIR.
+image_blobs() {
+	local m
+	m=$(layout_digest "$1" "${2:-}")
+	[ -n "$m" ] || return 1
+	grep -o '"sha256:[0-9a-f]\{64\}"' "$(blob_path_layout "$1" "$m")" | tr -d '"'
+}
+
+# --- logs ----------------------------------------------------------------------------------
+
+# count_log PATTERN [FILE]: how many lines of the log (default: the mock's) match the extended
+# regular expression PATTERN. Always succeeds.
+count_log() {
+	grep -cE -- "$1" "${2:-$MOCK_LOG}" 2>/dev/null || true
+}
+
+# log_mark [FILE]: the number of lines in the log now (default: the mock's).
+log_mark() {
+	if [ -f "${1:-$MOCK_LOG}" ]; then
+		wc -l <"${1:-$MOCK_LOG}" | tr -d ' '
+	else
+		echo 0
+	fi
+}
+
+# log_since MARK [FILE]: the lines logged after log_mark gave MARK.
+log_since() {
+	tail -n +"$(($1 + 1))" "${2:-$MOCK_LOG}"
+}
+
+# registry_requests [FILE]: the real registry's access log as "METHOD URI STATUS" lines.
+registry_requests() {
+	sed -n 's/^[^"]*"\([A-Z]*\) \([^ ]*\) HTTP\/[0-9.]*" \([0-9]*\) .*/\1 \2 \3/p' "${1:-$REG_LOG}"
+}
