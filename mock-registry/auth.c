@@ -173,8 +173,8 @@ static struct token *token_find(struct mock_tokens *t, const char *value)
 }
 
 /* Actions a token grants on repo; -1 when unknown or expired. */
-static int token_grants(struct mock_tokens *t, const char *value,
-			const char *repo, char *user, size_t usize)
+static int token_grants(struct mock_tokens *t, const char *value, const char *repo, char *user,
+			size_t usize)
 {
 	struct token *tk;
 	int acts = -1;
@@ -194,8 +194,8 @@ static int token_grants(struct mock_tokens *t, const char *value,
 	return acts;
 }
 
-static const struct mock_user *user_check(const struct mock_server *s,
-					  const char *name, const char *pass)
+static const struct mock_user *user_check(const struct mock_server *s, const char *name,
+					  const char *pass)
 {
 	size_t i, plen = strlen(pass);
 
@@ -243,8 +243,7 @@ static void identify_bearer(struct mock_req *r, const char *value)
 	r->ident.bearer_scheme = 1;
 	if (strlen(value) != MOCK_TOKEN_LEN)
 		return;
-	if (token_grants(r->srv->tokens, value, NULL, r->ident.user,
-			 sizeof(r->ident.user)) < 0)
+	if (token_grants(r->srv->tokens, value, NULL, r->ident.user, sizeof(r->ident.user)) < 0)
 		return;
 	r->ident.kind = MOCK_ID_BEARER;
 	memcpy(r->ident.token, value, MOCK_TOKEN_LEN + 1);
@@ -311,14 +310,14 @@ int mock_auth_allows(struct mock_req *r, const char *repo, unsigned actions)
 }
 
 /* The Bearer challenge; scope_repo NULL for a bare one. */
-static char *bearer_challenge(struct mock_req *r, const char *scope_repo,
-			      unsigned actions, const char *error)
+static char *bearer_challenge(struct mock_req *r, const char *scope_repo, unsigned actions,
+			      const char *error)
 {
 	bp_dynbuf b = BP_DYNBUF_INIT(4096);
 	char acts[32];
 
-	bp_dynbuf_printf(&b, "Bearer realm=\"%s/token\",service=\"%s\"",
-			 r->srv->base_url, MOCK_SERVICE);
+	bp_dynbuf_printf(&b, "Bearer realm=\"%s/token\",service=\"%s\"", r->srv->base_url,
+			 MOCK_SERVICE);
 	if (scope_repo) {
 		mock_actions_format(actions, acts, sizeof(acts));
 		bp_dynbuf_printf(&b, ",scope=\"repository:%s:%s\"", scope_repo, acts);
@@ -329,8 +328,7 @@ static char *bearer_challenge(struct mock_req *r, const char *scope_repo,
 }
 
 /* A 401 with the challenge that fits the mode and the credentials sent. */
-static enum MHD_Result challenge(struct mock_req *r, const char *repo,
-				 unsigned actions)
+static enum MHD_Result challenge(struct mock_req *r, const char *repo, unsigned actions)
 {
 	const char *error = NULL;
 	char *value;
@@ -358,8 +356,7 @@ static enum MHD_Result challenge(struct mock_req *r, const char *repo,
 }
 
 /* 0 when allowed; else a 401 or 403 is queued and 1 returned. */
-int mock_auth_require(struct mock_req *r, const char *repo, unsigned actions,
-		      enum MHD_Result *res)
+int mock_auth_require(struct mock_req *r, const char *repo, unsigned actions, enum MHD_Result *res)
 {
 	char acts[32];
 
@@ -368,8 +365,7 @@ int mock_auth_require(struct mock_req *r, const char *repo, unsigned actions,
 	if (r->srv->cfg.auth == MOCK_AUTH_BASIC && r->ident.kind == MOCK_ID_BASIC) {
 		mock_actions_format(actions, acts, sizeof(acts));
 		*res = mock_reply_error(r, MHD_HTTP_FORBIDDEN, "DENIED",
-					"requested access to the resource is denied",
-					acts);
+					"requested access to the resource is denied", acts);
 		return 1;
 	}
 	*res = challenge(r, repo, actions);
@@ -391,8 +387,7 @@ enum MHD_Result mock_auth_ping(struct mock_req *r)
 		ok = r->ident.kind == MOCK_ID_BEARER;
 	if (!ok)
 		return challenge(r, NULL, 0);
-	return mock_reply(r, MHD_HTTP_OK,
-			  mock_resp_bytes("{}", 2, "application/json"));
+	return mock_reply(r, MHD_HTTP_OK, mock_resp_bytes("{}", 2, "application/json"));
 }
 
 /* Scope parsing state for the token request. */
@@ -403,15 +398,13 @@ struct scope_req {
 	int oom;
 };
 
-static void grant_add(struct scope_req *s, const char *repo, size_t len,
-		      unsigned acts)
+static void grant_add(struct scope_req *s, const char *repo, size_t len, unsigned acts)
 {
 	struct grant *g;
 	size_t i;
 
 	for (i = 0; i < s->n; i++) {
-		if (strlen(s->grants[i].repo) == len &&
-		    memcmp(s->grants[i].repo, repo, len) == 0) {
+		if (strlen(s->grants[i].repo) == len && memcmp(s->grants[i].repo, repo, len) == 0) {
 			s->grants[i].actions |= acts;
 			return;
 		}
@@ -476,8 +469,8 @@ static void scope_one(struct scope_req *s, const char *p, size_t n)
 	free(name);
 }
 
-static enum MHD_Result scope_param(void *cls, enum MHD_ValueKind kind,
-				   const char *key, const char *value)
+static enum MHD_Result scope_param(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
 {
 	struct scope_req *s = cls;
 	const char *p = value;
@@ -513,8 +506,8 @@ static void tokens_purge(struct mock_tokens *t, time_t now)
 }
 
 /* Stores a new token taking s's grants; writes its value. */
-static int token_issue(struct mock_server *srv, struct scope_req *s,
-		       const char *user, char value[MOCK_TOKEN_LEN + 1])
+static int token_issue(struct mock_server *srv, struct scope_req *s, const char *user,
+		       char value[MOCK_TOKEN_LEN + 1])
 {
 	struct token *tk = calloc(1, sizeof(*tk));
 	time_t now = mono_now();
@@ -610,8 +603,7 @@ enum MHD_Result mock_token_endpoint(struct mock_req *r)
 				       "cannot issue a token", NULL);
 		goto done;
 	}
-	res = mock_reply(r, MHD_HTTP_OK,
-			 mock_resp_bytes(body, strlen(body), "application/json"));
+	res = mock_reply(r, MHD_HTTP_OK, mock_resp_bytes(body, strlen(body), "application/json"));
 done:
 	OPENSSL_cleanse(value, sizeof(value));
 	if (body)

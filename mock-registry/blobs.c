@@ -43,14 +43,13 @@ static enum MHD_Result digest_invalid(struct mock_req *r, const char *detail)
 static enum MHD_Result digest_mismatch(struct mock_req *r, const char *detail)
 {
 	return mock_reply_error(r, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID",
-				"provided digest did not match uploaded content",
-				detail);
+				"provided digest did not match uploaded content", detail);
 }
 
 static enum MHD_Result server_error(struct mock_req *r, const char *what)
 {
-	return mock_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN",
-				"unknown error", what);
+	return mock_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN", "unknown error",
+				what);
 }
 
 static enum MHD_Result upload_unknown(struct mock_req *r)
@@ -66,57 +65,72 @@ static enum MHD_Result range_invalid(struct mock_req *r, const char *detail)
 }
 
 /* Adds name: value; a NULL value (out of memory) fails the response. */
-static int add_header(struct MHD_Response *resp, const char *name,
-		      const char *value)
+static int add_header(struct MHD_Response *resp, const char *name, const char *value)
 {
 	return value && MHD_add_response_header(resp, name, value) == MHD_YES ? 0 : -1;
 }
 
-/* Parses "<bytes=>N-M" (single range, inclusive) of a Range header. */
-static int parse_get_range(const char *h, int64_t size, int64_t *from,
-			   int64_t *to)
+/*
+ * One "bytes=N-[M]" range of a Range header: 0 with from/to set, -1 for a
+ * form we do not serve (ignored: the whole blob goes out), -2 when N is
+ * past the end (416).
+ */
+static int parse_get_range(const char *h, int64_t size, int64_t *from, int64_t *to)
 {
 	const char *spec = bp_strprefix(h, "bytes=");
 	const char *dash = spec ? strchr(spec, '-') : NULL;
 	char first[32];
 	size_t n;
 
-	if (!dash || strchr(spec, ',') || (n = (size_t)(dash - spec)) == 0 ||
-	    n >= sizeof(first))
+	if (!dash || strchr(spec, ',') || (n = (size_t)(dash - spec)) == 0 || n >= sizeof(first))
 		return -1;
 	memcpy(first, spec, n);
 	first[n] = '\0';
 	if (bp_parse_int64(first, 0, INT64_MAX, from) < 0)
 		return -1;
-	*to = size - 1;
-	if (dash[1] && bp_parse_int64(dash + 1, 0, INT64_MAX, to) < 0)
+	*to = INT64_MAX;
+	if ((dash[1] && bp_parse_int64(dash + 1, 0, INT64_MAX, to) < 0) || *to < *from)
 		return -1;
+	if (*from >= size)
+		return -2;
 	if (*to >= size)
 		*to = size - 1;
-	return *to < *from ? -1 : 0;
+	return 0;
+}
+
+/* 416 with "Content-Range: bytes *\/SIZE" for a Range that starts past the end. */
+static enum MHD_Result range_unsatisfiable(struct mock_req *r, const char *range, int64_t size)
+{
+	struct MHD_Response *resp;
+	char cr[48];
+
+	snprintf(cr, sizeof(cr), "bytes */%" PRId64, size);
+	resp = mock_resp_error_body("RANGE_INVALID", "range not satisfiable", range);
+	if (resp)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+	return mock_reply(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
 }
 
 /* Serves an open blob fd whole, or one byte range of it (206/416). */
 static enum MHD_Result serve_blob(struct mock_req *r, int fd, int64_t size)
 {
 	const char *range = is_get(r) ? mock_header(r, MHD_HTTP_HEADER_RANGE) : NULL;
-	int64_t from = 0, to = size - 1;
+	int64_t from = 0, to = size - 1, rfrom, rto;
 	unsigned status = MHD_HTTP_OK;
 	struct MHD_Response *resp;
 	char cr[96];
 	char *digest = bp_aprintf("sha256:%s", mock_valid_digest(r->ref));
+	int rc;
 
-	if (range && bp_strprefix(range, "bytes=") && !strchr(range, ',')) {
-		if (parse_get_range(range, size, &from, &to) < 0) {
+	if (range && (rc = parse_get_range(range, size, &rfrom, &rto)) != -1) {
+		if (rc == -2) {
 			close(fd);
 			free(digest);
-			snprintf(cr, sizeof(cr), "bytes */%" PRId64, size);
-			resp = mock_resp_error_body("RANGE_INVALID", "range not satisfiable", range);
-			if (resp)
-				MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
-			return mock_reply(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
+			return range_unsatisfiable(r, range, size);
 		}
 		status = MHD_HTTP_PARTIAL_CONTENT;
+		from = rfrom;
+		to = rto;
 	}
 	resp = MHD_create_response_from_fd_at_offset64((uint64_t)(to - from + 1), fd,
 						       (uint64_t)from);
@@ -188,11 +202,9 @@ static void range_text(int64_t size, char *buf, size_t n)
 	snprintf(buf, n, "0-%" PRId64, size > 0 ? size - 1 : 0);
 }
 
-static char *upload_location(struct mock_req *r, const char *uuid,
-			     const char *state)
+static char *upload_location(struct mock_req *r, const char *uuid, const char *state)
 {
-	char *path = bp_aprintf("/v2/%s/blobs/uploads/%s?_state=%s", r->name,
-				uuid, state);
+	char *path = bp_aprintf("/v2/%s/blobs/uploads/%s?_state=%s", r->name, uuid, state);
 	char *loc = path ? mock_location(r, path) : NULL;
 
 	free(path);
@@ -200,9 +212,8 @@ static char *upload_location(struct mock_req *r, const char *uuid,
 }
 
 /* 202/204 with Location, Range and Docker-Upload-UUID for a session. */
-static enum MHD_Result reply_session(struct mock_req *r, unsigned status,
-				     const char *uuid, const char *state,
-				     int64_t size)
+static enum MHD_Result reply_session(struct mock_req *r, unsigned status, const char *uuid,
+				     const char *state, int64_t size)
 {
 	struct MHD_Response *resp = mock_resp_empty();
 	char *loc = upload_location(r, uuid, state);
@@ -211,11 +222,11 @@ static enum MHD_Result reply_session(struct mock_req *r, unsigned status,
 
 	range_text(size, range, sizeof(range));
 	snprintf(minlen, sizeof(minlen), "%" PRId64, min);
-	if (resp && (add_header(resp, MHD_HTTP_HEADER_LOCATION, loc) < 0 ||
-		     add_header(resp, MHD_HTTP_HEADER_RANGE, range) < 0 ||
-		     add_header(resp, "Docker-Upload-UUID", uuid) < 0 ||
-		     (is_post(r) && min >= 0 &&
-		      add_header(resp, "OCI-Chunk-Min-Length", minlen) < 0))) {
+	if (resp &&
+	    (add_header(resp, MHD_HTTP_HEADER_LOCATION, loc) < 0 ||
+	     add_header(resp, MHD_HTTP_HEADER_RANGE, range) < 0 ||
+	     add_header(resp, "Docker-Upload-UUID", uuid) < 0 ||
+	     (is_post(r) && min >= 0 && add_header(resp, "OCI-Chunk-Min-Length", minlen) < 0))) {
 		MHD_destroy_response(resp);
 		resp = NULL;
 	}
@@ -280,8 +291,7 @@ static enum MHD_Result commit_upload(struct mock_req *r, const char *want_hex)
 		goto done;
 	}
 	blob = mock_path_blob(r->srv, want_hex);
-	if (!blob || rename(path, blob) < 0 ||
-	    mock_blob_link(r->srv, r->name, want_hex) < 0) {
+	if (!blob || rename(path, blob) < 0 || mock_blob_link(r->srv, r->name, want_hex) < 0) {
 		res = server_error(r, "cannot store the blob");
 		goto done;
 	}
@@ -309,8 +319,7 @@ static unsigned body_problem(struct mock_req *r, char *detail, size_t n)
 		return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
 	if (r->has_cr && r->received != r->cr_end - r->cr_start + 1) {
-		snprintf(detail, n, "Content-Range covers %" PRId64
-			 " bytes, body had %" PRId64,
+		snprintf(detail, n, "Content-Range covers %" PRId64 " bytes, body had %" PRId64,
 			 r->cr_end - r->cr_start + 1, r->received);
 		return MHD_HTTP_RANGE_NOT_SATISFIABLE;
 	}
@@ -318,8 +327,7 @@ static unsigned body_problem(struct mock_req *r, char *detail, size_t n)
 }
 
 /* Replies to a body_problem() status. */
-static enum MHD_Result reply_problem(struct mock_req *r, unsigned status,
-				     const char *detail)
+static enum MHD_Result reply_problem(struct mock_req *r, unsigned status, const char *detail)
 {
 	if (status == MHD_HTTP_RANGE_NOT_SATISFIABLE)
 		return range_invalid(r, detail);
@@ -349,8 +357,7 @@ static enum MHD_Result finish_patch(struct mock_req *r)
 	bp_strlcpy(uuid, mock_upload_uuid(r->up), sizeof(uuid));
 	if (mock_uploads_rotate(r->srv->uploads, r->up, state) < 0)
 		return server_error(r, "cannot make a new _state");
-	return reply_session(r, MHD_HTTP_ACCEPTED, uuid, state,
-			     r->base_size + r->received);
+	return reply_session(r, MHD_HTTP_ACCEPTED, uuid, state, r->base_size + r->received);
 }
 
 static enum MHD_Result finish_put(struct mock_req *r)
@@ -392,8 +399,7 @@ static int has_body(struct mock_req *r)
 }
 
 /* Checks Content-Type, Content-Range and Content-Length against size. */
-static int chunk_headers_bad(struct mock_req *r, int64_t size,
-			     enum MHD_Result *res)
+static int chunk_headers_bad(struct mock_req *r, int64_t size, enum MHD_Result *res)
 {
 	const char *ct = mock_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
 	const char *cr = mock_header(r, "Content-Range");
@@ -414,13 +420,14 @@ static int chunk_headers_bad(struct mock_req *r, int64_t size,
 	}
 	r->has_cr = 1;
 	if (r->cr_start != size) {
-		snprintf(detail, sizeof(detail), "upload holds %" PRId64
-			 " bytes, Content-Range starts at %" PRId64, size, r->cr_start);
+		snprintf(detail, sizeof(detail),
+			 "upload holds %" PRId64 " bytes, Content-Range starts at %" PRId64, size,
+			 r->cr_start);
 		*res = range_invalid(r, detail);
 		return 1;
 	}
-	if (cl && (bp_parse_int64(cl, 0, INT64_MAX, &len) < 0 ||
-		   len != r->cr_end - r->cr_start + 1)) {
+	if (cl &&
+	    (bp_parse_int64(cl, 0, INT64_MAX, &len) < 0 || len != r->cr_end - r->cr_start + 1)) {
 		*res = range_invalid(r, "Content-Length does not match Content-Range");
 		return 1;
 	}
@@ -458,8 +465,7 @@ static int new_session(struct mock_req *r, char uuid[MOCK_UUID_LEN + 1],
 		close(fd);
 		return 0;
 	}
-	if (mock_uploads_claim(r->srv->uploads, r->name, uuid, state, &r->up) ==
-	    MOCK_CLAIM_OK)
+	if (mock_uploads_claim(r->srv->uploads, r->name, uuid, state, &r->up) == MOCK_CLAIM_OK)
 		drop_session(r, uuid);
 	return -1;
 }
@@ -485,8 +491,7 @@ static enum MHD_Result start_monolithic(struct mock_req *r)
 	if (chunk_headers_bad(r, 0, &res))
 		return res;
 	if (new_session(r, uuid, state) < 0 ||
-	    mock_uploads_claim(r->srv->uploads, r->name, uuid, state, &r->up) !=
-		    MOCK_CLAIM_OK)
+	    mock_uploads_claim(r->srv->uploads, r->name, uuid, state, &r->up) != MOCK_CLAIM_OK)
 		return server_error(r, "cannot start an upload");
 	if (open_append(r, uuid) < 0) {
 		drop_session(r, uuid);
@@ -553,8 +558,7 @@ static int claim(struct mock_req *r, enum MHD_Result *res)
 	case MOCK_CLAIM_STATE:
 		*res = mock_reply_error(r, MHD_HTTP_BAD_REQUEST, "BLOB_UPLOAD_INVALID",
 					"blob upload invalid",
-					state ? "_state is not the newest one"
-					      : "_state missing");
+					state ? "_state is not the newest one" : "_state missing");
 		return 1;
 	case MOCK_CLAIM_BUSY:
 		*res = mock_reply_error(r, MHD_HTTP_BAD_REQUEST, "BLOB_UPLOAD_INVALID",
@@ -590,8 +594,7 @@ static enum MHD_Result session_status(struct mock_req *r)
 	if (!ok)
 		return server_error(r, "cannot stat the upload");
 	mock_uploads_state(r->srv->uploads, r->up, state);
-	return reply_session(r, MHD_HTTP_NO_CONTENT, r->ref, state,
-			     (int64_t)st.st_size);
+	return reply_session(r, MHD_HTTP_NO_CONTENT, r->ref, state, (int64_t)st.st_size);
 }
 
 /* PATCH, PUT, GET or DELETE on .../blobs/uploads/<uuid>?_state=... */

@@ -2,6 +2,7 @@
 /*
  * The request log that integration tests grep. One line per request:
  *   METHOD URI STATUS auth=A ct=CT cr=CR cl=CL range=RANGE
+ * STATUS is 000 for a request cut off before it was answered.
  * Each line goes out in a single write(2) on an O_APPEND descriptor, so
  * lines from concurrent connections never interleave and a reader sees a
  * line as soon as the client has its response.
@@ -78,7 +79,7 @@ void mock_log_request(struct mock_log *l, struct mock_req *r, unsigned status)
 	add_field(&b, NULL, r->method);
 	bp_dynbuf_adds(&b, " ");
 	add_field(&b, NULL, r->uri);
-	bp_dynbuf_printf(&b, " %u auth=%s", status, auth);
+	bp_dynbuf_printf(&b, " %03u auth=%s", status, auth);
 	add_field(&b, "ct", mock_header(r, MHD_HTTP_HEADER_CONTENT_TYPE));
 	add_field(&b, "cr", mock_header(r, "Content-Range"));
 	add_field(&b, "cl", mock_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH));

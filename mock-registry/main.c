@@ -41,28 +41,40 @@ struct option_def {
 
 static const struct option_def options[] = {
 	{ O_ROOT, "root", "DIR", "storage directory, created if missing (required)" },
-	{ O_LISTEN, "listen", "ADDR", "loopback address to listen on: 127.0.0.1 (default),\n"
-		"another 127.x.y.z, or ::1; anything else is refused" },
+	{ O_LISTEN, "listen", "ADDR",
+	  "loopback address to listen on: 127.0.0.1 (default),\n"
+	  "another 127.x.y.z, or ::1; anything else is refused" },
 	{ O_PORT, "port", "N", "TCP port; 0 (default) picks a free one" },
-	{ O_PORT_FILE, "port-file", "FILE", "once listening, write the port and a newline to FILE\n"
-		"(through a temporary file and rename)" },
-	{ O_LOG, "log", "FILE", "append one line per request to FILE:\n"
-		"METHOD URI STATUS auth=A ct=CT cr=CR cl=CL range=RANGE\n"
-		"(A: none, basic:USER, bearer:USER, bearer:anonymous or bad;\n"
-		"a missing header is -)" },
-	{ O_AUTH, "auth", "MODE", "none (default): everything allowed; basic: HTTP Basic\n"
-		"against --user; token: Bearer tokens from GET /token" },
-	{ O_USER, "user", "NAME:PASS[:ACTIONS]", "an account (repeatable); ACTIONS is a comma list of\n"
-		"pull,push,delete (default all three; empty: none)" },
-	{ O_ANONYMOUS, "anonymous", "ACTIONS", "actions granted without credentials (token mode:\n"
-		"to anonymous tokens; basic mode: to requests with no\n"
-		"Authorization); default none" },
-	{ O_TOKEN_EXPIRY, "token-expiry", "SECS", "token lifetime in seconds (default 300; 0: tokens\n"
-		"are already expired when issued)" },
-	{ O_RELATIVE, "relative-location", NULL, "Location headers are paths (/v2/...) instead of\n"
-		"absolute http://HOST:PORT/v2/... URLs" },
-	{ O_CHUNK_MIN, "chunk-min-length", "N", "send OCI-Chunk-Min-Length: N on the POST that opens\n"
-		"an upload" },
+	{ O_PORT_FILE, "port-file", "FILE",
+	  "once listening, write the port and a newline to FILE\n"
+	  "(through a temporary file and rename)" },
+	{ O_LOG, "log", "FILE",
+	  "append one line per request to FILE:\n"
+	  "METHOD URI STATUS auth=A ct=CT cr=CR cl=CL range=RANGE\n"
+	  "(A: none, basic:USER, bearer:USER, bearer:anonymous or bad;\n"
+	  "a missing header is -)" },
+	{ O_AUTH, "auth", "MODE",
+	  "none (default): everything allowed; basic: HTTP Basic\n"
+	  "against --user; token: Bearer tokens from GET /token" },
+	{ O_USER, "user", "NAME:PASS[:ACTIONS]",
+	  "an account (repeatable). ACTIONS: comma list of\n"
+	  "pull,push,delete (default all three; empty or none:\n"
+	  "no access). PASS may hold ':' unless what follows\n"
+	  "its last ':' is such a list" },
+	{ O_ANONYMOUS, "anonymous", "ACTIONS",
+	  "actions granted without credentials (token mode:\n"
+	  "to anonymous tokens; basic mode: to requests with no\n"
+	  "Authorization); default none; with --auth none\n"
+	  "everything is allowed anyway" },
+	{ O_TOKEN_EXPIRY, "token-expiry", "SECS",
+	  "token lifetime in seconds (default 300; 0: tokens\n"
+	  "are already expired when issued)" },
+	{ O_RELATIVE, "relative-location", NULL,
+	  "Location headers are paths (/v2/...) instead of\n"
+	  "absolute http://HOST:PORT/v2/... URLs" },
+	{ O_CHUNK_MIN, "chunk-min-length", "N",
+	  "send OCI-Chunk-Min-Length: N on the POST that opens\n"
+	  "an upload" },
 	{ O_HELP, "help", NULL, "print this help and exit" },
 };
 
@@ -75,7 +87,8 @@ static void print_help(FILE *f)
 	fputs("usage: mock-registry --root DIR [options]\n\n"
 	      "A Docker Registry HTTP API v2 server with a token service, for tests.\n"
 	      "Runs until SIGTERM or SIGINT, then exits 0.\n\n"
-	      "options:\n", f);
+	      "options:\n",
+	      f);
 	for (i = 0; i < NOPTIONS; i++) {
 		const struct option_def *o = &options[i];
 		const char *h = o->help;
@@ -93,10 +106,25 @@ static void print_help(FILE *f)
 		}
 		fputc('\n', f);
 	}
-	fputs("\nendpoints: /v2/, /v2/NAME/blobs/DIGEST, /v2/NAME/blobs/uploads/[UUID],\n"
-	      "/v2/NAME/manifests/REF, /v2/NAME/tags/list, and GET /token (token mode).\n"
-	      "storage: ROOT/blobs/sha256/HEX, ROOT/repos/NAME/{_layers,_manifests,_tags}/...,\n"
-	      "ROOT/uploads/UUID.\n", f);
+	fputs("\nendpoints: GET /v2/; GET, HEAD, DELETE /v2/NAME/blobs/DIGEST;\n"
+	      "POST /v2/NAME/blobs/uploads/[?digest=D | ?mount=D&from=REPO];\n"
+	      "GET, PATCH, PUT [?digest=D], DELETE /v2/NAME/blobs/uploads/UUID?_state=S;\n"
+	      "GET, HEAD, PUT, DELETE /v2/NAME/manifests/REF; GET /v2/NAME/tags/list[?n=&last=];\n"
+	      "GET /token?service=mock-registry&scope=... (token mode only).\n"
+	      "\n"
+	      "notes:\n"
+	      "  upload Locations carry _state=S; only the newest one (from the last POST or\n"
+	      "  PATCH answer) is accepted, so a client must use each Location as given.\n"
+	      "  DELETE of a manifest by tag removes the tag only; by digest, the manifest\n"
+	      "  and every tag pointing at it. DELETE of a blob unlinks it from NAME.\n"
+	      "  A manifest's descriptors must name blobs (or manifests) of NAME, with\n"
+	      "  their exact sizes. POST /token (OAuth2) is not implemented: 404.\n"
+	      "  A request cut off before its answer is logged with status 000.\n"
+	      "\n"
+	      "storage: ROOT/blobs/sha256/HEX, ROOT/repos/NAME/_layers/HEX,\n"
+	      "ROOT/repos/NAME/_manifests/HEX[.type], ROOT/repos/NAME/_tags/TAG,\n"
+	      "ROOT/uploads/UUID.\n",
+	      f);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -335,6 +363,7 @@ done:
 	return rc;
 }
 
+/* mock-registry --root DIR [options]: 0 after a clean stop, 1 on failure, 2 on usage. */
 int main(int argc, char **argv)
 {
 	struct mock_server srv;

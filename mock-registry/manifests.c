@@ -29,20 +29,20 @@
 
 static enum MHD_Result manifest_unknown(struct mock_req *r)
 {
-	return mock_reply_error(r, MHD_HTTP_NOT_FOUND, "MANIFEST_UNKNOWN",
-				"manifest unknown", r->ref);
+	return mock_reply_error(r, MHD_HTTP_NOT_FOUND, "MANIFEST_UNKNOWN", "manifest unknown",
+				r->ref);
 }
 
 static enum MHD_Result manifest_invalid(struct mock_req *r, const char *detail)
 {
-	return mock_reply_error(r, MHD_HTTP_BAD_REQUEST, "MANIFEST_INVALID",
-				"manifest invalid", detail);
+	return mock_reply_error(r, MHD_HTTP_BAD_REQUEST, "MANIFEST_INVALID", "manifest invalid",
+				detail);
 }
 
 static enum MHD_Result server_error(struct mock_req *r, const char *what)
 {
-	return mock_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN",
-				"unknown error", what);
+	return mock_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN", "unknown error",
+				what);
 }
 
 /* 1 with *res set when r->ref is neither a tag nor a sha256 digest. */
@@ -51,14 +51,13 @@ static int bad_reference(struct mock_req *r, enum MHD_Result *res)
 	if (strchr(r->ref, ':')) {
 		if (mock_valid_digest(r->ref))
 			return 0;
-		*res = mock_reply_error(r, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID",
-					"invalid digest", r->ref);
+		*res = mock_reply_error(r, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID", "invalid digest",
+					r->ref);
 		return 1;
 	}
 	if (mock_valid_tag(r->ref))
 		return 0;
-	*res = mock_reply_error(r, MHD_HTTP_BAD_REQUEST, "TAG_INVALID",
-				"invalid tag", r->ref);
+	*res = mock_reply_error(r, MHD_HTTP_BAD_REQUEST, "TAG_INVALID", "invalid tag", r->ref);
 	return 1;
 }
 
@@ -185,8 +184,7 @@ static int check_descriptor(struct mock_req *r, const cJSON *d, enum ref_kind ki
 	if (kind == REF_BLOB && cJSON_GetArraySize(urls) > 0)
 		return 0;
 	if (kind == REF_BLOB)
-		path = mock_blob_linked(r->srv, r->name, hex) ? mock_path_blob(r->srv, hex)
-							       : NULL;
+		path = mock_blob_linked(r->srv, r->name, hex) ? mock_path_blob(r->srv, hex) : NULL;
 	else
 		path = mock_path_repo(r->srv, r->name, "_manifests", hex);
 	found = path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
@@ -215,15 +213,14 @@ static int check_array(struct mock_req *r, const cJSON *arr, enum ref_kind kind,
 							    : "manifests must be an array");
 		return 1;
 	}
-	cJSON_ArrayForEach(d, arr)
+	cJSON_ArrayForEach (d, arr)
 		if (check_descriptor(r, d, kind, res))
 			return 1;
 	return 0;
 }
 
 /* Validates the parsed manifest against its Content-Type and the repository. */
-static int check_manifest(struct mock_req *r, const cJSON *m, const char *ct,
-			  enum MHD_Result *res)
+static int check_manifest(struct mock_req *r, const cJSON *m, const char *ct, enum MHD_Result *res)
 {
 	const cJSON *mt = cJSON_GetObjectItemCaseSensitive(m, "mediaType");
 	const cJSON *sv = cJSON_GetObjectItemCaseSensitive(m, "schemaVersion");
@@ -244,11 +241,9 @@ static int check_manifest(struct mock_req *r, const cJSON *m, const char *ct,
 	if (index)
 		return check_array(r, cJSON_GetObjectItemCaseSensitive(m, "manifests"),
 				   REF_MANIFEST, res);
-	if (check_descriptor(r, cJSON_GetObjectItemCaseSensitive(m, "config"),
-			     REF_BLOB, res))
+	if (check_descriptor(r, cJSON_GetObjectItemCaseSensitive(m, "config"), REF_BLOB, res))
 		return 1;
-	return check_array(r, cJSON_GetObjectItemCaseSensitive(m, "layers"), REF_BLOB,
-			   res);
+	return check_array(r, cJSON_GetObjectItemCaseSensitive(m, "layers"), REF_BLOB, res);
 }
 
 static int known_type(const char *ct)
@@ -267,8 +262,7 @@ static int store_manifest(struct mock_req *r, const char *hex, const char *ct)
 	int rc = -1;
 
 	/* Type before bytes, so a reader that finds the bytes finds the type. */
-	if (!tpath || !mpath || !value ||
-	    mock_write_atomic(tpath, ct, strlen(ct)) < 0 ||
+	if (!tpath || !mpath || !value || mock_write_atomic(tpath, ct, strlen(ct)) < 0 ||
 	    mock_write_atomic(mpath, r->body.ptr ? r->body.ptr : "", r->body.len) < 0)
 		goto done;
 	if (!mock_valid_digest(r->ref)) {
@@ -415,8 +409,7 @@ enum MHD_Result mock_manifest_delete(struct mock_req *r)
 	}
 	free(path);
 	free(type);
-	return ok ? mock_reply(r, MHD_HTTP_ACCEPTED, mock_resp_empty())
-		  : manifest_unknown(r);
+	return ok ? mock_reply(r, MHD_HTTP_ACCEPTED, mock_resp_empty()) : manifest_unknown(r);
 }
 
 struct taglist {
@@ -514,8 +507,7 @@ enum MHD_Result mock_tags_list(struct mock_req *r)
 
 	if (page_size(r, &n) < 0)
 		return mock_reply_error(r, MHD_HTTP_BAD_REQUEST, "PAGINATION_NUMBER_INVALID",
-					"invalid number of results requested",
-					mock_query(r, "n"));
+					"invalid number of results requested", mock_query(r, "n"));
 	if (!mock_repo_exists(r->srv, r->name))
 		return mock_reply_error(r, MHD_HTTP_NOT_FOUND, "NAME_UNKNOWN",
 					"repository name not known to registry", r->name);
@@ -525,12 +517,11 @@ enum MHD_Result mock_tags_list(struct mock_req *r)
 	}
 	count = n >= 0 && (size_t)n < t.n ? (size_t)n : t.n;
 	if (count < t.n && count > 0)
-		link = bp_aprintf("</v2/%s/tags/list?last=%s&n=%" PRId64 ">; rel=\"next\"",
-				  r->name, t.v[count - 1], n);
+		link = bp_aprintf("</v2/%s/tags/list?last=%s&n=%" PRId64 ">; rel=\"next\"", r->name,
+				  t.v[count - 1], n);
 	body = tags_json(r->name, &t, count);
 	resp = body ? mock_resp_bytes(body, strlen(body), "application/json") : NULL;
-	if (resp && link &&
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_LINK, link) != MHD_YES) {
+	if (resp && link && MHD_add_response_header(resp, MHD_HTTP_HEADER_LINK, link) != MHD_YES) {
 		MHD_destroy_response(resp);
 		resp = NULL;
 	}

@@ -60,7 +60,7 @@ struct mock_uploads;
 struct mock_server {
 	struct mock_config cfg;
 	uint16_t port;
-	char host[72];     /* 127.0.0.1 or [::1] */
+	char host[72];	   /* 127.0.0.1 or [::1] */
 	char base_url[96]; /* http://HOST:PORT */
 	struct mock_log *log;
 	struct mock_tokens *tokens;
@@ -70,17 +70,17 @@ struct mock_server {
 
 /* Who sent a request, decided once from its Authorization header. */
 enum mock_ident_kind {
-	MOCK_ID_NONE,   /* no Authorization header */
-	MOCK_ID_BASIC,  /* valid basic credentials */
+	MOCK_ID_NONE,	/* no Authorization header */
+	MOCK_ID_BASIC,	/* valid basic credentials */
 	MOCK_ID_BEARER, /* valid, unexpired token */
-	MOCK_ID_BAD     /* present but invalid or expired */
+	MOCK_ID_BAD	/* present but invalid or expired */
 };
 
 struct mock_ident {
 	enum mock_ident_kind kind;
-	int bearer_scheme;              /* header used the Bearer scheme */
-	char user[128];                 /* empty unless BASIC or BEARER */
-	char token[MOCK_TOKEN_LEN + 1]; /* BEARER only */
+	int bearer_scheme;		 /* header used the Bearer scheme */
+	char user[128];			 /* empty unless BASIC or BEARER */
+	char token[MOCK_TOKEN_LEN + 1];	 /* BEARER only */
 	const struct mock_user *account; /* BASIC only */
 };
 
@@ -92,7 +92,7 @@ typedef enum MHD_Result (*mock_finish_fn)(struct mock_req *r);
 
 enum mock_body_mode {
 	MOCK_BODY_DISCARD, /* any body is read and dropped */
-	MOCK_BODY_FILE,    /* appended to r->fd */
+	MOCK_BODY_FILE,	   /* appended to r->fd */
 	MOCK_BODY_BUFFER   /* kept in r->body, capped */
 };
 
@@ -105,6 +105,7 @@ struct mock_req {
 	int started;
 	int in_first; /* inside the first (headers) call */
 	int answered;
+	int logged;
 	struct MHD_Response *pending; /* decided early, queued at the end */
 	unsigned pending_status;
 	struct mock_ident ident;
@@ -117,7 +118,7 @@ struct mock_req {
 	int64_t received;
 	int body_error; /* write failure or cap exceeded */
 	bp_dynbuf body;
-	struct mock_upload *up; /* claimed upload session, if any */
+	struct mock_upload *up;	  /* claimed upload session, if any */
 	int64_t cr_start, cr_end; /* Content-Range, when has_cr */
 	int has_cr;
 };
@@ -134,18 +135,15 @@ const char *mock_query(struct mock_req *r, const char *key);
 /* An empty response (Content-Length: 0), or NULL when out of memory. */
 struct MHD_Response *mock_resp_empty(void);
 /* A response owning a copy of len bytes, with the given Content-Type. */
-struct MHD_Response *mock_resp_bytes(const char *data, size_t len,
-				     const char *ctype);
+struct MHD_Response *mock_resp_bytes(const char *data, size_t len, const char *ctype);
 /* Logs and queues resp with status, then drops our reference. */
-enum MHD_Result mock_reply(struct mock_req *r, unsigned status,
-			   struct MHD_Response *resp);
+enum MHD_Result mock_reply(struct mock_req *r, unsigned status, struct MHD_Response *resp);
 /* {"errors":[{code,message[,detail]}]} as an application/json response. */
 struct MHD_Response *mock_resp_error_body(const char *code, const char *message,
 					  const char *detail);
 /* Replies with a registry JSON error; detail may be NULL. */
-enum MHD_Result mock_reply_error(struct mock_req *r, unsigned status,
-				 const char *code, const char *message,
-				 const char *detail);
+enum MHD_Result mock_reply_error(struct mock_req *r, unsigned status, const char *code,
+				 const char *message, const char *detail);
 /* Builds a Location value (absolute or relative per config) for path. */
 char *mock_location(struct mock_req *r, const char *path);
 
@@ -184,8 +182,7 @@ void mock_auth_label(const struct mock_req *r, char *buf, size_t size);
 /* 1 when r's identity may do actions on repo, else 0. */
 int mock_auth_allows(struct mock_req *r, const char *repo, unsigned actions);
 /* 0 when allowed; else queues 401/403, stores MHD's answer in *res, returns 1. */
-int mock_auth_require(struct mock_req *r, const char *repo, unsigned actions,
-		      enum MHD_Result *res);
+int mock_auth_require(struct mock_req *r, const char *repo, unsigned actions, enum MHD_Result *res);
 /* GET /v2/: 200 or the bare challenge. */
 enum MHD_Result mock_auth_ping(struct mock_req *r);
 /* GET /token: the token service. */
@@ -195,19 +192,17 @@ enum MHD_Result mock_token_endpoint(struct mock_req *r);
 struct mock_uploads *mock_uploads_new(void);
 void mock_uploads_free(struct mock_uploads *u);
 /* Registers a new session for repo; writes uuid and state; 0 or -1. */
-int mock_uploads_create(struct mock_uploads *u, const char *repo,
-			char uuid[MOCK_UUID_LEN + 1],
+int mock_uploads_create(struct mock_uploads *u, const char *repo, char uuid[MOCK_UUID_LEN + 1],
 			char state[MOCK_TOKEN_LEN + 1]);
 enum mock_claim {
 	MOCK_CLAIM_OK,
 	MOCK_CLAIM_UNKNOWN, /* no such uuid in this repo */
 	MOCK_CLAIM_STATE,   /* _state missing or not the newest */
-	MOCK_CLAIM_BUSY     /* another request is using it */
+	MOCK_CLAIM_BUSY	    /* another request is using it */
 };
 /* Marks the session busy for one request when uuid, repo and state match. */
-enum mock_claim mock_uploads_claim(struct mock_uploads *u, const char *repo,
-				   const char *uuid, const char *state,
-				   struct mock_upload **out);
+enum mock_claim mock_uploads_claim(struct mock_uploads *u, const char *repo, const char *uuid,
+				   const char *state, struct mock_upload **out);
 /* Gives a new _state to a claimed session and copies it out. */
 int mock_uploads_rotate(struct mock_uploads *u, struct mock_upload *up,
 			char state[MOCK_TOKEN_LEN + 1]);
@@ -215,8 +210,7 @@ int mock_uploads_rotate(struct mock_uploads *u, struct mock_upload *up,
 void mock_uploads_state(struct mock_uploads *u, struct mock_upload *up,
 			char state[MOCK_TOKEN_LEN + 1]);
 /* Ends a claim; remove drops the session for good. */
-void mock_uploads_release(struct mock_uploads *u, struct mock_upload *up,
-			  int remove);
+void mock_uploads_release(struct mock_uploads *u, struct mock_upload *up, int remove);
 /* The uuid of a session (borrowed). */
 const char *mock_upload_uuid(const struct mock_upload *up);
 
@@ -248,14 +242,12 @@ int mock_write_all(int fd, const void *data, size_t len);
 char *mock_path_blob(const struct mock_server *s, const char *hex);
 char *mock_path_upload(const struct mock_server *s, const char *uuid);
 /* ROOT/repos/<name>/<sub>/<leaf> (leaf may be NULL for the directory). */
-char *mock_path_repo(const struct mock_server *s, const char *name,
-		     const char *sub, const char *leaf);
+char *mock_path_repo(const struct mock_server *s, const char *name, const char *sub,
+		     const char *leaf);
 /* 1 when blob hex is linked into repo and present in the store. */
-int mock_blob_linked(const struct mock_server *s, const char *name,
-		     const char *hex);
+int mock_blob_linked(const struct mock_server *s, const char *name, const char *hex);
 /* Links a stored blob into repo; 0 or -1. */
-int mock_blob_link(const struct mock_server *s, const char *name,
-		   const char *hex);
+int mock_blob_link(const struct mock_server *s, const char *name, const char *hex);
 /* 1 when the repository has any content directory. */
 int mock_repo_exists(const struct mock_server *s, const char *name);
 

@@ -22,8 +22,7 @@ static int is(const struct mock_req *r, const char *m)
 
 static enum MHD_Result not_found(struct mock_req *r)
 {
-	return mock_reply_error(r, MHD_HTTP_NOT_FOUND, "UNSUPPORTED",
-				"no such endpoint", NULL);
+	return mock_reply_error(r, MHD_HTTP_NOT_FOUND, "UNSUPPORTED", "no such endpoint", NULL);
 }
 
 static enum MHD_Result not_allowed(struct mock_req *r, const char *allow)
@@ -94,8 +93,7 @@ static unsigned needed_actions(const struct mock_req *r)
 }
 
 /* 1 with *res set when the method does not fit the route. */
-static int method_check(struct mock_req *r, enum route_kind kind,
-			enum MHD_Result *res)
+static int method_check(struct mock_req *r, enum route_kind kind, enum MHD_Result *res)
 {
 	const char *allow = NULL;
 	int get = is(r, "GET") || is(r, "HEAD");
@@ -116,8 +114,8 @@ static int method_check(struct mock_req *r, enum route_kind kind,
 	case R_UPLOAD:
 		if (!*r->ref && !is(r, "POST"))
 			allow = "POST";
-		else if (*r->ref && !is(r, "GET") && !is(r, "PATCH") &&
-			 !is(r, "PUT") && !is(r, "DELETE"))
+		else if (*r->ref && !is(r, "GET") && !is(r, "PATCH") && !is(r, "PUT") &&
+			 !is(r, "DELETE"))
 			allow = "GET, PATCH, PUT, DELETE";
 		break;
 	}

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +24,12 @@
 #include "util/strutil.h"
 
 /* Logs the request and hands resp to MHD. */
-static enum MHD_Result queue(struct mock_req *r, unsigned status,
-			     struct MHD_Response *resp)
+static enum MHD_Result queue(struct mock_req *r, unsigned status, struct MHD_Response *resp)
 {
 	enum MHD_Result ret;
 
 	mock_log_request(r->srv->log, r, status);
+	r->logged = 1;
 	ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -50,6 +51,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 static void req_free(struct mock_req *r)
 {
+	/* Cut off before its answer went out: logged with the status it was to get, or 000. */
+	if (r->started && !r->logged)
+		mock_log_request(r->srv->log, r, r->pending ? r->pending_status : 0);
 	if (r->fd >= 0)
 		close(r->fd);
 	if (r->pending)
@@ -81,9 +85,8 @@ static void body_feed(struct mock_req *r, const char *data, size_t size)
 		r->body_error = 1;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
-				  const char *url, const char *method,
-				  const char *version, const char *data,
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *data,
 				  size_t *size, void **con_cls)
 {
 	struct mock_req *r = *con_cls;
@@ -139,21 +142,18 @@ struct MHD_Response *mock_resp_empty(void)
 }
 
 /* A copy of data as the body, with Content-Type ctype. */
-struct MHD_Response *mock_resp_bytes(const char *data, size_t len,
-				     const char *ctype)
+struct MHD_Response *mock_resp_bytes(const char *data, size_t len, const char *ctype)
 {
 	struct MHD_Response *resp;
 
-	resp = MHD_create_response_from_buffer(len, (void *)data,
-					       MHD_RESPMEM_MUST_COPY);
+	resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
 	if (resp && ctype)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	return resp;
 }
 
 /* The registry error body as a response. */
-struct MHD_Response *mock_resp_error_body(const char *code, const char *message,
-					  const char *detail)
+struct MHD_Response *mock_resp_error_body(const char *code, const char *message, const char *detail)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *errors = cJSON_AddArrayToObject(root, "errors");
@@ -187,8 +187,7 @@ done:
  * A client that sent "Expect: 100-continue" gets it at once instead, as
  * Go's net/http does, and does not send the body.
  */
-enum MHD_Result mock_reply(struct mock_req *r, unsigned status,
-			   struct MHD_Response *resp)
+enum MHD_Result mock_reply(struct mock_req *r, unsigned status, struct MHD_Response *resp)
 {
 	const char *expect = mock_header(r, MHD_HTTP_HEADER_EXPECT);
 
@@ -199,11 +198,11 @@ enum MHD_Result mock_reply(struct mock_req *r, unsigned status,
 	r->body_mode = MOCK_BODY_DISCARD;
 	if (!resp) {
 		mock_log_request(r->srv->log, r, MHD_HTTP_INTERNAL_SERVER_ERROR);
+		r->logged = 1;
 		return MHD_NO;
 	}
 	if (bp_strprefix(r->uri, "/v2/") || strcmp(r->uri, "/v2") == 0)
-		MHD_add_response_header(resp, "Docker-Distribution-API-Version",
-					"registry/2.0");
+		MHD_add_response_header(resp, "Docker-Distribution-API-Version", "registry/2.0");
 	if (r->in_first && !(expect && strcasecmp(expect, "100-continue") == 0)) {
 		r->pending = resp;
 		r->pending_status = status;
@@ -213,9 +212,8 @@ enum MHD_Result mock_reply(struct mock_req *r, unsigned status,
 }
 
 /* A JSON error reply. */
-enum MHD_Result mock_reply_error(struct mock_req *r, unsigned status,
-				 const char *code, const char *message,
-				 const char *detail)
+enum MHD_Result mock_reply_error(struct mock_req *r, unsigned status, const char *code,
+				 const char *message, const char *detail)
 {
 	return mock_reply(r, status, mock_resp_error_body(code, message, detail));
 }
@@ -226,6 +224,13 @@ char *mock_location(struct mock_req *r, const char *path)
 	if (r->srv->cfg.relative_location)
 		return bp_strdup(path);
 	return bp_aprintf("%s%s", r->srv->base_url, path);
+}
+
+/* MHD's own diagnostics (bad requests, resource limits) go to stderr, marked. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	fputs("mock-registry: microhttpd: ", stderr);
+	vfprintf(stderr, fmt, ap);
 }
 
 static int fill_addr(const struct mock_config *c, struct sockaddr_storage *ss)
@@ -253,30 +258,27 @@ int mock_server_start(struct mock_server *srv)
 {
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD |
-			 MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+	unsigned flags =
+		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
 
 	if (fill_addr(&srv->cfg, &ss) < 0)
 		return -1;
 	if (srv->cfg.ipv6)
 		flags |= MHD_USE_IPv6;
 	srv->daemon = MHD_start_daemon(
-		flags, srv->cfg.port, NULL, NULL, on_request, srv,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-		MHD_OPTION_NOTIFY_COMPLETED, on_done, srv,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
-		MHD_OPTION_END);
+		flags, srv->cfg.port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_done, srv,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)600, MHD_OPTION_END);
 	if (!srv->daemon) {
-		fprintf(stderr, "mock-registry: cannot listen on %s port %u\n",
-			srv->cfg.listen, (unsigned)srv->cfg.port);
+		fprintf(stderr, "mock-registry: cannot listen on %s port %u\n", srv->cfg.listen,
+			(unsigned)srv->cfg.port);
 		return -1;
 	}
 	info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = info ? info->port : srv->cfg.port;
-	snprintf(srv->host, sizeof(srv->host), srv->cfg.ipv6 ? "[%s]" : "%s",
-		 srv->cfg.listen);
+	snprintf(srv->host, sizeof(srv->host), srv->cfg.ipv6 ? "[%s]" : "%s", srv->cfg.listen);
 	snprintf(srv->base_url, sizeof(srv->base_url), "http://%s:%u", srv->host,
 		 (unsigned)srv->port);
 	return 0;

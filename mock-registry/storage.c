@@ -380,8 +380,8 @@ char *mock_path_upload(const struct mock_server *s, const char *uuid)
 }
 
 /* ROOT/repos/<name>/<sub>[/<leaf>]. */
-char *mock_path_repo(const struct mock_server *s, const char *name,
-		     const char *sub, const char *leaf)
+char *mock_path_repo(const struct mock_server *s, const char *name, const char *sub,
+		     const char *leaf)
 {
 	if (!leaf)
 		return bp_aprintf("%s/repos/%s/%s", s->cfg.root, name, sub);
@@ -389,8 +389,7 @@ char *mock_path_repo(const struct mock_server *s, const char *name,
 }
 
 /* 1 when _layers/<hex> exists in repo and the blob is in the store. */
-int mock_blob_linked(const struct mock_server *s, const char *name,
-		     const char *hex)
+int mock_blob_linked(const struct mock_server *s, const char *name, const char *hex)
 {
 	char *link = mock_path_repo(s, name, "_layers", hex);
 	char *blob = mock_path_blob(s, hex);
@@ -402,8 +401,7 @@ int mock_blob_linked(const struct mock_server *s, const char *name,
 }
 
 /* Creates the empty _layers/<hex> link file. */
-int mock_blob_link(const struct mock_server *s, const char *name,
-		   const char *hex)
+int mock_blob_link(const struct mock_server *s, const char *name, const char *hex)
 {
 	char *link = mock_path_repo(s, name, "_layers", hex);
 	int fd = -1;

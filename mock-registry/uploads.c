@@ -81,14 +81,12 @@ static int make_uuid(char out[MOCK_UUID_LEN + 1])
 }
 
 /* Registers a session for repo with a fresh uuid and _state. */
-int mock_uploads_create(struct mock_uploads *u, const char *repo,
-			char uuid[MOCK_UUID_LEN + 1],
+int mock_uploads_create(struct mock_uploads *u, const char *repo, char uuid[MOCK_UUID_LEN + 1],
 			char state[MOCK_TOKEN_LEN + 1])
 {
 	struct mock_upload *up = calloc(1, sizeof(*up));
 
-	if (!up || make_uuid(up->uuid) < 0 ||
-	    mock_random_hex(up->state, MOCK_TOKEN_LEN / 2) < 0 ||
+	if (!up || make_uuid(up->uuid) < 0 || mock_random_hex(up->state, MOCK_TOKEN_LEN / 2) < 0 ||
 	    !(up->repo = bp_strdup(repo))) {
 		if (up)
 			upload_free(up);
@@ -114,9 +112,8 @@ static struct mock_upload *find(struct mock_uploads *u, const char *uuid)
 }
 
 /* Claims the session for one request when uuid, repo and _state match. */
-enum mock_claim mock_uploads_claim(struct mock_uploads *u, const char *repo,
-				   const char *uuid, const char *state,
-				   struct mock_upload **out)
+enum mock_claim mock_uploads_claim(struct mock_uploads *u, const char *repo, const char *uuid,
+				   const char *state, struct mock_upload **out)
 {
 	struct mock_upload *up;
 	enum mock_claim rc;
@@ -177,8 +174,7 @@ static void unlink_entry(struct mock_uploads *u, struct mock_upload *up)
 }
 
 /* Ends a claim; with remove, the session is gone for good. */
-void mock_uploads_release(struct mock_uploads *u, struct mock_upload *up,
-			  int remove)
+void mock_uploads_release(struct mock_uploads *u, struct mock_upload *up, int remove)
 {
 	if (!up)
 		return;
