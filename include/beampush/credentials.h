@@ -30,12 +30,57 @@ int bp_credentials_is_token(const bp_credentials *c);
 char *bp_credentials_server_key(const char *host);
 
 /*
+ * Normalise what a user types as a login SERVER, as docker does: a scheme
+ * and a path are dropped ("https://reg.example:5000/v1/" is
+ * "reg.example:5000"), Docker Hub's names become "docker.io". New string in
+ * *out; BP_EINVAL (message says why) for an empty or malformed server.
+ */
+int bp_credentials_normalize_server(const char *server, char **out);
+
+/*
  * Look up credentials for registry host (as in a reference:
  * "docker.io", "localhost:5000"). Sources, in order: docker's config.json
- * auths ($DOCKER_CONFIG/config.json or ~/.docker/config.json). Returns 0
- * and fills out; BP_ENOTFOUND when no source has any (anonymous); another
- * error when a source is unreadable or malformed (message names the file).
+ * credHelpers[host] (a docker-credential-<name> helper), the login keyring
+ * (Secret Service through libsecret, docker-credential-secretservice's
+ * schema), config.json credsStore, config.json auths ($DOCKER_CONFIG or
+ * ~/.docker), containers auth.json ($REGISTRY_AUTH_FILE alone when set;
+ * else $XDG_RUNTIME_DIR/containers/auth.json, then
+ * ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json). A source that is
+ * absent or unavailable (no D-Bus session, no helper binary) is skipped.
+ * Returns 0 and fills out (source says which answered); BP_ENOTFOUND when
+ * none has any (anonymous); another error when a source is there but
+ * broken (a file that is not JSON, a helper that crashes or prints
+ * garbage), with a message naming it.
  */
 int bp_credentials_lookup(bp_credentials *out, const char *host);
+
+/* Where bp_credentials_store() may put credentials. */
+typedef enum {
+	BP_CRED_STORE_AUTO = 0, /* credHelpers[host], else the keyring, else credsStore */
+	BP_CRED_STORE_KEYRING,  /* the login keyring only */
+	BP_CRED_STORE_FILE      /* config.json auths, in plain text (base64) */
+} bp_cred_store;
+
+/*
+ * Store c for host. AUTO: credHelpers[host] when set, else the login
+ * keyring, else the credsStore helper; with none of them available,
+ * BP_EUNSUPPORTED whose message says what to do (--store file, a
+ * credential helper, or starting the keyring). FILE: config.json auths,
+ * written to a temporary file (mode 0600) and renamed, every other key of
+ * the file kept as it was; a config.json that is not JSON is never
+ * rewritten (BP_EINVAL naming it). *where gets a new string saying where
+ * they went ("the login keyring (Secret Service)", "docker-credential-pass",
+ * "/home/u/.docker/config.json").
+ */
+int bp_credentials_store(const char *host, const bp_credentials *c, bp_cred_store store,
+			 char **where);
+
+/*
+ * Remove the credentials for host from every place that holds them
+ * (credHelpers/credsStore helper, keyring, config.json auths; auth.json is
+ * left alone, as it belongs to podman and skopeo). *where gets a new string
+ * listing the places (comma separated). BP_ENOTFOUND when there were none.
+ */
+int bp_credentials_erase(const char *host, char **where);
 
 #endif
