@@ -3,6 +3,7 @@
 #define BEAMPUSH_CLIENT_H
 
 #include <beampush/common.h>
+#include <beampush/credentials.h>
 #include <beampush/digest.h>
 #include <beampush/reference.h>
 
@@ -70,5 +71,16 @@ int bp_push(bp_client *c, const char *source, const bp_reference *dst,
  */
 int bp_pull(bp_client *c, const bp_reference *src, const char *dest,
 	    char digest[BP_DIGEST_MAX]);
+
+/*
+ * Check creds against the registry at host ("docker.io", "reg:5000") the
+ * way a push authenticates: ping, challenge, then a token (asking for a
+ * refresh token) or Basic. BP_EAUTH when the registry refuses them. When
+ * the token service issues a refresh token, *identity_token gets it (new
+ * string, to be stored with username "<token>" instead of the password);
+ * else NULL.
+ */
+int bp_login(bp_client *c, const char *host, const bp_credentials *creds,
+	     char **identity_token);
 
 #endif

@@ -584,112 +584,204 @@ static char *basic_header(const bp_auth *r)
 	return out;
 }
 
-/*
- * Fetch a token from the realm for the scopes (space-separated; may be
- * empty) and cache it under key. GET with basic credentials when we have
- * them, anonymous otherwise.
- */
-static int token_fetch(bp_auth *r, bp_http *h, const char *realm, const char *service,
-		       const char *scopes, const char *key)
+/* Append "name=value" (value URL-encoded) to a query or form body. */
+static int add_param(bp_dynbuf *b, const char **sep, const char *name, const char *value)
 {
-	bp_dynbuf url = BP_DYNBUF_INIT(16384);
-	bp_dynbuf body = BP_DYNBUF_INIT(BP_TOKEN_RESPONSE_MAX);
-	bp_http_request req = BP_HTTP_REQUEST_INIT;
-	bp_http_response resp = { 0 };
-	char *auth = NULL, *origin = NULL, *token = NULL, *refresh = NULL, *enc;
-	char *copy = NULL, *save = NULL, *s;
-	const char *sep;
-	long expires = 60;
+	char *enc = bp_urlencode(value);
 	int err;
 
-	sep = strchr(realm, '?') ? "&" : "?";
+	if (!enc)
+		return -1;
+	err = bp_dynbuf_printf(b, "%s%s=%s", *sep, name, enc);
+	explicit_bzero(enc, strlen(enc));
+	free(enc);
+	*sep = "&";
+	return err;
+}
+
+#define CLIENT_ID "beampush"
+
+typedef enum {
+	GRANT_GET,      /* GET, basic credentials when we have a password */
+	GRANT_PASSWORD, /* OAuth2 POST grant_type=password */
+	GRANT_REFRESH   /* OAuth2 POST grant_type=refresh_token */
+} grant;
+
+/*
+ * One request to the token service. GET carries one scope= per scope and
+ * the password as basic credentials (to the realm's origin only); the
+ * OAuth2 POST carries the grant in a form body, scopes space-joined. With
+ * offline, a refresh token is asked for. The answer's body goes to body.
+ */
+static int token_request(bp_auth *r, bp_http *h, const char *realm, const char *service,
+			 const char *scopes, grant g, int offline, bp_dynbuf *body, long *status)
+{
+	static const char *const form[] = {
+		"Content-Type: application/x-www-form-urlencoded", NULL
+	};
+	bp_dynbuf url = BP_DYNBUF_INIT(16384), fields = BP_DYNBUF_INIT(16384);
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	char *auth = NULL, *origin = NULL, *copy = NULL, *save = NULL, *s;
+	const char *sep = strchr(realm, '?') ? "&" : "?", *fsep = "";
+	int err = 0;
+
 	if (bp_dynbuf_adds(&url, realm) < 0)
 		goto nomem;
-	if (service) {
-		if (!(enc = bp_urlencode(service)))
+	if (g == GRANT_GET) {
+		if (service && add_param(&url, &sep, "service", service) < 0)
 			goto nomem;
-		err = bp_dynbuf_printf(&url, "%sservice=%s", sep, enc);
-		free(enc);
-		if (err < 0)
+		if (!(copy = bp_strdup(scopes ? scopes : "")))
 			goto nomem;
-		sep = "&";
-	}
-	if (!(copy = bp_strdup(scopes ? scopes : "")))
-		goto nomem;
-	for (s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
-		if (!(enc = bp_urlencode(s)))
+		for (s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save))
+			if (add_param(&url, &sep, "scope", s) < 0)
+				goto nomem;
+		if (r->have_creds && !bp_credentials_is_token(&r->creds)) {
+			if (add_param(&url, &sep, "account", r->creds.username) < 0 ||
+			    !(auth = basic_header(r)))
+				goto nomem;
+		}
+		if (offline && (add_param(&url, &sep, "offline_token", "true") < 0 ||
+				add_param(&url, &sep, "client_id", CLIENT_ID) < 0))
 			goto nomem;
-		err = bp_dynbuf_printf(&url, "%sscope=%s", sep, enc);
-		free(enc);
-		if (err < 0)
+	} else {
+		if (add_param(&fields, &fsep, "grant_type",
+			      g == GRANT_PASSWORD ? "password" : "refresh_token") < 0 ||
+		    add_param(&fields, &fsep, "service", service ? service : "") < 0 ||
+		    add_param(&fields, &fsep, "client_id", CLIENT_ID) < 0)
 			goto nomem;
-		sep = "&";
-	}
-	if (r->have_creds && !bp_credentials_is_token(&r->creds)) {
-		if (!(enc = bp_urlencode(r->creds.username)))
+		if (g == GRANT_PASSWORD &&
+		    (add_param(&fields, &fsep, "username", r->creds.username) < 0 ||
+		     add_param(&fields, &fsep, "password", r->creds.secret) < 0))
 			goto nomem;
-		err = bp_dynbuf_printf(&url, "%saccount=%s", sep, enc);
-		free(enc);
-		if (err < 0 || !(auth = basic_header(r)))
+		if (g == GRANT_REFRESH && add_param(&fields, &fsep, "refresh_token", r->creds.secret) < 0)
+			goto nomem;
+		if (offline && add_param(&fields, &fsep, "access_type", "offline") < 0)
+			goto nomem;
+		if (scopes && *scopes && add_param(&fields, &fsep, "scope", scopes) < 0)
 			goto nomem;
 	}
 	origin = bp_http__origin(url.ptr);
 	if (!origin) {
-		err = bp_error_set(BP_EPROTO, "registry %s: token realm \"%s\" is not an http(s) URL",
+		err = bp_error_set(BP_EPROTO, "registry %s: token realm \"%.200s\" is not an http(s) URL",
 				   r->domain, realm);
 		goto done;
 	}
-	dbg(r, "token: GET %s as %s", url.ptr,
-	    auth ? r->creds.username : "anonymous");
-	req.method = "GET";
+	dbg(r, "token: %s %s (%s%s)", g == GRANT_GET ? "GET" : "POST", url.ptr,
+	    g == GRANT_PASSWORD ? "password grant for " : g == GRANT_REFRESH ? "refresh token" :
+	    auth ? "basic credentials of " : "anonymous",
+	    g == GRANT_PASSWORD || auth ? r->creds.username : "");
+	req.method = g == GRANT_GET ? "GET" : "POST";
 	req.url = url.ptr;
 	req.authorization = auth;
 	req.auth_origin = origin;
-	req.resp = &body;
+	req.resp = body;
+	if (g != GRANT_GET) {
+		req.headers = form;
+		req.body = fields.ptr;
+		req.body_len = (int64_t)fields.len;
+	}
 	err = bp_http__perform(h, &req, &resp);
 	if (err) {
 		bp_error_prefix("token service");
 		goto done;
 	}
-	if (resp.status == 401 || resp.status == 403) {
-		if (auth)
-			err = bp_error_set(BP_EAUTH, "registry %s refused the credentials of %s (from %s)",
-					   r->domain, r->creds.username, r->creds.source ? r->creds.source : "options");
-		else
-			err = bp_error_set(BP_EAUTH, "registry %s requires authentication: "
-					   "no credentials found (add them to docker's config.json)",
-					   r->domain);
-		goto done;
-	}
-	if (resp.status != 200) {
-		err = bp_error_set(BP_EAUTH, "registry %s: token service answered %ld", r->domain,
-				   resp.status);
-		goto done;
-	}
-	if ((err = bp_auth__parse_token_response(body.ptr ? body.ptr : "", body.len, &token,
-						 &expires, &refresh)))
-		goto done;
-	pthread_mutex_lock(&r->lock);
-	token_store(r, key, token, expires);
-	pthread_mutex_unlock(&r->lock);
+	*status = resp.status;
 	goto done;
 nomem:
 	err = bp_error_set(BP_ENOMEM, "out of memory");
 done:
 	bp_http__response_release(&resp);
 	bp_dynbuf_release(&url);
+	if (fields.ptr)
+		explicit_bzero(fields.ptr, fields.len);
+	bp_dynbuf_release(&fields);
+	if (auth)
+		explicit_bzero(auth, strlen(auth));
+	free(auth);
+	free(origin);
+	free(copy);
+	return err;
+}
+
+/* Token services that do not speak OAuth2 answer a POST with one of these. */
+static int oauth_unsupported(long status)
+{
+	return status == 400 || status == 401 || status == 404 || status == 405;
+}
+
+/*
+ * Fetch a token for scopes (space-separated; may be empty) and cache it
+ * under key. A refresh (identity) token goes by OAuth2 POST; a password by
+ * GET with basic credentials, or, with offline (login), by the OAuth2
+ * password grant asking for a refresh token, which *refresh_out then gets.
+ * A token service that does not do OAuth2 gets the GET instead.
+ */
+static int token_fetch(bp_auth *r, bp_http *h, const char *realm, const char *service,
+		       const char *scopes, const char *key, int offline, char **refresh_out)
+{
+	bp_dynbuf body = BP_DYNBUF_INIT(BP_TOKEN_RESPONSE_MAX);
+	char *token = NULL, *refresh = NULL;
+	int is_token = r->have_creds && bp_credentials_is_token(&r->creds);
+	long expires = 60, status = 0;
+	int err;
+
+	if (is_token || (offline && r->have_creds)) {
+		err = token_request(r, h, realm, service, scopes,
+				    is_token ? GRANT_REFRESH : GRANT_PASSWORD, offline, &body, &status);
+		if (err)
+			goto done;
+		if (oauth_unsupported(status)) {
+			dbg(r, "token: POST answered %ld, trying GET", status);
+			bp_dynbuf_reset(&body);
+			err = token_request(r, h, realm, service, scopes, GRANT_GET, offline, &body,
+					    &status);
+		}
+	} else {
+		err = token_request(r, h, realm, service, scopes, GRANT_GET, offline, &body, &status);
+	}
+	if (err)
+		goto done;
+	if (status == 401 || status == 403) {
+		if (is_token)
+			err = bp_error_set(BP_EAUTH, "registry %s refused the identity token (from %s): "
+					   "log in again", r->domain, r->creds.source);
+		else if (r->have_creds)
+			err = bp_error_set(BP_EAUTH, "registry %s refused the credentials of %s (from %s)",
+					   r->domain, r->creds.username, r->creds.source);
+		else
+			err = bp_error_set(BP_EAUTH, "registry %s requires authentication: "
+					   "no credentials found (beampush login %s)",
+					   r->domain, r->domain);
+		goto done;
+	}
+	if (status != 200) {
+		err = bp_error_set(BP_ERROR, "registry %s: token service answered %ld", r->domain,
+				   status);
+		goto done;
+	}
+	if ((err = bp_auth__parse_token_response(body.ptr ? body.ptr : "", body.len, &token,
+						 &expires, &refresh))) {
+		bp_error_prefix("registry %s", r->domain);
+		goto done;
+	}
+	pthread_mutex_lock(&r->lock);
+	token_store(r, key, token, expires);
+	pthread_mutex_unlock(&r->lock);
+	if (refresh_out && refresh) {
+		*refresh_out = refresh;
+		refresh = NULL;
+	}
+done:
 	if (body.ptr)
 		explicit_bzero(body.ptr, body.len);
 	bp_dynbuf_release(&body);
 	if (token)
 		explicit_bzero(token, strlen(token));
 	free(token);
+	if (refresh)
+		explicit_bzero(refresh, strlen(refresh));
 	free(refresh);
-	if (auth)
-		explicit_bzero(auth, strlen(auth));
-	free(auth);
-	free(origin);
-	free(copy);
 	return err;
 }
 
@@ -723,7 +815,7 @@ int bp_auth__header(bp_auth *r, bp_http *h, const char *scope, char **out)
 		pthread_mutex_lock(&r->lock);
 		tok = token_lookup(r, scope ? scope : "");
 		pthread_mutex_unlock(&r->lock);
-		err = tok ? 0 : token_fetch(r, h, realm, service, scope, scope ? scope : "");
+		err = tok ? 0 : token_fetch(r, h, realm, service, scope, scope ? scope : "", 0, NULL);
 		pthread_mutex_unlock(&r->fetch_lock);
 		if (tok) {
 			explicit_bzero(tok, strlen(tok));
@@ -812,7 +904,7 @@ int bp_auth__challenge(bp_auth *a, bp_http *h, const bp_http_response *resp, con
 			want = bp_aprintf("%s %s", scope, bearer->scope);
 		else
 			want = bp_strdup(bearer->scope ? bearer->scope : scope ? scope : "");
-		err = want ? token_fetch(a, h, bearer->realm, bearer->service, want, scope ? scope : "")
+		err = want ? token_fetch(a, h, bearer->realm, bearer->service, want, scope ? scope : "", 0, NULL)
 			   : bp_error_set(BP_ENOMEM, "out of memory");
 	} else if (!a->have_creds) {
 		err = bp_error_set(BP_EAUTH, "registry %s requires authentication: "
@@ -835,4 +927,59 @@ int bp_auth__refused(const bp_auth *a, const char *scope)
 	return bp_error_set(BP_EAUTH, "registry %s requires authentication for %s: "
 			    "no credentials found (add them to docker's config.json)",
 			    a->domain, scope ? scope : "the registry");
+}
+
+/* See auth.h. */
+int bp_auth__login(bp_auth *a, bp_http *h, const char *base, char **refresh)
+{
+	char *realm, *service;
+	auth_kind kind;
+	int err;
+
+	*refresh = NULL;
+	pthread_mutex_lock(&a->lock);
+	kind = a->kind;
+	realm = bp_strdup(a->realm);
+	service = bp_strdup(a->service);
+	pthread_mutex_unlock(&a->lock);
+	if (kind == AUTH_BEARER) {
+		/* no scope: a token that proves the credentials, and maybe a refresh token */
+		err = token_fetch(a, h, realm, service, "", "", 1, refresh);
+	} else if (kind == AUTH_BASIC) {
+		bp_http_request req = BP_HTTP_REQUEST_INIT;
+		bp_http_response resp = { 0 };
+		char *url = bp_aprintf("%s/v2/", base), *auth = basic_header(a);
+
+		if (!url || !auth) {
+			err = bp_error_set(BP_ENOMEM, "out of memory");
+		} else {
+			req.url = url;
+			req.authorization = auth;
+			req.auth_origin = NULL;
+			{
+				char *origin = bp_http__origin(url);
+
+				req.auth_origin = origin;
+				err = bp_http__perform(h, &req, &resp);
+				free(origin);
+			}
+			if (!err && resp.status == 401)
+				err = bp_error_set(BP_EAUTH, "registry %s refused the credentials of %s",
+						   a->domain, a->creds.username);
+			else if (!err && resp.status != 200)
+				err = bp_error_set(BP_ERROR, "registry %s: GET /v2/ answered %ld",
+						   a->domain, resp.status);
+		}
+		bp_http__response_release(&resp);
+		if (auth)
+			explicit_bzero(auth, strlen(auth));
+		free(auth);
+		free(url);
+	} else {
+		err = 0;
+		dbg(a, "registry %s asks for no authentication", a->domain);
+	}
+	free(realm);
+	free(service);
+	return err;
 }

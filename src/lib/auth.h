@@ -70,6 +70,15 @@ int bp_auth__challenge(bp_auth *a, bp_http *h, const bp_http_response *resp,
 /* After a ping: 200 means none needed, 401 carries the challenge. */
 int bp_auth__ping(bp_auth *a, const bp_http_response *resp);
 
+/*
+ * Check the credentials (after a ping, with base the registry's URL): a
+ * token by the OAuth2 password grant asking for a refresh token (or GET
+ * with offline_token=true where OAuth2 is not spoken), or GET /v2/ with
+ * Basic. BP_EAUTH when refused. *refresh gets a refresh token when the
+ * token service issued one, else NULL.
+ */
+int bp_auth__login(bp_auth *a, bp_http *h, const char *base, char **refresh);
+
 /* The BP_EAUTH error for a request refused again after authenticating. */
 int bp_auth__refused(const bp_auth *a, const char *scope);
 

@@ -764,3 +764,16 @@ done:
 	free(url);
 	return err;
 }
+
+/* Check the credentials; see registry.h. */
+int bp_registry__login(bp_registry *r, char **refresh)
+{
+	bp_http *h;
+	int err;
+
+	if ((err = conn_get(r, &h)))
+		return err;
+	err = bp_auth__login(r->auth, h, r->base, refresh);
+	conn_put(r, h);
+	return err;
+}

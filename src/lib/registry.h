@@ -71,6 +71,13 @@ int bp_registry__manifest_put(bp_registry *r, const char *repo, const char *ref,
 int bp_registry__tags(bp_registry *r, const char *repo,
 		      int (*fn)(const char *tag, void *payload), void *payload);
 
+/*
+ * After a ping: check the credentials as a push would authenticate. BP_EAUTH
+ * when refused. *refresh gets a refresh token when the token service
+ * issued one (store it instead of the password), else NULL.
+ */
+int bp_registry__login(bp_registry *r, char **refresh);
+
 /* The base URL chosen by ping ("https://host:port"). Borrowed. */
 const char *bp_registry__base(const bp_registry *r);
 

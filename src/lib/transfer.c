@@ -4,6 +4,7 @@
 #include <beampush/manifest.h>
 #include <beampush/store_oci.h>
 
+#include "client.h"
 #include "registry.h"
 #include "util/strutil.h"
 
@@ -15,78 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define JOBS_DEFAULT 4
-#define JOBS_MAX 32
 #define MANIFEST_DEPTH_MAX 2
-
-struct bp_client {
-	bp_client_options opts;
-	pthread_mutex_t event_lock;  /* events come from several workers */
-};
-
-static void emit(bp_client *c, bp_event_type type, const char *digest, const char *kind,
-		 int64_t done, int64_t total, const char *message)
-{
-	bp_event ev = { type, digest, kind, done, total, message };
-
-	if (!c->opts.on_event)
-		return;
-	pthread_mutex_lock(&c->event_lock);
-	c->opts.on_event(&ev, c->opts.payload);
-	pthread_mutex_unlock(&c->event_lock);
-}
-
-static void debug_line(const char *line, void *payload)
-{
-	bp_client *c = payload;
-
-	emit(c, BP_EVENT_DEBUG, NULL, NULL, 0, 0, line);
-}
-
-static void debugf(bp_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void debugf(bp_client *c, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	if (!c->opts.debug)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	debug_line(line, c);
-}
-
-/* A client with opts copied (the strings they point to must outlive it). */
-int bp_client_new(bp_client **out, const bp_client_options *opts)
-{
-	bp_client *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return bp_error_set(BP_ENOMEM, "out of memory");
-	c->opts = *opts;
-	if (c->opts.jobs <= 0)
-		c->opts.jobs = JOBS_DEFAULT;
-	if (c->opts.jobs > JOBS_MAX)
-		c->opts.jobs = JOBS_MAX;
-	if (!c->opts.chunk_size)
-		c->opts.chunk_size = BP_CHUNK_SIZE_DEFAULT;
-	if (!c->opts.monolithic_max)
-		c->opts.monolithic_max = BP_MONOLITHIC_MAX_DEFAULT;
-	pthread_mutex_init(&c->event_lock, NULL);
-	*out = c;
-	return 0;
-}
-
-/* Free c; NULL is fine. */
-void bp_client_free(bp_client *c)
-{
-	if (!c)
-		return;
-	pthread_mutex_destroy(&c->event_lock);
-	free(c);
-}
 
 /* "oci:DIR[:TAG]" → dir and tag (NULL when absent), new strings. */
 static int parse_oci_transport(const char *spec, char **dir, char **tag)
@@ -122,37 +52,6 @@ static int parse_oci_transport(const char *spec, char **dir, char **tag)
 		*tag = NULL;
 	}
 	return 0;
-}
-
-static int open_registry(bp_client *c, const bp_reference *ref, int push, bp_registry **out)
-{
-	bp_credentials cred = BP_CREDENTIALS_INIT;
-	bp_registry_options ro = { c->opts.tls_verify, 0, push, c->opts.debug, debug_line, c };
-	const char *domain = bp_reference_domain(ref);
-	size_t i;
-	int err;
-
-	for (i = 0; i < c->opts.ninsecure; i++)
-		if (strcmp(c->opts.insecure[i], domain) == 0)
-			ro.insecure = 1;
-	err = bp_credentials_lookup(&cred, domain);
-	if (err == 0)
-		debugf(c, "credentials for %s: user %s from %s", domain, cred.username,
-		       cred.source ? cred.source : "?");
-	else if (err == BP_ENOTFOUND)
-		debugf(c, "credentials for %s: none, anonymous", domain);
-	else
-		goto done;
-	err = bp_registry__new(out, domain, err == 0 ? &cred : NULL, &ro);
-	if (err)
-		goto done;
-	if ((err = bp_registry__ping(*out))) {
-		bp_registry__free(*out);
-		*out = NULL;
-	}
-done:
-	bp_credentials_release(&cred);
-	return err;
 }
 
 /* ---- parallel blob jobs ---- */
@@ -259,7 +158,7 @@ static void on_progress(int64_t done, int64_t total, void *payload)
 {
 	progress_ctx *p = payload;
 
-	emit(p->c, BP_EVENT_BLOB_PROGRESS, p->digest, p->kind, done, total, NULL);
+	bp_client__emit(p->c, BP_EVENT_BLOB_PROGRESS, p->digest, p->kind, done, total, NULL);
 }
 
 /* ---- push ---- */
@@ -281,7 +180,7 @@ static int push_blob(bp_client *c, job *j)
 
 	err = bp_registry__blob_exists(x->reg, x->repo, d->digest, &have);
 	if (err == 0 && (have < 0 || have == d->size)) {
-		emit(c, BP_EVENT_BLOB_EXISTS, d->digest, j->kind, d->size, d->size, NULL);
+		bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, j->kind, d->size, d->size, NULL);
 		return 0;
 	}
 	if (err && err != BP_ENOTFOUND)
@@ -293,12 +192,12 @@ static int push_blob(bp_client *c, job *j)
 		return bp_error_set(BP_EINTEGRITY, "blob %s: %lld bytes in the layout, descriptor says %lld",
 				    d->digest, (long long)local, (long long)d->size);
 	}
-	emit(c, BP_EVENT_BLOB_START, d->digest, j->kind, 0, d->size, NULL);
+	bp_client__emit(c, BP_EVENT_BLOB_START, d->digest, j->kind, 0, d->size, NULL);
 	err = bp_registry__blob_upload(x->reg, x->repo, d->digest, d->size, fd, &uo);
 	close(fd);
 	if (err)
 		return err;
-	emit(c, BP_EVENT_BLOB_DONE, d->digest, j->kind, d->size, d->size, NULL);
+	bp_client__emit(c, BP_EVENT_BLOB_DONE, d->digest, j->kind, d->size, d->size, NULL);
 	return 0;
 }
 
@@ -350,7 +249,7 @@ static int push_manifest(bp_client *c, push_ctx *x, const bp_descriptor *desc, c
 		goto done;
 	}
 	bp_strlcpy(out, desc->digest, BP_DIGEST_MAX);
-	emit(c, BP_EVENT_MANIFEST, desc->digest,
+	bp_client__emit(c, BP_EVENT_MANIFEST, desc->digest,
 	     bp_manifest_kind_is_index(bp_manifest_kind_get(m)) ? "index" : "manifest",
 	     (int64_t)len, (int64_t)len, NULL);
 done:
@@ -380,7 +279,7 @@ int bp_push(bp_client *c, const char *source, const bp_reference *dst, char dige
 				   desc->digest);
 		goto done;
 	}
-	if ((err = open_registry(c, dst, 1, &x.reg)))
+	if ((err = bp_client__open_registry(c, bp_reference_domain(dst), NULL, 1, &x.reg)))
 		goto done;
 	err = push_manifest(c, &x, desc, bp_reference_tag(dst), 0, digest);
 done:
@@ -416,7 +315,7 @@ static int sink_write(const void *data, size_t len, void *payload)
 				    s->d->digest, (long long)s->d->size);
 	if (bp_oci_writer_write(s->w, data, len))
 		return bp_error_last_code() ? bp_error_last_code() : BP_EIO;
-	emit(s->pc->c, BP_EVENT_BLOB_PROGRESS, s->d->digest, s->pc->kind, have + (int64_t)len,
+	bp_client__emit(s->pc->c, BP_EVENT_BLOB_PROGRESS, s->d->digest, s->pc->kind, have + (int64_t)len,
 	     s->d->size, NULL);
 	return 0;
 }
@@ -430,10 +329,10 @@ static int pull_blob(bp_client *c, job *j)
 	int err;
 
 	if (bp_oci_blob_exists(x->oci, d->digest, d->size) == 1) {
-		emit(c, BP_EVENT_BLOB_EXISTS, d->digest, j->kind, d->size, d->size, NULL);
+		bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, j->kind, d->size, d->size, NULL);
 		return 0;
 	}
-	emit(c, BP_EVENT_BLOB_START, d->digest, j->kind, 0, d->size, NULL);
+	bp_client__emit(c, BP_EVENT_BLOB_START, d->digest, j->kind, 0, d->size, NULL);
 	if ((err = bp_oci_blob_begin(x->oci, &s.w, d->digest, d->size)))
 		return err;
 	err = bp_registry__blob_get(x->reg, x->repo, d->digest, sink_write, &s);
@@ -444,7 +343,7 @@ static int pull_blob(bp_client *c, job *j)
 	/* commit checks size and digest, and keeps nothing that does not match */
 	if ((err = bp_oci_blob_commit(s.w)))
 		return err;
-	emit(c, BP_EVENT_BLOB_DONE, d->digest, j->kind, d->size, d->size, NULL);
+	bp_client__emit(c, BP_EVENT_BLOB_DONE, d->digest, j->kind, d->size, d->size, NULL);
 	return 0;
 }
 
@@ -496,7 +395,7 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 
 	if ((err = parse_oci_transport(dest, &dir, &tag)))
 		return err;
-	if ((err = open_registry(c, src, 0, &x.reg)))
+	if ((err = bp_client__open_registry(c, bp_reference_domain(src), NULL, 0, &x.reg)))
 		goto done;
 	/* name:tag@digest is pulled by digest, as docker does */
 	err = fetch_manifest(x.reg, x.repo, bp_reference_object(src),
@@ -516,7 +415,7 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 			bp_error_prefix("%s", bp_reference_string(src));
 			goto done;
 		}
-		debugf(c, "index %s: platform %s is %s", mdigest, platform, pick->digest);
+		bp_client__debug(c, "index %s: platform %s is %s", mdigest, platform, pick->digest);
 		bp_strlcpy(mdigest, pick->digest, sizeof(mdigest));
 		err = fetch_manifest(x.reg, x.repo, mdigest, 1, &child, &clen, &cctype, mdigest);
 		if (err)
@@ -556,7 +455,7 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 	err = bp_oci_tag(x.oci, &mdesc, tag ? tag : bp_reference_tag(src));
 	if (err)
 		goto done;
-	emit(c, BP_EVENT_MANIFEST, mdigest, "manifest", (int64_t)len, (int64_t)len, NULL);
+	bp_client__emit(c, BP_EVENT_MANIFEST, mdigest, "manifest", (int64_t)len, (int64_t)len, NULL);
 	bp_strlcpy(digest, mdigest, BP_DIGEST_MAX);
 done:
 	free(jobs);

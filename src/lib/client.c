@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <beampush/client.h>
+#include <beampush/credentials.h>
+
+#include "auth.h"
+#include "client.h"
+#include "registry.h"
+#include "util/strutil.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JOBS_DEFAULT 4
+
+/* Hand an event to the caller's callback, one at a time. */
+void bp_client__emit(bp_client *c, bp_event_type type, const char *digest, const char *kind,
+		 int64_t done, int64_t total, const char *message)
+{
+	bp_event ev = { type, digest, kind, done, total, message };
+
+	if (!c->opts.on_event)
+		return;
+	pthread_mutex_lock(&c->event_lock);
+	c->opts.on_event(&ev, c->opts.payload);
+	pthread_mutex_unlock(&c->event_lock);
+}
+
+/* A --debug line, as an event. */
+void bp_client__debug_line(const char *line, void *payload)
+{
+	bp_client *c = payload;
+
+	bp_client__emit(c, BP_EVENT_DEBUG, NULL, NULL, 0, 0, line);
+}
+
+/* printf-like --debug line. */
+void bp_client__debug(bp_client *c, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!c->opts.debug)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	bp_client__debug_line(line, c);
+}
+
+/* A client with opts copied (the strings they point to must outlive it). */
+int bp_client_new(bp_client **out, const bp_client_options *opts)
+{
+	bp_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	c->opts = *opts;
+	if (c->opts.jobs <= 0)
+		c->opts.jobs = JOBS_DEFAULT;
+	if (c->opts.jobs > JOBS_MAX)
+		c->opts.jobs = JOBS_MAX;
+	if (!c->opts.chunk_size)
+		c->opts.chunk_size = BP_CHUNK_SIZE_DEFAULT;
+	if (!c->opts.monolithic_max)
+		c->opts.monolithic_max = BP_MONOLITHIC_MAX_DEFAULT;
+	pthread_mutex_init(&c->event_lock, NULL);
+	*out = c;
+	return 0;
+}
+
+/* Free c; NULL is fine. */
+void bp_client_free(bp_client *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_destroy(&c->event_lock);
+	free(c);
+}
+
+/* See client.h. */
+int bp_client__open_registry(bp_client *c, const char *domain, const bp_credentials *creds,
+			     int push, bp_registry **out)
+{
+	bp_credentials cred = BP_CREDENTIALS_INIT;
+	bp_registry_options ro = { c->opts.tls_verify, 0, push, c->opts.debug,
+				   bp_client__debug_line, c };
+	size_t i;
+	int err = 0;
+
+	*out = NULL;
+	for (i = 0; i < c->opts.ninsecure; i++)
+		if (strcmp(c->opts.insecure[i], domain) == 0)
+			ro.insecure = 1;
+	if (!creds) {
+		err = bp_credentials_lookup(&cred, domain);
+		if (err == 0)
+			bp_client__debug(c, "credentials for %s: user %s from %s", domain,
+					 cred.username, cred.source ? cred.source : "?");
+		else if (err == BP_ENOTFOUND)
+			bp_client__debug(c, "credentials for %s: none, anonymous", domain);
+		else
+			goto done;
+		creds = err == 0 ? &cred : NULL;
+	}
+	if ((err = bp_registry__new(out, domain, creds, &ro)))
+		goto done;
+	if ((err = bp_registry__ping(*out))) {
+		bp_registry__free(*out);
+		*out = NULL;
+	}
+done:
+	bp_credentials_release(&cred);
+	return err;
+}
+
+/* Check credentials against a registry; see client.h. */
+int bp_login(bp_client *c, const char *host, const bp_credentials *creds, char **identity_token)
+{
+	bp_registry *r = NULL;
+	int err;
+
+	*identity_token = NULL;
+	if ((err = bp_client__open_registry(c, host, creds, 0, &r)))
+		return err;
+	err = bp_registry__login(r, identity_token);
+	bp_registry__free(r);
+	return err;
+}

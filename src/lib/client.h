@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef BP_LIB_CLIENT_H
+#define BP_LIB_CLIENT_H
+
+#include <beampush/client.h>
+
+#include "registry.h"
+
+#include <pthread.h>
+
+#define JOBS_MAX 32
+
+/* What the engines (transfer.c, login) share of a client. */
+struct bp_client {
+	bp_client_options opts;
+	pthread_mutex_t event_lock; /* events come from several workers */
+};
+
+void bp_client__emit(bp_client *c, bp_event_type type, const char *digest, const char *kind,
+		     int64_t done, int64_t total, const char *message);
+void bp_client__debug_line(const char *line, void *payload);
+void bp_client__debug(bp_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * A registry endpoint for domain, pinged; credentials looked up unless
+ * creds is given. push asks for pull,push on every scope.
+ */
+int bp_client__open_registry(bp_client *c, const char *domain, const bp_credentials *creds,
+			     int push, bp_registry **out);
+
+#endif
