@@ -45,9 +45,11 @@ typedef struct {
 	int debug;                      /* emit BP_EVENT_DEBUG */
 	bp_event_cb on_event;
 	void *payload;
+	int retries;                    /* passing failures retried this often (0: never) */
 } bp_client_options;
 
-#define BP_CLIENT_OPTIONS_INIT { 1, NULL, 0, 0, 0, 0, NULL, 0, NULL, NULL }
+#define BP_RETRIES_DEFAULT 4
+#define BP_CLIENT_OPTIONS_INIT { 1, NULL, 0, 0, 0, 0, NULL, 0, NULL, NULL, BP_RETRIES_DEFAULT }
 
 #define BP_CHUNK_SIZE_DEFAULT (16 * 1024 * 1024)
 #define BP_MONOLITHIC_MAX_DEFAULT (1024 * 1024)

@@ -29,6 +29,7 @@ typedef struct {
 	int quiet;
 	int debug;
 	const char *digestfile;
+	int retries;
 } global_opts;
 
 /* One option of a command: drives both parsing and --help. */

@@ -32,6 +32,7 @@ static void usage(FILE *f)
 		"  --insecure-registry HOST   allow HOST[:PORT] over plain http or unverified TLS\n"
 		"  --tls-verify=false         do not verify registry certificates\n"
 		"  --jobs N                   blobs moved at once (default 4)\n"
+		"  --retries N                retry passing failures (429, 5xx, resets) N times (default 4)\n"
 		"  --platform OS/ARCH[/VAR]   platform to pull from an index (default: this machine's)\n"
 		"  --progress MODE            auto, plain, json or none (default auto)\n"
 		"  -q, --quiet                print only the digest\n"
@@ -84,6 +85,14 @@ static int parse_global(global_opts *g, int argc, char **argv)
 				return -1;
 			}
 			g->jobs = (int)n;
+		} else if (VALUE("--retries")) {
+			int64_t n;
+
+			if (bp_parse_int64(v, 0, 100, &n) < 0) {
+				cli_error("--retries wants a number from 0 to 100, not \"%s\"", v);
+				return -1;
+			}
+			g->retries = (int)n;
 		} else if (VALUE("--platform")) {
 			g->platform = v;
 		} else if (VALUE("--digestfile")) {
@@ -126,6 +135,7 @@ int main(int argc, char **argv)
 
 	memset(&g, 0, sizeof(g));
 	g.tls_verify = 1;
+	g.retries = BP_RETRIES_DEFAULT;
 	i = parse_global(&g, argc, argv);
 	if (i == -2)
 		return EXIT_OK;

@@ -102,6 +102,11 @@ static void on_event(const bp_event *ev, void *payload)
 		}
 		return;
 	}
+	if (ev->type == BP_EVENT_RETRY && mode != PROGRESS_JSON) {
+		cli_progress_end();
+		fprintf(stderr, "beampush: %s\n", ev->message);
+		return;
+	}
 	if (mode == PROGRESS_NONE)
 		return;
 	if (mode == PROGRESS_JSON) {
@@ -169,6 +174,7 @@ void cli_client_options(global_opts *g, bp_client_options *o)
 	o->jobs = g->jobs;
 	o->platform = g->platform;
 	o->debug = g->debug;
+	o->retries = g->retries;
 	o->on_event = on_event;
 	o->payload = NULL;
 }

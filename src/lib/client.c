@@ -36,6 +36,14 @@ void bp_client__debug_line(const char *line, void *payload)
 	bp_client__emit(c, BP_EVENT_DEBUG, NULL, NULL, 0, 0, line);
 }
 
+/* A retry announcement, as an event. */
+static void retry_line(const char *line, void *payload)
+{
+	bp_client *c = payload;
+
+	bp_client__emit(c, BP_EVENT_RETRY, NULL, NULL, 0, 0, line);
+}
+
 /* printf-like --debug line. */
 void bp_client__debug(bp_client *c, const char *fmt, ...)
 {
@@ -85,8 +93,15 @@ int bp_client__open_registry(bp_client *c, const char *domain, const bp_credenti
 			     int push, bp_registry **out)
 {
 	bp_credentials cred = BP_CREDENTIALS_INIT;
-	bp_registry_options ro = { c->opts.tls_verify, 0, push, c->opts.debug,
-				   bp_client__debug_line, c };
+	bp_registry_options ro = {
+		.tls_verify = c->opts.tls_verify,
+		.push = push,
+		.retries = c->opts.retries,
+		.retry_cb = retry_line,
+		.debug = c->opts.debug,
+		.log_cb = bp_client__debug_line,
+		.payload = c,
+	};
 	size_t i;
 	int err = 0;
 

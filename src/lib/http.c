@@ -76,6 +76,7 @@ void bp_http__response_release(bp_http_response *r)
 	free(r->content_type);
 	free(r->content_digest);
 	free(r->range);
+	free(r->content_range);
 	free(r->link);
 	free(r->retry_after);
 	free(r->chunk_min_length);
@@ -149,6 +150,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
 		set_header(&r->content_digest, v, len - nlen - 1);
 	else if (IS("Range"))
 		set_header(&r->range, v, len - nlen - 1);
+	else if (IS("Content-Range"))
+		set_header(&r->content_range, v, len - nlen - 1);
 	else if (IS("Link"))
 		set_header(&r->link, v, len - nlen - 1);
 	else if (IS("Retry-After"))

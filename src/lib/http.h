@@ -58,6 +58,7 @@ typedef struct {
 	char *content_type;
 	char *content_digest;        /* Docker-Content-Digest */
 	char *range;
+	char *content_range;         /* of a 206 */
 	char *link;
 	char *retry_after;
 	char *chunk_min_length;      /* OCI-Chunk-Min-Length */

@@ -243,21 +243,124 @@ static long fd_read(char *buf, size_t len, void *p)
 	return (long)n;
 }
 
+/* Statuses that say "try again later". */
+static int retriable_status(long status)
+{
+	return status == 408 || status == 429 || status == 500 || status == 502 ||
+	       status == 503 || status == 504;
+}
+
+/*
+ * Seconds to wait before retry number n (0-based): the registry's
+ * Retry-After (seconds or an HTTP date) when it sent one, else exponential
+ * backoff from half a second with jitter, capped.
+ */
+static double retry_delay(const bp_http_response *resp, int n)
+{
+	double d = 0.5, cap = 30;
+	int64_t secs;
+	int i;
+
+	if (resp && resp->retry_after) {
+		if (bp_parse_int64(resp->retry_after, 0, 3600, &secs) == 0)
+			return secs > 60 ? 60 : (double)secs;
+		{
+			struct tm tm;
+			const char *end;
+
+			memset(&tm, 0, sizeof(tm));
+			end = strptime(resp->retry_after, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+			if (end && !*end) {
+				double at = difftime(timegm(&tm), time(NULL));
+
+				return at < 0 ? 0 : at > 60 ? 60 : at;
+			}
+		}
+	}
+	for (i = 0; i < n && d < cap; i++)
+		d *= 2;
+	if (d > cap)
+		d = cap;
+	/* up to a quarter more, so that parallel workers do not retry in step */
+	return d + d * 0.25 * ((double)(rand() % 1000) / 1000.0);
+}
+
+static void sleep_for(double secs)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)secs;
+	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Counts what a streamed answer delivered, so a retry never repeats bytes. */
+typedef struct {
+	bp_http_write_fn fn;
+	void *payload;
+	int64_t delivered;
+} counted_sink;
+
+static int counted_write(const void *data, size_t len, void *p)
+{
+	counted_sink *c = p;
+
+	c->delivered += (int64_t)len;
+	return c->fn(data, len, c->payload);
+}
+
+/*
+ * Wait and say so before retry number n, when the failure is one that
+ * passes (a time-out, a reset, 429, 5xx) and attempts are left. 1: retry.
+ */
+static int should_retry(bp_registry *r, const bp_http_request *req, int err,
+			const bp_http_response *resp, int n)
+{
+	char msg[600];
+	double d;
+
+	if (n >= r->opts.retries)
+		return 0;
+	if (err ? err != BP_ENET : !retriable_status(resp->status))
+		return 0;
+	d = retry_delay(err ? NULL : resp, n);
+	if (err)
+		snprintf(msg, sizeof(msg), "retrying in %.0fs (attempt %d of %d): %s %.300s", d + 0.5,
+			 n + 2, r->opts.retries + 1, req->method, bp_error_last());
+	else
+		snprintf(msg, sizeof(msg), "retrying in %.0fs (attempt %d of %d): %s answered %ld",
+			 d + 0.5, n + 2, r->opts.retries + 1, req->method, resp->status);
+	if (r->opts.retry_cb)
+		r->opts.retry_cb(msg, r->opts.payload);
+	sleep_for(d);
+	return 1;
+}
+
 /*
  * Send req for an operation needing scope, authenticating as the registry
  * asks: on 401 learn the challenge, fetch a token for the scope it names
  * (with ours) and retry once; a second 401 is an authentication error.
+ * Passing failures are retried with backoff when the request can be sent
+ * again as it was: not a PATCH (the upload resumes instead), not a stream
+ * that has already delivered bytes.
  */
 static int request(bp_registry *r, const char *scope, bp_http_request *req,
 		   bp_http_response *resp, fd_body *fb)
 {
+	counted_sink sink = { req->write_fn, req->write_payload, 0 };
 	bp_http *h = NULL;
 	char *authz = NULL;
-	int attempt, err;
+	int auth_tries = 0, retries = 0, err;
+	int replayable = strcmp(req->method, "PATCH") != 0;
 
+	if (req->write_fn) {
+		req->write_fn = counted_write;
+		req->write_payload = &sink;
+	}
 	if ((err = conn_get(r, &h)))
-		return err;
-	for (attempt = 0;; attempt++) {
+		goto out;
+	for (;;) {
 		if ((err = bp_auth__header(r->auth, h, scope, &authz)))
 			break;
 		req->authorization = authz;
@@ -271,9 +374,13 @@ static int request(bp_registry *r, const char *scope, bp_http_request *req,
 			authz = NULL;
 		}
 		req->authorization = NULL;
+		if (replayable && sink.delivered == 0 && should_retry(r, req, err, resp, retries)) {
+			retries++;
+			continue;
+		}
 		if (err || resp->status != 401)
 			break;
-		if (attempt == 1) {
+		if (auth_tries++ == 1) {
 			err = bp_auth__refused(r->auth, scope);
 			break;
 		}
@@ -281,6 +388,11 @@ static int request(bp_registry *r, const char *scope, bp_http_request *req,
 			break;
 	}
 	conn_put(r, h);
+out:
+	if (sink.fn) {
+		req->write_fn = sink.fn;
+		req->write_payload = sink.payload;
+	}
 	return err;
 }
 
@@ -390,13 +502,60 @@ done:
 	return err;
 }
 
-/* GET a blob into write_fn. */
-int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest,
+/*
+ * Hands on the bytes from offset on: a 206 starts there (its Content-Range
+ * must say so); a registry that ignores Range sends everything again with
+ * 200, and the bytes before offset are dropped.
+ */
+typedef struct {
+	bp_http_write_fn fn;
+	void *payload;
+	const bp_http_response *resp;
+	int64_t offset;
+	int64_t skip;    /* still to drop; -1 until the answer is known */
+} range_sink;
+
+static int range_write(const void *data, size_t len, void *p)
+{
+	range_sink *s = p;
+	const char *d = data;
+
+	if (s->skip < 0) {
+		s->skip = 0;
+		if (s->offset && s->resp->status == 206) {
+			const char *cr = s->resp->content_range;
+			char want[48];
+
+			snprintf(want, sizeof(want), "bytes %lld-", (long long)s->offset);
+			if (!cr || !bp_strprefix(cr, want))
+				return bp_error_set(BP_EPROTO, "registry answered a range request with "
+						    "Content-Range \"%.60s\"", cr ? cr : "");
+		} else {
+			s->skip = s->offset;
+		}
+	}
+	if (s->skip) {
+		size_t n = (int64_t)len < s->skip ? len : (size_t)s->skip;
+
+		s->skip -= (int64_t)n;
+		d += n;
+		len -= n;
+		if (!len)
+			return 0;
+	}
+	return s->fn(d, len, s->payload);
+}
+
+/* GET a blob from offset into write_fn. */
+int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest, int64_t offset,
 			  bp_http_write_fn write_fn, void *payload)
 {
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
 	char *scope = scope_of(r, repo, "pull"), *url = url_of(r, repo, "blobs", digest);
+	range_sink rs = { write_fn, payload, &resp, offset, -1 };
+	char range[64];
+	const char *hdrs[2] = { range, NULL };
 	int err;
 
 	if (!scope || !url) {
@@ -405,11 +564,15 @@ int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest,
 	}
 	req.url = url;
 	req.follow_redirects = 1;
-	req.write_fn = write_fn;
-	req.write_payload = payload;
+	req.write_fn = range_write;
+	req.write_payload = &rs;
+	if (offset > 0) {
+		snprintf(range, sizeof(range), "Range: bytes=%lld-", (long long)offset);
+		req.headers = hdrs;
+	}
 	if ((err = request(r, scope, &req, &resp, NULL)))
 		goto done;
-	if (resp.status != 200)
+	if (resp.status != 200 && !(offset > 0 && resp.status == 206))
 		err = status_error(&resp, digest);
 done:
 	bp_http__response_release(&resp);
@@ -464,107 +627,216 @@ static char *with_digest(const char *loc, const char *digest)
 	return out;
 }
 
-/* Upload a blob: POST, then one PUT or PATCH chunks and a closing PUT. */
-int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *digest, int64_t size,
-			     int fd, const bp_upload_options *o)
+/* POST a new upload session; *loc gets its Location, *min its OCI-Chunk-Min-Length (or 0). */
+static int upload_open(bp_registry *r, const char *repo, const char *scope, char **loc,
+		       int64_t *min)
 {
-	static const char *const octet[] = { "Content-Type: application/octet-stream", NULL };
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
-	char *scope = scope_of(r, repo, "pull,push"), *loc = NULL, *put = NULL;
-	char crange[64], hdr_cr[96];
-	const char *hdrs[3];
-	fd_body fb = { fd, 0, 0, size, 0, o->progress, o->payload };
-	int64_t chunk = o->chunk_size > 0 ? o->chunk_size : 16 * 1024 * 1024, off = 0;
+	char *url = bp_aprintf("%s/v2/%s/blobs/uploads/", r->base, repo);
 	int err;
 
-	if (!scope || !(loc = bp_aprintf("%s/v2/%s/blobs/uploads/", r->base, repo))) {
-		err = bp_error_set(BP_ENOMEM, "out of memory");
-		goto done;
-	}
+	*min = 0;
+	if (!url)
+		return bp_error_set(BP_ENOMEM, "out of memory");
 	req.method = "POST";
-	req.url = loc;
+	req.url = url;
 	if ((err = request(r, scope, &req, &resp, NULL)))
 		goto done;
 	if (resp.status != 202) {
 		err = status_error(&resp, "upload start");
 		goto done;
 	}
-	if ((err = next_location(&resp, &loc)))
+	if ((err = next_location(&resp, loc)))
 		goto done;
-	if (resp.chunk_min_length) {
-		int64_t min;
+	if (resp.chunk_min_length &&
+	    bp_parse_int64(resp.chunk_min_length, 1, INT64_MAX, min) != 0)
+		*min = 0;
+done:
+	bp_http__response_release(&resp);
+	free(url);
+	return err;
+}
 
-		if (bp_parse_int64(resp.chunk_min_length, 1, INT64_MAX, &min) == 0 && min > chunk) {
-			dbg(r, "registry wants chunks of at least %lld bytes", (long long)min);
-			chunk = min;
-		}
+/*
+ * Ask where an interrupted upload stands (GET on its Location: 204 with
+ * Range). *next gets the offset to continue from and *loc the newest
+ * Location. BP_ENOTFOUND when the registry cannot say (404, as public ECR):
+ * the caller starts the blob over.
+ */
+static int upload_status(bp_registry *r, const char *scope, char **loc, int64_t *next)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	int64_t end;
+	int err;
+
+	req.url = *loc;
+	if ((err = request(r, scope, &req, &resp, NULL)))
+		goto done;
+	if (resp.status != 204 && resp.status != 200) {
+		err = bp_error_set(BP_ENOTFOUND, "upload status: registry answered %ld", resp.status);
+		goto done;
 	}
+	/* distribution says 0-0 for both 0 and 1 byte stored: 0 is the safe reading */
+	end = range_end(resp.range);
+	*next = end > 0 ? end + 1 : 0;
+	if (resp.location)
+		err = next_location(&resp, loc);
+done:
+	bp_http__response_release(&resp);
+	return err;
+}
 
+/* 1 when a failed PATCH or PUT may be resumed: a passing failure or a 416. */
+static int resumable(int err, const bp_http_response *resp)
+{
+	return err ? err == BP_ENET : retriable_status(resp->status) || resp->status == 416;
+}
+
+/* Wait before another try at an upload, saying why; 0 when no tries are left. */
+static int upload_retry(bp_registry *r, const char *digest, int *tries, const char *why)
+{
+	char msg[400];
+	double d;
+
+	if (*tries >= r->opts.retries)
+		return 0;
+	d = retry_delay(NULL, *tries);
+	(*tries)++;
+	snprintf(msg, sizeof(msg), "retrying in %.0fs (attempt %d of %d): blob %.19s: %.200s",
+		 d + 0.5, *tries + 1, r->opts.retries + 1, digest, why);
+	if (r->opts.retry_cb)
+		r->opts.retry_cb(msg, r->opts.payload);
+	sleep_for(d);
+	return 1;
+}
+
+/*
+ * Upload a blob: POST, then one PUT, or PATCH chunks and a closing PUT. A
+ * chunk cut off is not sent again from the start: the upload's status says
+ * how far the registry got, and the next PATCH goes on from there. A
+ * registry that cannot say gets the blob again in a new session.
+ */
+int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *digest, int64_t size,
+			     int fd, const bp_upload_options *o)
+{
+	static const char *const octet[] = { "Content-Type: application/octet-stream", NULL };
+	bp_http_request req;
+	bp_http_response resp = { 0 };
+	char *scope = scope_of(r, repo, "pull,push"), *loc = NULL, *put = NULL;
+	char crange[64], hdr_cr[96], why[300];
+	const char *hdrs[3];
+	fd_body fb = { fd, 0, 0, size, 0, o->progress, o->payload };
+	int64_t chunk = o->chunk_size > 0 ? o->chunk_size : 16 * 1024 * 1024, off, min;
+	int chunked, tries = 0, err;
+
+	if (!scope)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+restart:
+	if ((err = upload_open(r, repo, scope, &loc, &min)))
+		goto done;
+	if (min > chunk) {
+		dbg(r, "registry wants chunks of at least %lld bytes", (long long)min);
+		chunk = min;
+	}
 	/* one PUT for small blobs; chunks for anything larger than a chunk */
-	if (o->monolithic_max < 0 || size > o->monolithic_max || size > chunk) {
-		/* chunked: PATCH each chunk at the newest Location */
-		while (off < size) {
-			int64_t n = size - off < chunk ? size - off : chunk, end;
+	chunked = o->monolithic_max < 0 || size > o->monolithic_max || size > chunk;
+	off = 0;
+	while (chunked && off < size) {
+		int64_t n = size - off < chunk ? size - off : chunk, end;
 
-			snprintf(crange, sizeof(crange), "%lld-%lld", (long long)off,
-				 (long long)(off + n - 1));
-			snprintf(hdr_cr, sizeof(hdr_cr), "Content-Range: %s", crange);
-			hdrs[0] = octet[0];
-			hdrs[1] = hdr_cr;
-			hdrs[2] = NULL;
-			memset(&req, 0, sizeof(req));
-			req.method = "PATCH";
-			req.url = loc;
-			req.headers = hdrs;
-			req.body_len = n;
-			req.read_fn = fd_read;
-			req.read_payload = &fb;
-			fb.start = off;
-			fb.base_done = off;
-			if ((err = request(r, scope, &req, &resp, &fb)))
-				goto done;
-			if (resp.status != 202 && resp.status != 201 && resp.status != 204) {
-				err = status_error(&resp, "upload chunk");
-				goto done;
-			}
-			end = range_end(resp.range);
-			if (resp.range && end != off + n - 1) {
-				err = bp_error_set(BP_EPROTO, "upload chunk %s: registry says it holds bytes %s",
-						   crange, resp.range);
+		snprintf(crange, sizeof(crange), "%lld-%lld", (long long)off, (long long)(off + n - 1));
+		snprintf(hdr_cr, sizeof(hdr_cr), "Content-Range: %s", crange);
+		hdrs[0] = octet[0];
+		hdrs[1] = hdr_cr;
+		hdrs[2] = NULL;
+		memset(&req, 0, sizeof(req));
+		req.method = "PATCH";
+		req.url = loc;
+		req.headers = hdrs;
+		req.body_len = n;
+		req.read_fn = fd_read;
+		req.read_payload = &fb;
+		fb.start = off;
+		fb.base_done = off;
+		err = request(r, scope, &req, &resp, &fb);
+		if (err || (resp.status != 202 && resp.status != 201 && resp.status != 204)) {
+			if (!resumable(err, &resp)) {
+				if (!err)
+					err = status_error(&resp, "upload chunk");
 				goto done;
 			}
-			if (resp.location && (err = next_location(&resp, &loc)))
+			snprintf(why, sizeof(why), "chunk %s: %s", crange,
+				 err ? bp_error_last() : resp.status == 416 ? "range refused" : "failed");
+			if (!upload_retry(r, digest, &tries, why)) {
+				if (!err)
+					err = status_error(&resp, "upload chunk");
 				goto done;
-			off += n;
+			}
+			if (upload_status(r, scope, &loc, &off) != 0) {
+				dbg(r, "blob %s: the registry cannot say where the upload stands; "
+				    "starting it over", digest);
+				goto restart;
+			}
+			dbg(r, "blob %s: resuming the upload at byte %lld", digest, (long long)off);
+			continue;
 		}
-		memset(&req, 0, sizeof(req));
-		req.body_len = -1;
-	} else {
-		memset(&req, 0, sizeof(req));
+		end = range_end(resp.range);
+		if (resp.range && end != off + n - 1) {
+			err = bp_error_set(BP_EPROTO, "upload chunk %s: registry says it holds bytes %s",
+					   crange, resp.range);
+			goto done;
+		}
+		if (resp.location && (err = next_location(&resp, &loc)))
+			goto done;
+		off += n;
+	}
+	memset(&req, 0, sizeof(req));
+	req.body_len = -1;
+	if (!chunked) {
 		req.headers = octet;
 		req.body_len = size;
 		req.read_fn = fd_read;
 		req.read_payload = &fb;
 		fb.start = 0;
+		fb.base_done = 0;
 	}
+	free(put);
 	if (!(put = with_digest(loc, digest))) {
 		err = bp_error_set(BP_ENOMEM, "out of memory");
 		goto done;
 	}
 	req.method = "PUT";
 	req.url = put;
-	if ((err = request(r, scope, &req, &resp, req.read_fn ? &fb : NULL)))
-		goto done;
-	if (resp.status != 201) {
-		err = status_error(&resp, digest);
-		goto done;
+	err = request(r, scope, &req, &resp, req.read_fn ? &fb : NULL);
+	if (err || resp.status != 201) {
+		int64_t have;
+
+		if (!resumable(err, &resp)) {
+			if (!err)
+				err = status_error(&resp, digest);
+			goto done;
+		}
+		snprintf(why, sizeof(why), "closing PUT: %s", err ? bp_error_last() : "failed");
+		/* the PUT may have landed before the connection broke */
+		if (bp_registry__blob_exists(r, repo, digest, &have) == 0 && have == size) {
+			err = 0;
+			goto verified;
+		}
+		if (!upload_retry(r, digest, &tries, why)) {
+			if (!err)
+				err = status_error(&resp, digest);
+			goto done;
+		}
+		goto restart;
 	}
 	if (resp.content_digest && !bp_digest_equal(resp.content_digest, digest)) {
 		err = bp_error_set(BP_EINTEGRITY, "blob %s: registry stored it as %.80s", digest,
 				   resp.content_digest);
 		goto done;
 	}
+verified:
 	if (o->progress)
 		o->progress(size, size, o->payload);
 done:

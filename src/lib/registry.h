@@ -18,6 +18,8 @@ typedef struct {
 	int tls_verify;      /* 0: --tls-verify=false */
 	int insecure;        /* --insecure-registry: unverified TLS, then plain http */
 	int push;            /* ask for pull,push on every repository scope */
+	int retries;         /* passing failures retried this many times */
+	void (*retry_cb)(const char *message, void *payload); /* "retrying in 2s (attempt 2 of 5): ..." */
 	int debug;
 	void (*log_cb)(const char *line, void *payload);
 	void *payload;
@@ -38,8 +40,12 @@ int bp_registry__ping(bp_registry *r);
 int bp_registry__blob_exists(bp_registry *r, const char *repo, const char *digest,
 			     int64_t *size);
 
-/* Stream the blob to write_fn (redirects followed, credential not forwarded). */
-int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest,
+/*
+ * Stream the blob from byte offset on to write_fn (redirects followed,
+ * credential not forwarded). With offset > 0 a Range is asked for; a
+ * registry that ignores it costs a download, not a wrong byte.
+ */
+int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest, int64_t offset,
 			  bp_http_write_fn write_fn, void *payload);
 
 typedef struct {

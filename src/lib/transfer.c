@@ -326,7 +326,7 @@ static int pull_blob(bp_client *c, job *j)
 	const bp_descriptor *d = j->desc;
 	progress_ctx pc = { c, d->digest, j->kind };
 	sink s = { NULL, d, &pc };
-	int err;
+	int err, tries;
 
 	if (bp_oci_blob_exists(x->oci, d->digest, d->size) == 1) {
 		bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, j->kind, d->size, d->size, NULL);
@@ -335,7 +335,17 @@ static int pull_blob(bp_client *c, job *j)
 	bp_client__emit(c, BP_EVENT_BLOB_START, d->digest, j->kind, 0, d->size, NULL);
 	if ((err = bp_oci_blob_begin(x->oci, &s.w, d->digest, d->size)))
 		return err;
-	err = bp_registry__blob_get(x->reg, x->repo, d->digest, sink_write, &s);
+	/* a download cut off goes on from where it stopped, the hash carried over */
+	for (tries = 0;; tries++) {
+		int64_t have = bp_oci_writer_count(s.w);
+
+		err = bp_registry__blob_get(x->reg, x->repo, d->digest, have, sink_write, &s);
+		if (err != BP_ENET || have >= d->size || tries >= c->opts.retries ||
+		    bp_oci_writer_count(s.w) == have)
+			break;
+		bp_client__debug(c, "blob %s: cut off at byte %lld, resuming", d->digest,
+				 (long long)bp_oci_writer_count(s.w));
+	}
 	if (err) {
 		bp_oci_writer_abort(s.w);
 		return err;
