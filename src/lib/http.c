@@ -221,6 +221,8 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *p)
 	int64_t left = (x->req->body_len > 0 ? x->req->body_len : 0) - x->sent;
 	long n;
 
+	if (x->req->body_len == BP_HTTP_STREAM && x->req->read_fn)
+		left = INT64_MAX;
 	if ((int64_t)want > left)
 		want = (size_t)left;
 	if (!want)
@@ -361,6 +363,8 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (h->opts.unix_socket)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, h->opts.unix_socket);
 	if (!h->opts.tls_verify) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -397,7 +401,8 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 		 */
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
-				 (curl_off_t)(send_body && req->body_len > 0 ? req->body_len : 0));
+				 (curl_off_t)(send_body && req->body_len == BP_HTTP_STREAM ? -1
+					      : send_body && req->body_len > 0 ? req->body_len : 0));
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(c, CURLOPT_READDATA, &x);
 		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);

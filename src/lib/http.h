@@ -13,6 +13,7 @@
 typedef struct bp_http bp_http;
 
 typedef struct {
+	const char *unix_socket; /* connect here instead (Docker Engine API); NULL: TCP */
 	int tls_verify;       /* 0: accept any certificate */
 	int debug;            /* log requests through log_cb */
 	void (*log_cb)(const char *line, void *payload);
@@ -37,7 +38,7 @@ typedef struct {
 	const char *auth_origin;
 	/* request body: in memory, or streamed (body_len bytes from read_fn) */
 	const void *body;
-	int64_t body_len;            /* -1: no body */
+	int64_t body_len;            /* -1: no body; with read_fn, BP_HTTP_STREAM: length unknown */
 	bp_http_read_fn read_fn;
 	void *read_payload;
 	/* response body: into resp (capped), or to write_fn; else discarded */
@@ -47,6 +48,9 @@ typedef struct {
 	/* only for 2xx responses; error bodies always go to the response's err_body */
 	int follow_redirects;
 } bp_http_request;
+
+/* body_len of a streamed body whose length is not known: sent chunked. */
+#define BP_HTTP_STREAM (-2)
 
 #define BP_HTTP_REQUEST_INIT { "GET", NULL, NULL, NULL, NULL, NULL, -1, NULL, NULL, NULL, NULL, NULL, 0 }
 
