@@ -9,7 +9,7 @@ B       := build
 V       ?= 0
 Q       := $(if $(filter 1,$(V)),,@)
 
-PKGS      := libcurl openssl libcjson zlib libsecret-1
+PKGS      := libcurl openssl libcjson zlib libsecret-1 libdeflate
 MOCK_PKGS := libmicrohttpd openssl libcjson
 TEST_PKGS := cmocka
 
