@@ -847,6 +847,205 @@ done:
 	return err;
 }
 
+/* ---- uploads of bytes produced on the fly (compressed layers) ---- */
+
+struct bp_upload {
+	bp_registry *r;
+	char *scope;
+	char *loc;
+	bp_hasher *hash;
+	char *buf;           /* the chunk being filled, kept until the registry has it */
+	size_t len, cap;
+	int64_t sent;        /* bytes the registry acknowledged */
+	int tries;
+	int failed;
+	bp_registry_progress_fn progress;
+	void *payload;
+};
+
+/* Start a session for a blob whose digest is known only at the end. */
+int bp_registry__upload_begin(bp_registry *r, const char *repo, int64_t chunk_size,
+			      bp_registry_progress_fn progress, void *payload, bp_upload **out)
+{
+	bp_upload *u = calloc(1, sizeof(*u));
+	int64_t min;
+	int err;
+
+	if (!u)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	u->r = r;
+	u->progress = progress;
+	u->payload = payload;
+	if (!(u->scope = scope_of(r, repo, "pull,push"))) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((err = bp_hasher_new(&u->hash)))
+		goto fail;
+	if ((err = upload_open(r, repo, u->scope, &u->loc, &min)))
+		goto fail;
+	u->cap = (size_t)(chunk_size > 0 ? chunk_size : 8 * 1024 * 1024);
+	if (min > 0 && (size_t)min > u->cap)
+		u->cap = (size_t)min;
+	if (!(u->buf = malloc(u->cap))) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto fail;
+	}
+	*out = u;
+	return 0;
+fail:
+	bp_registry__upload_free(u);
+	return err;
+}
+
+/* PATCH the buffered chunk; on a passing failure resume from where the registry stands. */
+static int upload_flush(bp_upload *u)
+{
+	static const char *const octet = "Content-Type: application/octet-stream";
+	bp_http_request req;
+	bp_http_response resp = { 0 };
+	char crange[64], hdr_cr[96], why[300];
+	const char *hdrs[3] = { octet, hdr_cr, NULL };
+	int64_t at;
+	int err;
+
+	while (u->len) {
+		snprintf(crange, sizeof(crange), "%lld-%lld", (long long)u->sent,
+			 (long long)(u->sent + (int64_t)u->len - 1));
+		snprintf(hdr_cr, sizeof(hdr_cr), "Content-Range: %s", crange);
+		memset(&req, 0, sizeof(req));
+		req.method = "PATCH";
+		req.url = u->loc;
+		req.headers = hdrs;
+		req.body = u->buf;
+		req.body_len = (int64_t)u->len;
+		err = request(u->r, u->scope, &req, &resp, NULL);
+		if (!err && (resp.status == 202 || resp.status == 201 || resp.status == 204)) {
+			int64_t end = range_end(resp.range);
+
+			if (resp.range && end != u->sent + (int64_t)u->len - 1) {
+				err = bp_error_set(BP_EPROTO, "upload chunk %s: registry says it holds "
+						   "bytes %s", crange, resp.range);
+				goto done;
+			}
+			if (resp.location && (err = next_location(&resp, &u->loc)))
+				goto done;
+			u->sent += (int64_t)u->len;
+			u->len = 0;
+			if (u->progress)
+				u->progress(u->sent, -1, u->payload);
+			break;
+		}
+		if (!resumable(err, &resp)) {
+			if (!err)
+				err = status_error(&resp, "upload chunk");
+			goto done;
+		}
+		snprintf(why, sizeof(why), "chunk %s: %s", crange,
+			 err ? bp_error_last() : resp.status == 416 ? "range refused" : "failed");
+		if (!upload_retry(u->r, "(streamed)", &u->tries, why)) {
+			if (!err)
+				err = status_error(&resp, "upload chunk");
+			goto done;
+		}
+		/* only this chunk is still in hand: the registry must hold all before it */
+		err = upload_status(u->r, u->scope, &u->loc, &at);
+		if (!err && at != u->sent)
+			err = bp_error_set(BP_EPROTO, "upload: registry holds %lld bytes, expected %lld; "
+					   "the layer must be sent again", (long long)at,
+					   (long long)u->sent);
+		if (err)
+			goto done;
+		bp_http__response_release(&resp);
+	}
+	err = 0;
+done:
+	bp_http__response_release(&resp);
+	if (err)
+		u->failed = 1;
+	return err;
+}
+
+/* Feed bytes; whole chunks are PATCHed as they fill. */
+int bp_registry__upload_write(bp_upload *u, const void *data, size_t len)
+{
+	const char *p = data;
+	int err;
+
+	if (u->failed)
+		return bp_error_set(BP_ERROR, "upload already failed");
+	bp_hasher_update(u->hash, data, len);
+	while (len) {
+		size_t n = u->cap - u->len < len ? u->cap - u->len : len;
+
+		memcpy(u->buf + u->len, p, n);
+		u->len += n;
+		p += n;
+		len -= n;
+		if (u->len == u->cap && (err = upload_flush(u)))
+			return err;
+	}
+	return 0;
+}
+
+/* Send the rest and close the upload with its digest. */
+int bp_registry__upload_finish(bp_upload *u, char digest[BP_DIGEST_MAX], int64_t *size)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	char *put = NULL;
+	int err;
+
+	if (u->failed)
+		return bp_error_set(BP_ERROR, "upload already failed");
+	if ((err = upload_flush(u)) || (err = bp_hasher_final(u->hash, digest)))
+		goto done;
+	*size = u->sent;
+	if (!(put = with_digest(u->loc, digest))) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	req.method = "PUT";
+	req.url = put;
+	if ((err = request(u->r, u->scope, &req, &resp, NULL)))
+		goto done;
+	if (resp.status != 201) {
+		err = status_error(&resp, digest);
+		goto done;
+	}
+	if (resp.content_digest && !bp_digest_equal(resp.content_digest, digest))
+		err = bp_error_set(BP_EINTEGRITY, "blob %s: registry stored it as %.80s", digest,
+				   resp.content_digest);
+done:
+	/* finished: nothing to cancel */
+	u->failed = err ? 1 : -1;
+	bp_http__response_release(&resp);
+	free(put);
+	return err;
+}
+
+/* Free u; an upload not finished is cancelled (DELETE), quietly. */
+void bp_registry__upload_free(bp_upload *u)
+{
+	if (!u)
+		return;
+	if (u->loc && u->failed != -1) {
+		bp_http_request req = BP_HTTP_REQUEST_INIT;
+		bp_http_response resp = { 0 };
+
+		req.method = "DELETE";
+		req.url = u->loc;
+		request(u->r, u->scope, &req, &resp, NULL);
+		bp_http__response_release(&resp);
+		bp_error_clear();
+	}
+	bp_hasher_free(u->hash);
+	free(u->scope);
+	free(u->loc);
+	free(u->buf);
+	free(u);
+}
+
 static const char *const accept_all[] = {
 	"Accept: " BP_MEDIA_OCI_INDEX ", " BP_MEDIA_DOCKER_LIST ", " BP_MEDIA_OCI_MANIFEST
 	", " BP_MEDIA_DOCKER_MANIFEST,
@@ -874,8 +1073,9 @@ int bp_registry__manifest_get(bp_registry *r, const char *repo, const char *ref,
 	req.follow_redirects = 1;
 	err = request(r, scope, &req, &resp, NULL);
 	if (err) {
-		if (err == BP_EPROTO && buf.len >= BP_MANIFEST_MAX)
-			err = bp_error_set(BP_EPROTO, "manifest %s:%s is larger than 4 MiB", repo, ref);
+		if (err == BP_EPROTO && resp.body_over_cap)
+			err = bp_error_set(BP_EPROTO, "manifest %s in %s/%s is larger than 4 MiB",
+					   ref, r->domain, repo);
 		goto done;
 	}
 	if (resp.status == 404) {

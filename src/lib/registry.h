@@ -60,6 +60,23 @@ int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *diges
 			     int64_t size, int fd, const bp_upload_options *opts);
 
 /*
+ * Uploads of bytes made on the fly (a layer compressed while it streams):
+ * the digest is known at the end. Bytes are PATCHed in chunks of
+ * chunk_size (the registry's OCI-Chunk-Min-Length when larger), each kept
+ * in memory until the registry has it, so a chunk cut off is sent again
+ * from where the registry stands. finish sends the rest and closes with
+ * PUT ?digest=; free cancels an unfinished upload (DELETE, quietly).
+ * progress gets total -1 (unknown).
+ */
+typedef struct bp_upload bp_upload;
+
+int bp_registry__upload_begin(bp_registry *r, const char *repo, int64_t chunk_size,
+			      bp_registry_progress_fn progress, void *payload, bp_upload **out);
+int bp_registry__upload_write(bp_upload *u, const void *data, size_t len);
+int bp_registry__upload_finish(bp_upload *u, char digest[BP_DIGEST_MAX], int64_t *size);
+void bp_registry__upload_free(bp_upload *u);
+
+/*
  * GET (or HEAD when body is NULL) a manifest with every known media type
  * accepted. body: new buffer, capped at BP_MANIFEST_MAX. ctype and
  * digest (the Docker-Content-Digest sent, or "") filled when non-NULL.
