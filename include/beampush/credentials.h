@@ -51,6 +51,15 @@ int bp_credentials_normalize_server(const char *server, char **out);
  * none has any (anonymous); another error when a source is there but
  * broken (a file that is not JSON, a helper that crashes or prints
  * garbage), with a message naming it.
+ *
+ * host may go on with "/repository" ("quay.io/org/app"): auth.json then
+ * prefers a key for the repository or its namespace, as podman does; the
+ * other sources use the host alone. Sources that are configured but could
+ * not be asked (a helper not in PATH, a locked or silent keyring; not a
+ * machine without any Secret Service) are named after "; skipped: " at the
+ * end of source, and of the BP_ENOTFOUND message. A credsStore or
+ * credHelpers of "secretservice" is the login keyring itself: no process
+ * is run for it. Helpers get 30 s, the keyring 5 s; neither ever prompts.
  */
 int bp_credentials_lookup(bp_credentials *out, const char *host);
 
@@ -71,6 +80,17 @@ typedef enum {
  * rewritten (BP_EINVAL naming it). *where gets a new string saying where
  * they went ("the login keyring (Secret Service)", "docker-credential-pass",
  * "/home/u/.docker/config.json").
+ *
+ * host goes through bp_credentials_normalize_server() first; the key is
+ * bp_credentials_server_key()'s. An identity token (username "<token>")
+ * goes to config.json as "identitytoken", to a helper or the keyring as
+ * username "<token>", as docker does. BP_EINVAL for an empty username or
+ * secret, or a username with ':' or a control character. A locked keyring
+ * (or one without a default collection) counts as unavailable: no unlock
+ * prompt is shown. AUTO and KEYRING leave config.json as it is; a keyring
+ * store replaces the items for host under any username. A configured
+ * helper that is missing is BP_EUNSUPPORTED, one that fails BP_ERROR, both
+ * naming it. *where is NULL on any error.
  */
 int bp_credentials_store(const char *host, const bp_credentials *c, bp_cred_store store,
 			 char **where);
@@ -80,6 +100,14 @@ int bp_credentials_store(const char *host, const bp_credentials *c, bp_cred_stor
  * (credHelpers/credsStore helper, keyring, config.json auths; auth.json is
  * left alone, as it belongs to podman and skopeo). *where gets a new string
  * listing the places (comma separated). BP_ENOTFOUND when there were none.
+ *
+ * host is normalised as for store. From config.json go every auths entry
+ * for the host that holds credentials (its key and legacy URL keys), and
+ * nothing else; docker's "{}" placeholders stay. A place that fails (a
+ * locked keyring, a helper that fails or is missing) does not stop the
+ * others: the first error is returned, and *where still lists what was
+ * removed (NULL when nothing was). A config.json that is not JSON stops
+ * it all before anything is removed (BP_EINVAL naming it).
  */
 int bp_credentials_erase(const char *host, char **where);
 

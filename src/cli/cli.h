@@ -78,6 +78,8 @@ void cli_progress_end(void);
 
 int cmd_push(global_opts *g, int argc, char **argv);
 int cmd_pull(global_opts *g, int argc, char **argv);
+int cmd_login(global_opts *g, int argc, char **argv);
+int cmd_logout(global_opts *g, int argc, char **argv);
 int cmd_version(global_opts *g, int argc, char **argv);
 
 #endif

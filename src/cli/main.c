@@ -10,6 +10,9 @@
 #include <string.h>
 
 static const cli_command commands[] = {
+	{ "login", cmd_login, "[-u USER] [--password-stdin] [SERVER]",
+	  "check credentials and store them in the login keyring" },
+	{ "logout", cmd_logout, "[SERVER]", "remove stored credentials" },
 	{ "push", cmd_push, "[--from SOURCE] REF", "push an image to a registry" },
 	{ "pull", cmd_pull, "[--to DEST] REF", "pull an image, verifying every digest" },
 	{ "version", cmd_version, "", "print the versions of beampush and its libraries" },

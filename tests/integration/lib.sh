@@ -69,6 +69,9 @@ export DOCKER_CONFIG=$T/docker
 export XDG_RUNTIME_DIR=$T/run
 unset DOCKER_HOST REGISTRY_AUTH_FILE
 export LC_ALL=C
+# Nor the user's login keyring: no session bus, but the private one of a file that set up its own
+# (t80: BP_TEST_PRIVATE_BUS).
+[ -n "${BP_TEST_PRIVATE_BUS:-}" ] || unset DBUS_SESSION_BUS_ADDRESS
 
 # --- cleanup -------------------------------------------------------------------------------
 
@@ -140,6 +143,14 @@ test_have_prereq() {
 		SKOPEO) command -v skopeo >/dev/null 2>&1 || return 1 ;;
 		REGISTRY) command -v docker-registry >/dev/null 2>&1 || return 1 ;;
 		HTPASSWD) command -v htpasswd >/dev/null 2>&1 || return 1 ;;
+		KEYRING)
+			command -v gnome-keyring-daemon >/dev/null 2>&1 &&
+				command -v dbus-send >/dev/null 2>&1 &&
+				command -v secret-tool >/dev/null 2>&1 &&
+				[ -n "${DBUS_SESSION_BUS_ADDRESS:-}" ] || return 1
+			;;
+		SECRETSERVICE_HELPER)
+			command -v docker-credential-secretservice >/dev/null 2>&1 || return 1 ;;
 		*) echo "# unknown prerequisite $p" >&2; return 1 ;;
 		esac
 	done
@@ -462,6 +473,51 @@ start_registry() {
 	done
 	echo "start_registry: no free port found" >&2
 	return 1
+}
+
+# _bp_keyring_ready: the Secret Service answers on the session bus and has a default collection.
+_bp_keyring_ready() {
+	dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+		org.freedesktop.Secret.Service.ReadAlias string:default 2>/dev/null |
+		grep -q 'object path "/org/freedesktop/secrets/collection/'
+}
+
+# start_keyring [PASSWORD]: start gnome-keyring-daemon (its Secret Service only) on the session
+# bus, with a new login keyring created and unlocked with PASSWORD (default: test-login); its
+# files in $T/keyring-N. Needs a private session bus, never the user's: a file that uses it
+# runs itself under dbus-run-session (see t80-keyring.sh), and that bus must not start a keyring
+# of its own (no service activation). Stopped like the other servers. Exports KEYRING_PID.
+start_keyring() {
+	local n dir deadline
+	if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ] || [ -z "${BP_TEST_PRIVATE_BUS:-}" ]; then
+		echo "start_keyring: no private D-Bus session bus" >&2
+		return 1
+	fi
+	n=$(_bp_server_id)
+	dir=$T/keyring-$n
+	mkdir -p "$dir/data" "$dir/run"
+	chmod 0700 "$dir/run"
+	printf '%s\n' "${1:-test-login}" |
+		XDG_DATA_HOME=$dir/data XDG_RUNTIME_DIR=$dir/run \
+			gnome-keyring-daemon --foreground --unlock --components=secrets \
+			>"$dir/out" 2>&1 &
+	KEYRING_PID=$!
+	echo "$KEYRING_PID keyring-$n" >>"$T/.servers"
+	deadline=$(($(date +%s) + 10))
+	until _bp_keyring_ready; do
+		if ! _bp_alive "$KEYRING_PID"; then
+			echo "start_keyring: gnome-keyring-daemon exited before it was ready:" >&2
+			cat "$dir/out" >&2
+			return 1
+		fi
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "start_keyring: gnome-keyring-daemon not ready after 10 s:" >&2
+			cat "$dir/out" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	export KEYRING_PID
 }
 
 # --- images and storage --------------------------------------------------------------------
