@@ -520,6 +520,88 @@ start_keyring() {
 	export KEYRING_PID
 }
 
+# --- credentials: the keyring and credential helpers ---------------------------------------
+
+# json_string S: S as a JSON string, quotes included.
+json_string() {
+	printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"
+}
+
+# keyring_store SERVER USER PASSWORD: store as `docker login` does through
+# docker-credential-secretservice (schema io.docker.Credentials).
+keyring_store() {
+	printf '{"ServerURL":%s,"Username":%s,"Secret":%s}' "$(json_string "$1")" \
+		"$(json_string "$2")" "$(json_string "$3")" | docker-credential-secretservice store
+}
+
+# keyring_get SERVER: docker-credential-secretservice's answer for SERVER (JSON); exit 1 and
+# "credentials not found in native keychain" when it has none.
+keyring_get() {
+	printf '%s' "$1" | docker-credential-secretservice get
+}
+
+# keyring_items: every docker item in the keyring as secret-tool lists them, attributes and
+# secrets included (so never grep it in place of beampush's output).
+keyring_items() {
+	secret-tool search --all docker_cli 1 2>&1
+}
+
+# keyring_lock: lock the login collection, as a screen lock does.
+keyring_lock() {
+	dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+		org.freedesktop.Secret.Service.Lock \
+		array:objpath:/org/freedesktop/secrets/collection/login >/dev/null
+}
+
+# docker_config JSON: a fresh $DOCKER_CONFIG whose config.json is JSON.
+docker_config() {
+	DOCKER_CONFIG=$(mktemp -d "$T/docker.XXXXXX")
+	export DOCKER_CONFIG
+	printf '%s\n' "$1" >"$DOCKER_CONFIG/config.json"
+}
+
+# install_test_helpers: install the credential helpers for the tests, docker-credential-bptest, first in PATH: one JSON file
+# per server in $HELPER_STATE, an "ACTION SERVER" line per run in $HELPER_STATE/log.
+install_test_helpers() {
+HELPER_STATE=$T/helper-state
+mkdir -p "$T/bin" "$HELPER_STATE"
+cat >"$T/bin/docker-credential-bptest" <<'EOF'
+#!/bin/sh
+state=${HELPER_STATE:?}
+input=$(cat)
+case $1 in
+store) server=$(printf '%s' "$input" | sed -n 's/.*"ServerURL":"\([^"]*\)".*/\1/p') ;;
+list) server= ;;
+*) server=$input ;;
+esac
+echo "$1 $server" >>"$state/log"
+f=$state/$(printf '%s' "$server" | tr '/:' '__').json
+case $1 in
+get) if [ -f "$f" ]; then cat "$f"; exit 0; fi ;;
+store) printf '%s' "$input" >"$f"; exit 0 ;;
+erase) if [ -f "$f" ]; then rm -f "$f"; exit 0; fi ;;
+list) echo '{}'; exit 0 ;;
+*) echo "unknown action $1"; exit 1 ;;
+esac
+echo 'credentials not found in native keychain'
+exit 1
+EOF
+cat >"$T/bin/docker-credential-bpcrash" <<'EOF'
+#!/bin/sh
+cat >/dev/null
+echo 'about to crash' >&2
+kill -SEGV $$
+EOF
+chmod 0755 "$T/bin/docker-credential-bptest" "$T/bin/docker-credential-bpcrash"
+export HELPER_STATE PATH=$T/bin:$PATH
+}
+
+# helper_store NAME SERVER USER PASSWORD: store through docker-credential-NAME.
+helper_store() {
+	printf '{"ServerURL":%s,"Username":%s,"Secret":%s}' "$(json_string "$2")" \
+		"$(json_string "$3")" "$(json_string "$4")" | "docker-credential-$1" store
+}
+
 # --- images and storage --------------------------------------------------------------------
 
 # make_image DIR TAG [LAYERS [BYTES-PER-LAYER]] (and mkimage's options before DIR): a Beam-like
