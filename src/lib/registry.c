@@ -217,6 +217,7 @@ static int status_error(const bp_http_response *resp, const char *what)
 /* A body streamed from a file descriptor, rewound for a retry. */
 typedef struct {
 	int fd;
+	int64_t base;           /* file offset of the blob's first byte */
 	int64_t start;
 	int64_t pos;
 	int64_t total;          /* of the whole blob, for progress */
@@ -231,7 +232,7 @@ static long fd_read(char *buf, size_t len, void *p)
 	ssize_t n;
 
 	do
-		n = pread(b->fd, buf, len, b->pos);
+		n = pread(b->fd, buf, len, b->base + b->pos);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		bp_error_set(BP_EIO, "read: %s", strerror(errno));
@@ -727,7 +728,7 @@ int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *diges
 	char *scope = scope_of(r, repo, "pull,push"), *loc = NULL, *put = NULL;
 	char crange[64], hdr_cr[96], why[300];
 	const char *hdrs[3];
-	fd_body fb = { fd, 0, 0, size, 0, o->progress, o->payload };
+	fd_body fb = { fd, o->offset, 0, 0, size, 0, o->progress, o->payload };
 	int64_t chunk = o->chunk_size > 0 ? o->chunk_size : 16 * 1024 * 1024, off, min;
 	int chunked, tries = 0, err;
 

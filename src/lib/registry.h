@@ -49,13 +49,14 @@ int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest, 
 			  bp_http_write_fn write_fn, void *payload);
 
 typedef struct {
+	int64_t offset;         /* where in fd the blob starts */
 	int64_t chunk_size;     /* PATCH size */
 	int64_t monolithic_max; /* blobs up to this size: one PUT; -1 never */
 	bp_registry_progress_fn progress;
 	void *payload;
 } bp_upload_options;
 
-/* Upload size bytes of fd (from offset 0) as blob digest into repo. */
+/* Upload size bytes of fd (from opts->offset) as blob digest into repo. */
 int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *digest,
 			     int64_t size, int fd, const bp_upload_options *opts);
 

@@ -5,6 +5,7 @@
 #include <beampush/store_oci.h>
 
 #include "client.h"
+#include "jobs.h"
 #include "registry.h"
 #include "util/strutil.h"
 
@@ -54,77 +55,6 @@ static int parse_oci_transport(const char *spec, char **dir, char **tag)
 	return 0;
 }
 
-/* ---- parallel blob jobs ---- */
-
-typedef struct job job;
-typedef int (*job_fn)(bp_client *c, job *j);
-
-struct job {
-	const bp_descriptor *desc;
-	const char *kind;   /* "config", "layer" */
-	void *ctx;          /* the push or pull it belongs to */
-	int err;
-	char msg[1024];
-};
-
-typedef struct {
-	bp_client *c;
-	job *jobs;
-	size_t n;
-	size_t next;
-	int failed;
-	job_fn fn;
-	pthread_mutex_t lock;
-} job_queue;
-
-static void *worker(void *p)
-{
-	job_queue *q = p;
-
-	for (;;) {
-		job *j;
-
-		pthread_mutex_lock(&q->lock);
-		if (q->failed || q->next == q->n) {
-			pthread_mutex_unlock(&q->lock);
-			break;
-		}
-		j = &q->jobs[q->next++];
-		pthread_mutex_unlock(&q->lock);
-		/* errors are per thread: carry the message back with the job */
-		j->err = q->fn(q->c, j);
-		if (j->err) {
-			bp_strlcpy(j->msg, bp_error_last(), sizeof(j->msg));
-			pthread_mutex_lock(&q->lock);
-			q->failed = 1;
-			pthread_mutex_unlock(&q->lock);
-		}
-	}
-	return NULL;
-}
-
-/* Run fn over jobs in order on up to opts.jobs threads; the first error wins. */
-static int run_jobs(bp_client *c, job *jobs, size_t n, job_fn fn)
-{
-	job_queue q = { c, jobs, n, 0, 0, fn, PTHREAD_MUTEX_INITIALIZER };
-	pthread_t th[JOBS_MAX];
-	size_t nth = (size_t)c->opts.jobs < n ? (size_t)c->opts.jobs : n, i, started = 0;
-
-	for (i = 1; i < nth; i++) {
-		if (pthread_create(&th[started], NULL, worker, &q) != 0)
-			break;
-		started++;
-	}
-	worker(&q);
-	for (i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&q.lock);
-	for (i = 0; i < n; i++)
-		if (jobs[i].err)
-			return bp_error_set(jobs[i].err, "%s", jobs[i].msg);
-	return 0;
-}
-
 /* Jobs for an image manifest's blobs, the config first (small blobs must
  * not wait behind large ones). */
 static job *image_jobs(const bp_manifest *m, void *ctx, size_t *n)
@@ -148,19 +78,6 @@ static job *image_jobs(const bp_manifest *m, void *ctx, size_t *n)
 	return jobs;
 }
 
-typedef struct {
-	bp_client *c;
-	const char *digest;
-	const char *kind;
-} progress_ctx;
-
-static void on_progress(int64_t done, int64_t total, void *payload)
-{
-	progress_ctx *p = payload;
-
-	bp_client__emit(p->c, BP_EVENT_BLOB_PROGRESS, p->digest, p->kind, done, total, NULL);
-}
-
 /* ---- push ---- */
 
 typedef struct {
@@ -174,7 +91,7 @@ static int push_blob(bp_client *c, job *j)
 	push_ctx *x = j->ctx;
 	const bp_descriptor *d = j->desc;
 	progress_ctx pc = { c, d->digest, j->kind };
-	bp_upload_options uo = { c->opts.chunk_size, c->opts.monolithic_max, on_progress, &pc };
+	bp_upload_options uo = { 0, c->opts.chunk_size, c->opts.monolithic_max, bp_jobs__progress, &pc };
 	int64_t have = -1, local;
 	int fd = -1, err;
 
@@ -235,7 +152,7 @@ static int push_manifest(bp_client *c, push_ctx *x, const bp_descriptor *desc, c
 			err = BP_ENOMEM;
 			goto done;
 		}
-		if ((err = run_jobs(c, jobs, n, push_blob)))
+		if ((err = bp_jobs__run(c, jobs, n, push_blob)))
 			goto done;
 	}
 	err = bp_registry__manifest_put(x->reg, x->repo, ref ? ref : desc->digest, bytes, len,
@@ -453,7 +370,7 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 		err = BP_ENOMEM;
 		goto done;
 	}
-	if ((err = run_jobs(c, jobs, n, pull_blob)))
+	if ((err = bp_jobs__run(c, jobs, n, pull_blob)))
 		goto done;
 	/* the manifest and the tag last: a reader never sees a half image */
 	if ((err = bp_oci_blob_put(x.oci, mdigest, bytes, len)))

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef BP_LIB_JOBS_H
+#define BP_LIB_JOBS_H
+
+#include <beampush/client.h>
+#include <beampush/manifest.h>
+
+/*
+ * Blobs move in parallel: a list of jobs run in order on up to
+ * opts.jobs threads of a client, the first error stopping the rest.
+ */
+typedef struct job job;
+typedef int (*job_fn)(bp_client *c, job *j);
+
+struct job {
+	const bp_descriptor *desc;
+	const char *kind;   /* "config", "layer" */
+	void *ctx;          /* what the job works on */
+	int err;
+	char msg[1024];
+};
+
+/* Run fn over jobs; 0, or the first failed job's error with its message. */
+int bp_jobs__run(bp_client *c, job *jobs, size_t n, job_fn fn);
+
+/* Progress of one blob, turned into BP_EVENT_BLOB_PROGRESS events. */
+typedef struct {
+	bp_client *c;
+	const char *digest;
+	const char *kind;
+} progress_ctx;
+
+/* A bp_registry_progress_fn whose payload is a progress_ctx. */
+void bp_jobs__progress(int64_t done, int64_t total, void *payload);
+
+#endif
