@@ -6,6 +6,7 @@
 
 #include "client.h"
 #include "jobs.h"
+#include "push_docker.h"
 #include "registry.h"
 #include "util/strutil.h"
 
@@ -19,41 +20,64 @@
 
 #define MANIFEST_DEPTH_MAX 2
 
-/* "oci:DIR[:TAG]" → dir and tag (NULL when absent), new strings. */
-static int parse_oci_transport(const char *spec, char **dir, char **tag)
+typedef enum { TRANSPORT_OCI, TRANSPORT_ARCHIVE, TRANSPORT_DAEMON } transport_kind;
+
+/* A SOURCE or DEST: "oci:DIR[:TAG]", "docker-archive:FILE[:REF]", "docker-daemon:REF". */
+typedef struct {
+	transport_kind kind;
+	char *path;  /* DIR, FILE; NULL for the daemon */
+	char *ref;   /* TAG, REF; NULL when absent */
+} transport;
+
+static void transport_release(transport *t)
 {
-	const char *rest, *colon;
+	free(t->path);
+	free(t->ref);
+	t->path = t->ref = NULL;
+}
 
-	*dir = *tag = NULL;
-	if (!(rest = bp_strprefix(spec, "oci:"))) {
-		const char *c = strchr(spec, ':');
+/* Split spec at its first ':' after the prefix, as skopeo does. */
+static int parse_transport(const char *spec, transport *t)
+{
+	static const struct {
+		const char *prefix;
+		transport_kind kind;
+	} known[] = {
+		{ "oci:", TRANSPORT_OCI },
+		{ "docker-archive:", TRANSPORT_ARCHIVE },
+		{ "docker-daemon:", TRANSPORT_DAEMON },
+	};
+	const char *rest = NULL, *colon;
+	size_t i;
 
-		if (c && (bp_strprefix(spec, "docker-archive:") || bp_strprefix(spec, "docker-daemon:")))
-			return bp_error_set(BP_EUNSUPPORTED, "transport \"%.*s\" is not supported yet; "
-					    "use oci:DIR[:TAG]", (int)(c - spec), spec);
-		return bp_error_set(BP_EINVAL, "\"%s\" is not a transport: use oci:DIR[:TAG]", spec);
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < sizeof(known) / sizeof(known[0]) && !rest; i++)
+		if ((rest = bp_strprefix(spec, known[i].prefix)))
+			t->kind = known[i].kind;
+	if (!rest)
+		return bp_error_set(BP_EINVAL, "\"%s\" names no transport: use oci:DIR[:TAG] or "
+				    "docker-archive:FILE[:REF]", spec);
+	if (t->kind == TRANSPORT_DAEMON) {
+		if (!*rest)
+			return bp_error_set(BP_EINVAL, "\"%s\": docker-daemon: needs an image name", spec);
+		return (t->ref = bp_strdup(rest)) ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
 	}
 	colon = strchr(rest, ':');
-	*dir = colon ? bp_strndup(rest, (size_t)(colon - rest)) : bp_strdup(rest);
-	if (colon)
-		*tag = bp_strdup(colon + 1);
-	if (!*dir || (colon && !*tag)) {
-		free(*dir);
-		free(*tag);
+	t->path = colon ? bp_strndup(rest, (size_t)(colon - rest)) : bp_strdup(rest);
+	if (colon && colon[1])
+		t->ref = bp_strdup(colon + 1);
+	if (!t->path || (colon && colon[1] && !t->ref)) {
+		transport_release(t);
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	}
-	if (!**dir) {
-		free(*dir);
-		free(*tag);
-		*dir = *tag = NULL;
-		return bp_error_set(BP_EINVAL, "\"%s\": the oci: transport needs a directory", spec);
-	}
-	if (*tag && !**tag) {
-		free(*tag);
-		*tag = NULL;
+	if (!*t->path) {
+		transport_release(t);
+		return bp_error_set(BP_EINVAL, "\"%s\": the transport needs a %s", spec,
+				    t->kind == TRANSPORT_OCI ? "directory" : "file");
 	}
 	return 0;
 }
+
 
 /* Jobs for an image manifest's blobs, the config first (small blobs must
  * not wait behind large ones). */
@@ -176,23 +200,66 @@ done:
 	return err;
 }
 
-/* Push the image in source to dst. */
-int bp_push(bp_client *c, const char *source, const bp_reference *dst, char digest[BP_DIGEST_MAX])
+static long archive_read_at(void *src, const bp_archive_layer *l, uint64_t off, void *buf,
+			    size_t len)
+{
+	return bp_archive__read_at(src, l, off, buf, len);
+}
+
+/* Push an image from a `docker save` archive. */
+static int push_archive(bp_client *c, const transport *t, const bp_reference *dst,
+			char digest[BP_DIGEST_MAX])
+{
+	bp_archive *a = NULL;
+	const bp_archive_image *img;
+	bp_push_docker p = { NULL, bp_reference_domain(dst), bp_reference_path(dst), NULL, NULL,
+			     archive_read_at };
+	bp_push_docker_image pi;
+	int err;
+
+	if ((err = bp_archive__open(&a, t->path)) ||
+	    (err = bp_archive__find(a, t->ref, c->opts.platform, &img))) {
+		bp_error_prefix("docker-archive:%s", t->path);
+		goto done;
+	}
+	p.src = a;
+	if (bp_cache__open(&p.cache))
+		p.cache = NULL;
+	if ((err = bp_client__open_registry(c, bp_reference_domain(dst), NULL, 1, &p.reg)))
+		goto done;
+	pi.config = img->config;
+	pi.config_len = img->config_len;
+	pi.config_digest = img->config_digest;
+	pi.layers = img->layers;
+	pi.nlayers = img->nlayers;
+	pi.oci = img->manifest_media_type &&
+		 strcmp(img->manifest_media_type, BP_MEDIA_OCI_MANIFEST) == 0;
+	err = bp_push_docker__image(c, &p, &pi, bp_reference_tag(dst), digest);
+	if (!err && bp_reference_digest(dst) && !bp_digest_equal(bp_reference_digest(dst), digest))
+		err = bp_error_set(BP_EINVAL, "%s names digest %s, but the pushed manifest is %s",
+				   bp_reference_string(dst), bp_reference_digest(dst), digest);
+done:
+	bp_registry__free(p.reg);
+	bp_cache__free(p.cache);
+	bp_archive__free(a);
+	return err;
+}
+
+/* Push an OCI layout's image. */
+static int push_oci(bp_client *c, const transport *t, const bp_reference *dst,
+		    char digest[BP_DIGEST_MAX])
 {
 	push_ctx x = { NULL, NULL, bp_reference_path(dst) };
 	const bp_descriptor *desc;
-	char *dir = NULL, *tag = NULL;
 	int err;
 
-	if ((err = parse_oci_transport(source, &dir, &tag)))
-		return err;
-	if ((err = bp_oci_open(&x.oci, dir, 0)))
+	if ((err = bp_oci_open(&x.oci, t->path, 0)))
 		goto done;
-	if ((err = bp_oci_resolve(x.oci, tag, &desc)))
+	if ((err = bp_oci_resolve(x.oci, t->ref, &desc)))
 		goto done;
 	if (bp_reference_digest(dst) && !bp_digest_equal(bp_reference_digest(dst), desc->digest)) {
-		err = bp_error_set(BP_EINVAL, "%s names digest %s, but the image in %s is %s",
-				   bp_reference_string(dst), bp_reference_digest(dst), source,
+		err = bp_error_set(BP_EINVAL, "%s names digest %s, but the image in oci:%s is %s",
+				   bp_reference_string(dst), bp_reference_digest(dst), t->path,
 				   desc->digest);
 		goto done;
 	}
@@ -202,8 +269,30 @@ int bp_push(bp_client *c, const char *source, const bp_reference *dst, char dige
 done:
 	bp_registry__free(x.reg);
 	bp_oci_free(x.oci);
-	free(dir);
-	free(tag);
+	return err;
+}
+
+/* Push the image in source to dst. */
+int bp_push(bp_client *c, const char *source, const bp_reference *dst, char digest[BP_DIGEST_MAX])
+{
+	transport t;
+	int err;
+
+	if ((err = parse_transport(source, &t)))
+		return err;
+	switch (t.kind) {
+	case TRANSPORT_OCI:
+		err = push_oci(c, &t, dst, digest);
+		break;
+	case TRANSPORT_ARCHIVE:
+		err = push_archive(c, &t, dst, digest);
+		break;
+	default:
+		err = bp_error_set(BP_EUNSUPPORTED, "the docker-daemon transport is not supported yet: "
+				   "use --from oci:DIR or --from docker-archive:FILE");
+		break;
+	}
+	transport_release(&t);
 	return err;
 }
 
@@ -312,7 +401,8 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 {
 	pull_ctx x = { NULL, NULL, bp_reference_path(src) };
 	bp_manifest *m = NULL;
-	char *dir = NULL, *tag = NULL, *bytes = NULL, *ctype = NULL;
+	transport t;
+	char *bytes = NULL, *ctype = NULL;
 	char mdigest[BP_DIGEST_MAX];
 	const char *platform = c->opts.platform ? c->opts.platform : bp_platform_default();
 	bp_descriptor mdesc;
@@ -320,8 +410,13 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 	size_t len, n;
 	int err;
 
-	if ((err = parse_oci_transport(dest, &dir, &tag)))
+	if ((err = parse_transport(dest, &t)))
 		return err;
+	if (t.kind != TRANSPORT_OCI) {
+		transport_release(&t);
+		return bp_error_set(BP_EUNSUPPORTED, "pulling into %s is not supported yet: use "
+				    "--to oci:DIR[:TAG]", dest);
+	}
 	if ((err = bp_client__open_registry(c, bp_reference_domain(src), NULL, 0, &x.reg)))
 		goto done;
 	/* name:tag@digest is pulled by digest, as docker does */
@@ -364,7 +459,7 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 			goto done;
 		}
 	}
-	if ((err = bp_oci_open(&x.oci, dir, 1)))
+	if ((err = bp_oci_open(&x.oci, t.path, 1)))
 		goto done;
 	if (!(jobs = image_jobs(m, &x, &n))) {
 		err = BP_ENOMEM;
@@ -379,7 +474,7 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 	mdesc.media_type = bp_manifest_media_type(m);
 	bp_strlcpy(mdesc.digest, mdigest, sizeof(mdesc.digest));
 	mdesc.size = (int64_t)len;
-	err = bp_oci_tag(x.oci, &mdesc, tag ? tag : bp_reference_tag(src));
+	err = bp_oci_tag(x.oci, &mdesc, t.ref ? t.ref : bp_reference_tag(src));
 	if (err)
 		goto done;
 	bp_client__emit(c, BP_EVENT_MANIFEST, mdigest, "manifest", (int64_t)len, (int64_t)len, NULL);
@@ -391,7 +486,6 @@ done:
 	free(ctype);
 	bp_registry__free(x.reg);
 	bp_oci_free(x.oci);
-	free(dir);
-	free(tag);
+	transport_release(&t);
 	return err;
 }
