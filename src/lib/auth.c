@@ -682,6 +682,11 @@ static int token_request(bp_auth *r, bp_http *h, const char *realm, const char *
 		req.body_len = (int64_t)fields.len;
 	}
 	err = bp_http__perform(h, &req, &resp);
+	if (err && resp.body_over_cap) {
+		err = bp_error_set(BP_EPROTO, "registry %s: token response is larger than %d KiB",
+				   r->domain, BP_TOKEN_RESPONSE_MAX / 1024);
+		goto done;
+	}
 	if (err) {
 		bp_error_prefix("token service");
 		goto done;

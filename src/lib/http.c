@@ -206,6 +206,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
 	}
 	if (x->req->resp) {
 		if (bp_dynbuf_add(x->req->resp, data, len) < 0) {
+			x->resp->body_over_cap = bp_dynbuf_full(x->req->resp, len);
 			x->cb_error = bp_error_set(BP_EPROTO,
 				"response body larger than %zu bytes", x->req->resp->cap);
 			return 0;

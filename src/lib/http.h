@@ -70,6 +70,7 @@ typedef struct {
 	char **www_authenticate;     /* every WWW-Authenticate header */
 	size_t nwww_authenticate;
 	bp_dynbuf err_body;          /* body of a non-2xx answer, capped at 64 KiB */
+	int body_over_cap;           /* a 2xx body outgrew req->resp: the transfer was cut */
 } bp_http_response;
 
 int bp_http__new(bp_http **out, const bp_http_options *opts);
