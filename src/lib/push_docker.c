@@ -56,64 +56,96 @@ static int registry_has(bp_push_docker *p, const char *digest, int64_t size)
 	return have < 0 || size < 0 || have == size;
 }
 
-/* An uncompressed layer: the cache's answer if the registry confirms it, else gzip on the way. */
-static int push_uncompressed(bp_client *c, layer_job *lj, const char *kind)
+/*
+ * A layer the cache says was pushed as some blob, which the registry still
+ * has: 1 and out filled; 0 when it must be pushed; <0 on error.
+ */
+int bp_push_docker__known(bp_client *c, bp_push_docker *p, const char *diff_id, const char *kind,
+			  bp_descriptor *out)
 {
-	bp_push_docker *p = lj->p;
-	const bp_archive_layer *l = lj->layer;
-	progress_ctx pc = { c, l->diff_id, kind };
+	char cached[BP_DIGEST_MAX];
+	int64_t size;
+	int has;
+
+	if (!p->cache || bp_cache__compressed(p->cache, p->registry, diff_id, cached, &size) != 0)
+		return 0;
+	if ((has = registry_has(p, cached, size)) != 1)
+		return has;
+	bp_strlcpy(out->digest, cached, BP_DIGEST_MAX);
+	out->size = size;
+	bp_client__emit(c, BP_EVENT_BLOB_EXISTS, cached, kind, size, size, NULL);
+	return 1;
+}
+
+/* Reads a layer of the source from its start, for stream_layer(). */
+typedef struct {
+	bp_push_docker *p;
+	const bp_archive_layer *l;
+	uint64_t off;
+} layer_reader;
+
+static long layer_read(void *buf, size_t len, void *payload)
+{
+	layer_reader *r = payload;
+	long n;
+
+	if ((int64_t)r->off >= r->l->size)
+		return 0;
+	if ((int64_t)len > r->l->size - (int64_t)r->off)
+		len = (size_t)(r->l->size - (int64_t)r->off);
+	n = r->p->read_at(r->p->src, r->l, r->off, buf, len);
+	if (n == 0)
+		return bp_error_set(BP_EIO, "layer %s: source ended early", r->l->diff_id), -1;
+	if (n > 0)
+		r->off += (uint64_t)n;
+	return n;
+}
+
+/*
+ * Upload what rd gives (head first, when the caller already read it):
+ * gzip-compressed on every core when compress is set, else as it is.
+ * digest and size get the blob's; diff_id, when compressing, the sha256
+ * of what went in. total (or -1) is for progress only.
+ */
+int bp_push_docker__stream(bp_client *c, bp_push_docker *p, long (*rd)(void *, size_t, void *),
+			   void *rp, const void *head, size_t headlen, int64_t total, int compress,
+			   const char *kind, const char *label, char digest[BP_DIGEST_MAX],
+			   int64_t *size, char diff_id[BP_DIGEST_MAX])
+{
+	progress_ctx pc = { c, label, kind };
 	bp_upload *u = NULL;
 	bp_gzip *z = NULL;
-	char cached[BP_DIGEST_MAX], diff_id[BP_DIGEST_MAX];
 	char *buf = NULL;
-	int64_t size, off = 0;
+	int64_t in = 0;
+	long n;
 	int err;
 
-	if (p->cache && bp_cache__compressed(p->cache, p->registry, l->diff_id, cached, &size) == 0) {
-		if ((err = registry_has(p, cached, size)) < 0)
-			return err;
-		if (err == 1) {
-			bp_strlcpy(lj->out.digest, cached, BP_DIGEST_MAX);
-			lj->out.size = size;
-			bp_client__emit(c, BP_EVENT_BLOB_EXISTS, cached, kind, size, size, NULL);
-			return 0;
-		}
-	}
-	bp_client__emit(c, BP_EVENT_BLOB_START, l->diff_id, kind, 0, l->size, NULL);
 	if (!(buf = malloc(READ_BUF)))
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	if ((err = bp_registry__upload_begin(p->reg, p->repo, c->opts.chunk_size, NULL, NULL, &u)))
 		goto done;
-	if ((err = bp_gzip__new(&z, GZIP_LEVEL, 0, 0, to_upload, u)))
+	if (compress && (err = bp_gzip__new(&z, GZIP_LEVEL, 0, 0, to_upload, u)))
 		goto done;
-	while (off < l->size) {
-		size_t want = l->size - off < READ_BUF ? (size_t)(l->size - off) : READ_BUF;
-		long n = p->read_at(p->src, l, (uint64_t)off, buf, want);
-
-		if (n <= 0) {
-			err = n < 0 ? bp_error_last_code() ? bp_error_last_code() : BP_EIO
-				    : bp_error_set(BP_EIO, "layer %s: source ended early", l->diff_id);
+	if (headlen) {
+		err = z ? bp_gzip__write(z, head, headlen) : bp_registry__upload_write(u, head, headlen);
+		if (err)
 			goto done;
-		}
-		if ((err = bp_gzip__write(z, buf, (size_t)n)))
-			goto done;
-		off += n;
-		bp_jobs__progress(off, l->size, &pc);
+		in += (int64_t)headlen;
 	}
-	if ((err = bp_gzip__finish(z)) || (err = bp_gzip__diff_id(z, diff_id)))
-		goto done;
-	/* what we compressed must be the layer the config names */
-	if (!bp_digest_equal(diff_id, l->diff_id)) {
-		err = bp_error_set(BP_EINTEGRITY, "layer %s: its bytes hash to %s", l->diff_id, diff_id);
+	while ((n = rd(buf, READ_BUF, rp)) > 0) {
+		err = z ? bp_gzip__write(z, buf, (size_t)n) : bp_registry__upload_write(u, buf, (size_t)n);
+		if (err)
+			goto done;
+		in += n;
+		bp_jobs__progress(in, total, &pc);
+	}
+	if (n < 0) {
+		err = bp_error_last_code() ? bp_error_last_code() : BP_EIO;
 		goto done;
 	}
-	if ((err = bp_registry__upload_finish(u, lj->out.digest, &lj->out.size)))
+	if (z && ((err = bp_gzip__finish(z)) || (err = bp_gzip__diff_id(z, diff_id))))
 		goto done;
-	if (p->cache)
-		bp_cache__add_compressed(p->cache, p->registry, l->diff_id, lj->out.digest,
-					 lj->out.size);
-	bp_client__emit(c, BP_EVENT_BLOB_DONE, lj->out.digest, kind, lj->out.size, lj->out.size,
-			NULL);
+	err = bp_registry__upload_finish(u, digest, size);
 done:
 	bp_gzip__free(z);
 	bp_registry__upload_free(u);
@@ -121,15 +153,43 @@ done:
 	return err;
 }
 
+/* An uncompressed layer: the cache's answer if the registry confirms it, else gzip on the way. */
+static int push_uncompressed(bp_client *c, layer_job *lj, const char *kind)
+{
+	bp_push_docker *p = lj->p;
+	const bp_archive_layer *l = lj->layer;
+	layer_reader rd = { p, l, 0 };
+	char diff_id[BP_DIGEST_MAX];
+	int err;
+
+	if ((err = bp_push_docker__known(c, p, l->diff_id, kind, &lj->out)) != 0)
+		return err < 0 ? err : 0;
+	bp_client__emit(c, BP_EVENT_BLOB_START, l->diff_id, kind, 0, l->size, NULL);
+	err = bp_push_docker__stream(c, p, layer_read, &rd, NULL, 0, l->size, 1, kind, l->diff_id,
+				     lj->out.digest, &lj->out.size, diff_id);
+	if (err)
+		return err;
+	/* what we compressed must be the layer the config names */
+	if (!bp_digest_equal(diff_id, l->diff_id))
+		return bp_error_set(BP_EINTEGRITY, "layer %s: its bytes hash to %s", l->diff_id,
+				    diff_id);
+	if (p->cache)
+		bp_cache__add_compressed(p->cache, p->registry, l->diff_id, lj->out.digest,
+					 lj->out.size);
+	bp_client__emit(c, BP_EVENT_BLOB_DONE, lj->out.digest, kind, lj->out.size, lj->out.size,
+			NULL);
+	return 0;
+}
+
 /* A layer already compressed goes as it is, checked against its digest. */
 static int push_compressed(bp_client *c, layer_job *lj, const char *kind)
 {
 	bp_push_docker *p = lj->p;
 	const bp_archive_layer *l = lj->layer;
-	progress_ctx pc = { c, NULL, kind };
-	bp_upload *u = NULL;
-	char *buf = NULL;
-	int64_t off = 0;
+	layer_reader rd = { p, l, 0 };
+	const char *label = l->digest[0] ? l->digest : l->diff_id;
+	char got[BP_DIGEST_MAX];
+	int64_t size;
 	int err;
 
 	lj->out.size = l->size;
@@ -142,44 +202,16 @@ static int push_compressed(bp_client *c, layer_job *lj, const char *kind)
 			return 0;
 		}
 	}
-	pc.digest = l->digest[0] ? l->digest : l->diff_id;
-	bp_client__emit(c, BP_EVENT_BLOB_START, pc.digest, kind, 0, l->size, NULL);
-	if (!(buf = malloc(READ_BUF)))
-		return bp_error_set(BP_ENOMEM, "out of memory");
-	if ((err = bp_registry__upload_begin(p->reg, p->repo, c->opts.chunk_size, NULL, NULL, &u)))
-		goto done;
-	while (off < l->size) {
-		size_t want = l->size - off < READ_BUF ? (size_t)(l->size - off) : READ_BUF;
-		long n = p->read_at(p->src, l, (uint64_t)off, buf, want);
-
-		if (n <= 0) {
-			err = n < 0 ? bp_error_last_code() ? bp_error_last_code() : BP_EIO
-				    : bp_error_set(BP_EIO, "layer %s: source ended early", pc.digest);
-			goto done;
-		}
-		if ((err = bp_registry__upload_write(u, buf, (size_t)n)))
-			goto done;
-		off += n;
-		bp_jobs__progress(off, l->size, &pc);
-	}
-	{
-		char got[BP_DIGEST_MAX];
-		int64_t size;
-
-		if ((err = bp_registry__upload_finish(u, got, &size)))
-			goto done;
-		if (l->digest[0] && !bp_digest_equal(got, l->digest)) {
-			err = bp_error_set(BP_EINTEGRITY, "layer %s: its bytes hash to %s", l->digest,
-					   got);
-			goto done;
-		}
-		bp_strlcpy(lj->out.digest, got, BP_DIGEST_MAX);
-	}
-	bp_client__emit(c, BP_EVENT_BLOB_DONE, lj->out.digest, kind, l->size, l->size, NULL);
-done:
-	bp_registry__upload_free(u);
-	free(buf);
-	return err;
+	bp_client__emit(c, BP_EVENT_BLOB_START, label, kind, 0, l->size, NULL);
+	err = bp_push_docker__stream(c, p, layer_read, &rd, NULL, 0, l->size, 0, kind, label, got,
+				     &size, NULL);
+	if (err)
+		return err;
+	if (l->digest[0] && !bp_digest_equal(got, l->digest))
+		return bp_error_set(BP_EINTEGRITY, "layer %s: its bytes hash to %s", l->digest, got);
+	bp_strlcpy(lj->out.digest, got, BP_DIGEST_MAX);
+	bp_client__emit(c, BP_EVENT_BLOB_DONE, got, kind, size, size, NULL);
+	return 0;
 }
 
 static int push_layer(bp_client *c, job *j)

@@ -43,4 +43,23 @@ typedef struct {
 int bp_push_docker__image(bp_client *c, bp_push_docker *p, const bp_push_docker_image *img,
 			  const char *tag, char digest[BP_DIGEST_MAX]);
 
+/*
+ * A layer that the cache says became some blob on this registry, and that
+ * the registry still has: 1 and out's digest and size set; 0 when it must
+ * be pushed; < 0 on error.
+ */
+int bp_push_docker__known(bp_client *c, bp_push_docker *p, const char *diff_id, const char *kind,
+			  bp_descriptor *out);
+
+/*
+ * Upload what rd gives (head first: bytes the caller already read), gzip-
+ * compressed on every core when compress is set, else as it is. digest
+ * and size get the blob's; diff_id (when compressing) the sha256 of the
+ * bytes that went in. total (or -1) and label are for progress.
+ */
+int bp_push_docker__stream(bp_client *c, bp_push_docker *p, long (*rd)(void *, size_t, void *),
+			   void *rp, const void *head, size_t headlen, int64_t total, int compress,
+			   const char *kind, const char *label, char digest[BP_DIGEST_MAX],
+			   int64_t *size, char diff_id[BP_DIGEST_MAX]);
+
 #endif

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "store_daemon.h"
+
+#include "util/dynbuf.h"
+#include "util/strutil.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define API "http://docker/v1.41"
+#define INSPECT_MAX (4 * 1024 * 1024)
+
+struct bp_daemon {
+	char *socket;
+	bp_http *http;
+};
+
+/* Connect to the daemon; see store_daemon.h. */
+int bp_daemon__open(bp_daemon **out)
+{
+	const char *host = secure_getenv("DOCKER_HOST");
+	bp_http_options ho = { 0 };
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	bp_daemon *d = NULL;
+	struct stat st;
+	const char *path;
+	int err;
+
+	if (host && *host) {
+		if (!(path = bp_strprefix(host, "unix://")))
+			return bp_error_set(BP_EUNSUPPORTED, "DOCKER_HOST=%.200s: only unix:// sockets "
+					    "are supported", host);
+	} else {
+		path = "/var/run/docker.sock";
+	}
+	if (stat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return bp_error_set(BP_ENOTFOUND, "no Docker daemon: %s is not a socket", path);
+	if (!(d = calloc(1, sizeof(*d))) || !(d->socket = bp_strdup(path))) {
+		free(d);
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	}
+	ho.unix_socket = d->socket;
+	ho.tls_verify = 1;
+	if ((err = bp_http__new(&d->http, &ho)))
+		goto fail;
+	req.url = API "/_ping";
+	if ((err = bp_http__perform(d->http, &req, &resp))) {
+		bp_error_prefix("Docker daemon at %s", path);
+		goto fail;
+	}
+	if (resp.status != 200) {
+		err = bp_error_set(BP_EPROTO, "Docker daemon at %s: /_ping answered %ld", path,
+				   resp.status);
+		goto fail;
+	}
+	bp_http__response_release(&resp);
+	*out = d;
+	return 0;
+fail:
+	bp_http__response_release(&resp);
+	bp_daemon__free(d);
+	return err;
+}
+
+/* Free d; NULL is fine. */
+void bp_daemon__free(bp_daemon *d)
+{
+	if (!d)
+		return;
+	bp_http__free(d->http);
+	free(d->socket);
+	free(d);
+}
+
+/* The socket path. */
+const char *bp_daemon__socket(const bp_daemon *d)
+{
+	return d->socket;
+}
+
+/* The API's error message ({"message": ...}) as one printable line. */
+static int daemon_error(const bp_http_response *resp, const char *what, const char *name)
+{
+	cJSON *j = cJSON_ParseWithLength(resp->err_body.ptr ? resp->err_body.ptr : "",
+					 resp->err_body.len);
+	cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+	char msg[300] = "";
+	int err = resp->status == 404 ? BP_ENOTFOUND : BP_ERROR;
+
+	if (cJSON_IsString(m))
+		snprintf(msg, sizeof(msg), "%s", m->valuestring);
+	cJSON_Delete(j);
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return bp_error_set(err, "Docker daemon: %s %s: %s%s(%ld)", what, name, msg,
+			    msg[0] ? " " : "", resp->status);
+}
+
+static char *image_url(const char *name, const char *suffix)
+{
+	char *enc = bp_urlencode(name), *out;
+
+	if (!enc)
+		return NULL;
+	out = bp_aprintf(API "/images/%s/%s", enc, suffix);
+	free(enc);
+	return out;
+}
+
+static void free_list(char **l, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(l[i]);
+	free(l);
+}
+
+static int string_list(cJSON *arr, char ***out, size_t *n, int digests)
+{
+	cJSON *e;
+	size_t i = 0, count = (size_t)cJSON_GetArraySize(arr);
+
+	*out = NULL;
+	*n = 0;
+	if (!count)
+		return 0;
+	if (!(*out = calloc(count, sizeof(**out))))
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	cJSON_ArrayForEach(e, arr) {
+		if (!cJSON_IsString(e) || (digests && bp_digest_validate(e->valuestring))) {
+			free_list(*out, i);
+			*out = NULL;
+			return bp_error_set(BP_EPROTO, "Docker daemon: image inspect has a malformed entry");
+		}
+		if (!((*out)[i++] = bp_strdup(e->valuestring))) {
+			free_list(*out, i - 1);
+			*out = NULL;
+			return bp_error_set(BP_ENOMEM, "out of memory");
+		}
+	}
+	*n = i;
+	return 0;
+}
+
+/* Inspect an image; see store_daemon.h. */
+int bp_daemon__inspect(bp_daemon *d, const char *name, bp_daemon_image *out)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	bp_dynbuf body = BP_DYNBUF_INIT(INSPECT_MAX);
+	char *url = image_url(name, "json");
+	cJSON *j = NULL, *id, *rootfs, *layers;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (!url)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	req.url = url;
+	req.resp = &body;
+	if ((err = bp_http__perform(d->http, &req, &resp)))
+		goto done;
+	if (resp.status != 200) {
+		err = daemon_error(&resp, "no image", name);
+		goto done;
+	}
+	j = cJSON_ParseWithLength(body.ptr ? body.ptr : "", body.len);
+	id = cJSON_GetObjectItemCaseSensitive(j, "Id");
+	rootfs = cJSON_GetObjectItemCaseSensitive(j, "RootFS");
+	layers = cJSON_GetObjectItemCaseSensitive(rootfs, "Layers");
+	if (!cJSON_IsString(id) || bp_digest_validate(id->valuestring) || !cJSON_IsArray(layers)) {
+		err = bp_error_set(BP_EPROTO, "Docker daemon: image inspect of %s has no Id or "
+				   "RootFS.Layers", name);
+		goto done;
+	}
+	bp_strlcpy(out->id, id->valuestring, sizeof(out->id));
+	if ((err = string_list(layers, &out->diff_ids, &out->ndiff_ids, 1)))
+		goto done;
+	err = string_list(cJSON_GetObjectItemCaseSensitive(j, "RepoDigests"), &out->repo_digests,
+			  &out->nrepo_digests, 0);
+done:
+	if (err)
+		bp_daemon__image_release(out);
+	cJSON_Delete(j);
+	bp_http__response_release(&resp);
+	bp_dynbuf_release(&body);
+	free(url);
+	return err;
+}
+
+/* Free what inspect filled. */
+void bp_daemon__image_release(bp_daemon_image *img)
+{
+	free_list(img->diff_ids, img->ndiff_ids);
+	free_list(img->repo_digests, img->nrepo_digests);
+	memset(img, 0, sizeof(*img));
+}
+
+/* Export an image; see store_daemon.h. */
+int bp_daemon__export(bp_daemon *d, const char *name, bp_http_write_fn fn, void *payload)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	char *url = image_url(name, "get");
+	int err;
+
+	if (!url)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	req.url = url;
+	req.write_fn = fn;
+	req.write_payload = payload;
+	if (!(err = bp_http__perform(d->http, &req, &resp)) && resp.status != 200)
+		err = daemon_error(&resp, "cannot export", name);
+	bp_http__response_release(&resp);
+	free(url);
+	return err;
+}
+
+/* Load a tar stream; see store_daemon.h. */
+int bp_daemon__load(bp_daemon *d, bp_http_read_fn fn, void *payload)
+{
+	static const char *const hdrs[] = { "Content-Type: application/x-tar", NULL };
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	bp_dynbuf body = BP_DYNBUF_INIT(64 * 1024);
+	int err;
+
+	req.method = "POST";
+	req.url = API "/images/load?quiet=1";
+	req.headers = hdrs;
+	req.body_len = BP_HTTP_STREAM;
+	req.read_fn = fn;
+	req.read_payload = payload;
+	req.resp = &body;
+	if (!(err = bp_http__perform(d->http, &req, &resp)) && resp.status != 200)
+		err = daemon_error(&resp, "cannot load", "the image");
+	/* a load can fail after a 200: the error is in the streamed JSON */
+	if (!err && body.ptr && strstr(body.ptr, "\"error\""))
+		err = bp_error_set(BP_ERROR, "Docker daemon: load failed: %.300s", body.ptr);
+	bp_http__response_release(&resp);
+	bp_dynbuf_release(&body);
+	return err;
+}
