@@ -550,6 +550,16 @@ static char *token_json(const char *value, long expires_in)
 	return out;
 }
 
+/* token-huge: the same token, the body grown by a padding field; body consumed. */
+static char *pad_token(char *body)
+{
+	char *padded = mock_fault_token_padded(body);
+
+	OPENSSL_cleanse(body, strlen(body));
+	cJSON_free(body);
+	return padded;
+}
+
 static void scope_req_release(struct scope_req *s)
 {
 	size_t i;
@@ -591,6 +601,8 @@ enum MHD_Result mock_token_endpoint(struct mock_req *r)
 
 	if (token_precheck(r, &res))
 		return res;
+	if (mock_fault_on(r, MOCK_FAULT_TOKEN_NOT_JSON))
+		return mock_reply(r, MHD_HTTP_OK, mock_fault_token_html());
 	s.allowed = r->srv->cfg.anon_actions;
 	if (r->ident.kind == MOCK_ID_BASIC) {
 		s.allowed = r->ident.account->actions;
@@ -598,7 +610,8 @@ enum MHD_Result mock_token_endpoint(struct mock_req *r)
 	}
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, scope_param, &s);
 	if (s.oom || token_issue(r->srv, &s, user, value) < 0 ||
-	    !(body = token_json(value, r->srv->cfg.token_expiry))) {
+	    !(body = token_json(value, r->srv->cfg.token_expiry)) ||
+	    (mock_fault_on(r, MOCK_FAULT_TOKEN_HUGE) && !(body = pad_token(body)))) {
 		res = mock_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN",
 				       "cannot issue a token", NULL);
 		goto done;

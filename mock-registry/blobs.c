@@ -216,7 +216,9 @@ static enum MHD_Result reply_session(struct mock_req *r, unsigned status, const 
 				     const char *state, int64_t size)
 {
 	struct MHD_Response *resp = mock_resp_empty();
-	char *loc = upload_location(r, uuid, state);
+	char *loc = is_post(r) && mock_fault_on(r, MOCK_FAULT_LOCATION_NOT_URL)
+			    ? bp_strdup(MOCK_BAD_LOCATION)
+			    : upload_location(r, uuid, state);
 	char range[48], minlen[32];
 	int64_t min = r->srv->cfg.chunk_min_length;
 

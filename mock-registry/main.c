@@ -29,6 +29,7 @@ enum opt_id {
 	O_TOKEN_EXPIRY,
 	O_RELATIVE,
 	O_CHUNK_MIN,
+	O_FAULT,
 	O_HELP
 };
 
@@ -75,6 +76,9 @@ static const struct option_def options[] = {
 	{ O_CHUNK_MIN, "chunk-min-length", "N",
 	  "send OCI-Chunk-Min-Length: N on the POST that opens\n"
 	  "an upload" },
+	{ O_FAULT, "fault", "KIND",
+	  "misbehave as KIND says (repeatable; see faults\n"
+	  "below); everything else is answered as usual" },
 	{ O_HELP, "help", NULL, "print this help and exit" },
 };
 
@@ -82,6 +86,7 @@ static const struct option_def options[] = {
 
 static void print_help(FILE *f)
 {
+	const struct mock_fault_kind *k;
 	size_t i;
 
 	fputs("usage: mock-registry --root DIR [options]\n\n"
@@ -106,6 +111,9 @@ static void print_help(FILE *f)
 		}
 		fputc('\n', f);
 	}
+	fputs("\nfaults (--fault KIND):\n", f);
+	for (k = mock_fault_kinds; k->name; k++)
+		fprintf(f, "  %-22s %s\n", k->name, k->help);
 	fputs("\nendpoints: GET /v2/; GET, HEAD, DELETE /v2/NAME/blobs/DIGEST;\n"
 	      "POST /v2/NAME/blobs/uploads/[?digest=D | ?mount=D&from=REPO];\n"
 	      "GET, PATCH, PUT [?digest=D], DELETE /v2/NAME/blobs/uploads/UUID?_state=S;\n"
@@ -239,6 +247,14 @@ static int apply(struct mock_config *c, enum opt_id id, const char *v)
 			return -1;
 		c->chunk_min_length = n;
 		return 0;
+	case O_FAULT: {
+		unsigned bit;
+
+		if (mock_fault_parse(v, &bit) < 0)
+			return -1;
+		c->faults |= bit;
+		return 0;
+	}
 	case O_HELP:
 		return 0;
 	}

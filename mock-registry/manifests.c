@@ -129,11 +129,59 @@ static int open_manifest(struct mock_req *r, const char *hex, int64_t *size)
 	return fd;
 }
 
-/* GET/HEAD /v2/<name>/manifests/<ref>: stored bytes and Content-Type. */
+/*
+ * The Docker-Content-Digest of manifest hex: its own digest, or with
+ * --fault digest-header-wrong the digest of other bytes (its hex as text).
+ */
+static char *digest_header(struct mock_req *r, const char *hex)
+{
+	char other[MOCK_HEX_LEN + 1];
+
+	if (!mock_fault_on(r, MOCK_FAULT_DIGEST_HEADER_WRONG))
+		return bp_aprintf("sha256:%s", hex);
+	if (mock_sha256_buf(hex, MOCK_HEX_LEN, other) < 0)
+		return NULL;
+	return bp_aprintf("sha256:%s", other);
+}
+
+/* --fault manifest-unknown-type: the stored bytes, retyped; NULL when they cannot be read. */
+static struct MHD_Response *retyped(struct mock_req *r, const char *hex)
+{
+	char *path = mock_path_repo(r->srv, r->name, "_manifests", hex);
+	bp_dynbuf b = BP_DYNBUF_INIT(MOCK_MANIFEST_MAX);
+	struct MHD_Response *resp = NULL;
+
+	if (path && mock_read_small(path, &b) == 0)
+		resp = mock_fault_retyped_manifest(b.ptr, b.len);
+	free(path);
+	bp_dynbuf_release(&b);
+	return resp;
+}
+
+/* The stored manifest (fd consumed) with its Content-Type and Docker-Content-Digest. */
+static struct MHD_Response *stored_manifest(struct mock_req *r, const char *hex, int fd,
+					    int64_t size, const char *type)
+{
+	struct MHD_Response *resp = MHD_create_response_from_fd64((uint64_t)size, fd);
+	char *digest = digest_header(r, hex);
+
+	if (!resp)
+		close(fd);
+	if (resp && (!digest ||
+		     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES ||
+		     MHD_add_response_header(resp, "Docker-Content-Digest", digest) != MHD_YES)) {
+		MHD_destroy_response(resp);
+		resp = NULL;
+	}
+	free(digest);
+	return resp;
+}
+
+/* GET/HEAD /v2/<name>/manifests/<ref>: stored bytes and Content-Type (or a --fault). */
 enum MHD_Result mock_manifest_get(struct mock_req *r)
 {
 	char hex[MOCK_HEX_LEN + 1];
-	char *type = NULL, *digest = NULL;
+	char *type = NULL;
 	struct MHD_Response *resp = NULL;
 	int64_t size = 0;
 	int fd;
@@ -144,19 +192,16 @@ enum MHD_Result mock_manifest_get(struct mock_req *r)
 	if (resolve(r, hex) < 0 || (fd = open_manifest(r, hex, &size)) < 0)
 		return manifest_unknown(r);
 	type = stored_type(r, hex);
-	digest = bp_aprintf("sha256:%s", hex);
-	resp = MHD_create_response_from_fd64((uint64_t)size, fd);
-	if (!resp)
+	if (mock_fault_on(r, MOCK_FAULT_MANIFEST_HUGE)) {
 		close(fd);
-	if (resp && (!digest ||
-		     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-					     type ? type : "application/octet-stream") != MHD_YES ||
-		     MHD_add_response_header(resp, "Docker-Content-Digest", digest) != MHD_YES)) {
-		MHD_destroy_response(resp);
-		resp = NULL;
+		resp = mock_fault_huge_manifest(type ? type : "application/octet-stream");
+	} else if (mock_fault_on(r, MOCK_FAULT_MANIFEST_UNKNOWN_TYPE)) {
+		close(fd);
+		resp = retyped(r, hex);
+	} else {
+		resp = stored_manifest(r, hex, fd, size, type ? type : "application/octet-stream");
 	}
 	free(type);
-	free(digest);
 	return mock_reply(r, MHD_HTTP_OK, resp);
 }
 

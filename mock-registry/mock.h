@@ -23,6 +23,13 @@
 #define MOCK_UUID_LEN 36
 #define MOCK_TOKEN_LEN 64
 
+/* What the --fault kinds send (see faults.c). */
+#define MOCK_HUGE_MANIFEST (5 * 1024 * 1024)
+#define MOCK_UNKNOWN_TYPE "application/vnd.example.unknown+json"
+#define MOCK_TOKEN_HUGE (100 * 1024)
+#define MOCK_BAD_LOCATION "http://[::1"
+#define MOCK_ERROR_JUNK (64 * 1024 + 1)
+
 /* Repository actions, as bits. */
 #define MOCK_PULL 1u
 #define MOCK_PUSH 2u
@@ -30,6 +37,24 @@
 #define MOCK_ALL (MOCK_PULL | MOCK_PUSH | MOCK_DELETE)
 
 enum mock_auth_mode { MOCK_AUTH_NONE, MOCK_AUTH_BASIC, MOCK_AUTH_TOKEN };
+
+/* --fault KIND, as bits of mock_config.faults; faults.c names and documents them. */
+enum mock_fault {
+	MOCK_FAULT_MANIFEST_HUGE = 1u << 0,
+	MOCK_FAULT_MANIFEST_UNKNOWN_TYPE = 1u << 1,
+	MOCK_FAULT_TOKEN_HUGE = 1u << 2,
+	MOCK_FAULT_TOKEN_NOT_JSON = 1u << 3,
+	MOCK_FAULT_ERROR_BODY_HTML = 1u << 4,
+	MOCK_FAULT_ERROR_BODY_BINARY = 1u << 5,
+	MOCK_FAULT_LOCATION_NOT_URL = 1u << 6,
+	MOCK_FAULT_DIGEST_HEADER_WRONG = 1u << 7
+};
+
+struct mock_fault_kind {
+	const char *name; /* the KIND of --fault KIND */
+	enum mock_fault bit;
+	const char *help; /* one line for --help */
+};
 
 struct mock_user {
 	char *name;
@@ -51,6 +76,7 @@ struct mock_config {
 	long token_expiry;
 	int relative_location;
 	int64_t chunk_min_length; /* -1: header not sent */
+	unsigned faults;	  /* enum mock_fault bits */
 };
 
 struct mock_log;
@@ -250,6 +276,27 @@ int mock_blob_linked(const struct mock_server *s, const char *name, const char *
 int mock_blob_link(const struct mock_server *s, const char *name, const char *hex);
 /* 1 when the repository has any content directory. */
 int mock_repo_exists(const struct mock_server *s, const char *name);
+
+/* faults.c */
+/* Every --fault KIND, ending with a NULL name. */
+extern const struct mock_fault_kind mock_fault_kinds[];
+/* The bit of a --fault KIND; 0 or -1 when unknown. */
+int mock_fault_parse(const char *name, unsigned *bit);
+/* 1 when the server runs with --fault for this kind. */
+int mock_fault_on(const struct mock_req *r, enum mock_fault kind);
+/*
+ * For error-body-html and error-body-binary: resp (consumed) with its body
+ * replaced and its other headers kept; resp itself when neither is on.
+ */
+struct MHD_Response *mock_fault_error_body(struct mock_req *r, struct MHD_Response *resp);
+/* manifest-huge: 5 MiB of valid-looking JSON with mediaType type, streamed. */
+struct MHD_Response *mock_fault_huge_manifest(const char *type);
+/* manifest-unknown-type: the manifest bytes with mediaType replaced by MOCK_UNKNOWN_TYPE. */
+struct MHD_Response *mock_fault_retyped_manifest(const char *data, size_t len);
+/* token-not-json: 200's body, text/html. */
+struct MHD_Response *mock_fault_token_html(void);
+/* token-huge: the token JSON grown to MOCK_TOKEN_HUGE bytes by a padding field (cJSON_free). */
+char *mock_fault_token_padded(const char *json);
 
 /* log.c */
 /* Opens FILE for appending; NULL path gives a log that drops lines. */

@@ -196,6 +196,8 @@ enum MHD_Result mock_reply(struct mock_req *r, unsigned status, struct MHD_Respo
 	r->up = NULL;
 	r->answered = 1;
 	r->body_mode = MOCK_BODY_DISCARD;
+	if (resp && status >= 400)
+		resp = mock_fault_error_body(r, resp);
 	if (!resp) {
 		mock_log_request(r->srv->log, r, MHD_HTTP_INTERNAL_SERVER_ERROR);
 		r->logged = 1;

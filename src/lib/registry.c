@@ -368,6 +368,9 @@ static int request(bp_registry *r, const char *scope, bp_http_request *req,
 		req->auth_origin = r->origin;
 		if (fb)
 			fb->pos = fb->start;
+		/* a retried answer starts from an empty buffer */
+		if (req->resp)
+			bp_dynbuf_reset(req->resp);
 		err = bp_http__perform(h, req, resp);
 		if (authz) {
 			explicit_bzero(authz, strlen(authz));

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * --fault KIND: answers that a registry or token service in bad shape
+ * gives, for the client's bad-input tests. Each kind is one bit of
+ * mock_config.faults; the handler it concerns checks the bit and builds its
+ * answer with the helpers here. Everything a fault does not name is
+ * answered as usual.
+ */
+#include "mock.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "util/strutil.h"
+
+const struct mock_fault_kind mock_fault_kinds[] = {
+	{ "manifest-huge", MOCK_FAULT_MANIFEST_HUGE,
+	  "manifest GET: 200, 5 MiB of valid-looking JSON, no Docker-Content-Digest" },
+	{ "manifest-unknown-type", MOCK_FAULT_MANIFEST_UNKNOWN_TYPE,
+	  "manifest GET/HEAD: Content-Type and mediaType " MOCK_UNKNOWN_TYPE
+	  ", no Docker-Content-Digest" },
+	{ "token-huge", MOCK_FAULT_TOKEN_HUGE,
+	  "GET /token: 200 with a 100 KiB JSON body (a padding field)" },
+	{ "token-not-json", MOCK_FAULT_TOKEN_NOT_JSON,
+	  "GET /token: 200 text/html <html>token service down</html>" },
+	{ "error-body-html", MOCK_FAULT_ERROR_BODY_HTML,
+	  "every 4xx/5xx: a text/html body with a newline, a NUL and control characters" },
+	{ "error-body-binary", MOCK_FAULT_ERROR_BODY_BINARY,
+	  "every 4xx/5xx: 64 KiB + 1 bytes of binary junk (application/octet-stream)" },
+	{ "location-not-url", MOCK_FAULT_LOCATION_NOT_URL,
+	  "POST that opens an upload: 202 with Location: " MOCK_BAD_LOCATION },
+	{ "digest-header-wrong", MOCK_FAULT_DIGEST_HEADER_WRONG,
+	  "manifest GET/HEAD: Docker-Content-Digest is the sha256 of other bytes" },
+	{ NULL, 0, NULL },
+};
+
+/* The bit for name; -1 when no kind has that name. */
+int mock_fault_parse(const char *name, unsigned *bit)
+{
+	const struct mock_fault_kind *k;
+
+	for (k = mock_fault_kinds; k->name; k++) {
+		if (strcmp(k->name, name) == 0) {
+			*bit = k->bit;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Whether the server was started with --fault for kind. */
+int mock_fault_on(const struct mock_req *r, enum mock_fault kind)
+{
+	return (r->srv->cfg.faults & (unsigned)kind) != 0;
+}
+
+/*
+ * The first line carries an escape sequence, a NUL, a bell, a backspace
+ * and a DEL, so that a client quoting it must sanitise; a second line
+ * follows.
+ */
+static const char html_error[] =
+	"<html><body><h1>502 Bad Gateway</h1>\x1b[31mupstream\0gone\x07\x08"
+	"\x7f</body>\n<p>nginx</p></html>\n";
+
+/* 64 KiB + 1 bytes of xorshift noise after a few bytes no text has. */
+static char *junk(size_t n)
+{
+	static const unsigned char head[] = { 0xff, 0xfe, 0x1b, '[', '2', 'J', 0x00, 0x07 };
+	unsigned char *b = malloc(n);
+	uint32_t x = 2463534242u;
+	size_t i;
+
+	if (!b)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		b[i] = i < sizeof(head) ? head[i] : (unsigned char)x;
+	}
+	return (char *)b;
+}
+
+/* MHD_KeyValueIterator: copies every header but the body's own to cls. */
+static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) != 0 &&
+	    strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+		MHD_add_response_header(cls, key, value);
+	return MHD_YES;
+}
+
+/* An error answer with its body swapped for HTML or junk; headers such as WWW-Authenticate stay. */
+struct MHD_Response *mock_fault_error_body(struct mock_req *r, struct MHD_Response *resp)
+{
+	struct MHD_Response *out = NULL;
+	char *bytes;
+
+	if (mock_fault_on(r, MOCK_FAULT_ERROR_BODY_HTML)) {
+		out = mock_resp_bytes(html_error, sizeof(html_error) - 1, "text/html");
+	} else if (mock_fault_on(r, MOCK_FAULT_ERROR_BODY_BINARY)) {
+		bytes = junk(MOCK_ERROR_JUNK);
+		out = bytes ? MHD_create_response_from_buffer(MOCK_ERROR_JUNK, bytes,
+							      MHD_RESPMEM_MUST_FREE)
+			    : NULL;
+		if (!out)
+			free(bytes);
+		if (out)
+			MHD_add_response_header(out, MHD_HTTP_HEADER_CONTENT_TYPE,
+						"application/octet-stream");
+	} else {
+		return resp;
+	}
+	if (out)
+		MHD_get_response_headers(resp, copy_header, out);
+	MHD_destroy_response(resp);
+	return out;
+}
+
+/* The huge manifest: head, 'x' padding, tail; MOCK_HUGE_MANIFEST bytes in all. */
+struct huge {
+	char *head;
+	size_t head_len;
+};
+
+static const char huge_tail[] = "\"}}";
+
+static ssize_t huge_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	const struct huge *h = cls;
+	const uint64_t size = MOCK_HUGE_MANIFEST, tail_at = size - (sizeof(huge_tail) - 1);
+	size_t i;
+
+	if (pos >= size)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	for (i = 0; i < max && pos + i < size; i++) {
+		uint64_t at = pos + i;
+
+		if (at < h->head_len)
+			buf[i] = h->head[at];
+		else if (at >= tail_at)
+			buf[i] = huge_tail[at - tail_at];
+		else
+			buf[i] = 'x';
+	}
+	return (ssize_t)i;
+}
+
+static void huge_free(void *cls)
+{
+	struct huge *h = cls;
+
+	free(h->head);
+	free(h);
+}
+
+/* Streamed by a callback: 5 MiB is never held in memory. */
+struct MHD_Response *mock_fault_huge_manifest(const char *type)
+{
+	struct huge *h = calloc(1, sizeof(*h));
+	struct MHD_Response *resp;
+
+	if (!h)
+		return NULL;
+	h->head = bp_aprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"layers\":[],"
+			     "\"annotations\":{\"padding\":\"",
+			     type);
+	if (!h->head) {
+		free(h);
+		return NULL;
+	}
+	h->head_len = strlen(h->head);
+	resp = MHD_create_response_from_callback(MOCK_HUGE_MANIFEST, 64 * 1024, huge_read, h,
+						 huge_free);
+	if (!resp) {
+		huge_free(h);
+		return NULL;
+	}
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES) {
+		MHD_destroy_response(resp);
+		return NULL;
+	}
+	return resp;
+}
+
+/* The manifest with "mediaType" set to the unknown type (bytes as stored if not JSON). */
+struct MHD_Response *mock_fault_retyped_manifest(const char *data, size_t len)
+{
+	cJSON *m = cJSON_ParseWithLength(data, len);
+	cJSON *mt = cJSON_CreateString(MOCK_UNKNOWN_TYPE);
+	struct MHD_Response *resp = NULL;
+	char *text = NULL;
+
+	if (!mt)
+		goto done;
+	if (cJSON_IsObject(m)) {
+		if (cJSON_GetObjectItemCaseSensitive(m, "mediaType"))
+			cJSON_ReplaceItemInObjectCaseSensitive(m, "mediaType", mt);
+		else
+			cJSON_AddItemToObject(m, "mediaType", mt);
+		mt = NULL;
+		text = cJSON_PrintUnformatted(m);
+		if (!text)
+			goto done;
+		data = text;
+		len = strlen(text);
+	}
+	resp = mock_resp_bytes(data, len, MOCK_UNKNOWN_TYPE);
+done:
+	cJSON_Delete(mt);
+	cJSON_Delete(m);
+	cJSON_free(text);
+	return resp;
+}
+
+/* A token service behind a broken proxy. */
+struct MHD_Response *mock_fault_token_html(void)
+{
+	static const char page[] = "<html>token service down</html>";
+
+	return mock_resp_bytes(page, sizeof(page) - 1, "text/html");
+}
+
+/* The token JSON with a "padding" string added, MOCK_TOKEN_HUGE bytes in all. */
+char *mock_fault_token_padded(const char *json)
+{
+	static const char field[] = ",\"padding\":\"\"";
+	size_t len = strlen(json), pad;
+	cJSON *o = cJSON_Parse(json);
+	char *padding = NULL, *out = NULL;
+
+	/* printed unformatted, the field goes in before the closing '}' */
+	if (!cJSON_IsObject(o) || len + sizeof(field) - 1 > MOCK_TOKEN_HUGE)
+		goto done;
+	pad = MOCK_TOKEN_HUGE - len - (sizeof(field) - 1);
+	if (!(padding = malloc(pad + 1)))
+		goto done;
+	memset(padding, 'x', pad);
+	padding[pad] = '\0';
+	if (cJSON_AddStringToObject(o, "padding", padding))
+		out = cJSON_PrintUnformatted(o);
+done:
+	free(padding);
+	cJSON_Delete(o);
+	return out;
+}
