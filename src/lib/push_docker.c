@@ -18,10 +18,14 @@
 #include "push_docker.h"
 #include "registry.h"
 #include "store_archive.h"
+#include "store_daemon.h"
+#include "tar.h"
 #include "util/strutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -324,5 +328,305 @@ done:
 	free(layers);
 	free(jobs);
 	free(ljs);
+	return err;
+}
+
+/* ---- from the Docker daemon ---- */
+
+/* The export runs on its own thread, writing into a pipe the tar reader reads. */
+typedef struct {
+	bp_daemon *d;
+	const char *name;
+	int fd;
+	int err;
+	char msg[512];
+} exporter;
+
+static int pipe_write(const void *data, size_t len, void *payload)
+{
+	exporter *e = payload;
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(e->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return bp_error_set(BP_EIO, "export: %s", strerror(errno));
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void *export_main(void *arg)
+{
+	exporter *e = arg;
+
+	e->err = bp_daemon__export(e->d, e->name, pipe_write, e);
+	if (e->err)
+		bp_strlcpy(e->msg, bp_error_last(), sizeof(e->msg));
+	close(e->fd);
+	return NULL;
+}
+
+static long fd_read(void *buf, size_t len, void *payload)
+{
+	int fd = *(int *)payload;
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return bp_error_set(BP_EIO, "export: %s", strerror(errno)), -1;
+	return (long)n;
+}
+
+/* What one member of the export became. */
+typedef struct {
+	char diff_id[BP_DIGEST_MAX];
+	bp_descriptor out;
+	int done;
+} daemon_layer;
+
+/* Reading the rest of a member (after its head) for stream_layer(). */
+static long member_read(void *buf, size_t len, void *payload)
+{
+	return bp_tar__read(payload, buf, len);
+}
+
+/* Index of diff_id among the image's layers, or -1. */
+static long layer_index(const bp_daemon_image *img, const char *diff_id)
+{
+	size_t i;
+
+	for (i = 0; i < img->ndiff_ids; i++)
+		if (bp_digest_equal(img->diff_ids[i], diff_id))
+			return (long)i;
+	return -1;
+}
+
+/*
+ * Walk the export: the config by its name (the image ID), layers as they
+ * come. An uncompressed layer named by its diff_id that the cache and the
+ * registry know is skipped unread; any other is compressed and uploaded
+ * while it streams, and matched to the image's diff_ids by its hash.
+ */
+static int walk_export(bp_client *c, bp_push_docker *p, const bp_daemon_image *img, bp_tar *t,
+		       daemon_layer *layers, char **config, size_t *config_len)
+{
+	const bp_tar_entry *e;
+	int err;
+
+	while ((err = bp_tar__next(t, &e)) == 1) {
+		char hex[65], head[4], diff_id[BP_DIGEST_MAX], name_id[BP_DIGEST_MAX];
+		bp_archive_member_kind kind = bp_archive__member_kind(e->name, hex);
+		bp_descriptor out;
+		long idx, n;
+
+		if (e->type != BP_TAR_REG)
+			continue;
+		snprintf(name_id, sizeof(name_id), "sha256:%s", hex);
+		if ((kind == BP_ARCHIVE_CONFIG || kind == BP_ARCHIVE_BLOB) && hex[0] &&
+		    bp_digest_equal(name_id, img->id)) {
+			bp_dynbuf b = BP_DYNBUF_INIT(BP_ARCHIVE_CONFIG_MAX);
+			char buf[8192];
+
+			while ((n = bp_tar__read(t, buf, sizeof(buf))) > 0)
+				if (bp_dynbuf_add(&b, buf, (size_t)n) < 0) {
+					bp_dynbuf_release(&b);
+					return bp_error_set(BP_EPROTO, "export: config larger than 16 MiB");
+				}
+			if (n < 0) {
+				bp_dynbuf_release(&b);
+				return bp_error_last_code();
+			}
+			free(*config);
+			*config = bp_dynbuf_detach(&b, config_len);
+			continue;
+		}
+		if (kind != BP_ARCHIVE_LAYER && kind != BP_ARCHIVE_V1_LAYER && kind != BP_ARCHIVE_BLOB)
+			continue;
+		/* named by its diff_id, known on the registry: not even read */
+		idx = hex[0] ? layer_index(img, name_id) : -1;
+		memset(&out, 0, sizeof(out));
+		if (idx >= 0 && !layers[idx].done) {
+			if ((err = bp_push_docker__known(c, p, name_id, "layer", &out)) < 0)
+				return err;
+			if (err == 1) {
+				bp_strlcpy(layers[idx].diff_id, name_id, BP_DIGEST_MAX);
+				layers[idx].out = out;
+				layers[idx].done = 1;
+				continue;
+			}
+		}
+		n = bp_tar__read(t, head, sizeof(head));
+		if (n < 0)
+			return bp_error_last_code();
+		/* JSON blobs (manifests, indexes) of a Docker 25+ export are not layers */
+		if (n == 0 || head[0] == '{')
+			continue;
+		if (bp_compress__detect(head, (size_t)n) != BP_COMPRESSION_NONE)
+			return bp_error_set(BP_EUNSUPPORTED, "export: layer %s is compressed; push it "
+					    "with --from docker-archive:FILE after docker save",
+					    e->name);
+		bp_client__emit(c, BP_EVENT_BLOB_START, hex[0] ? name_id : NULL, "layer", 0,
+				(int64_t)e->size, NULL);
+		err = bp_push_docker__stream(c, p, member_read, t, head, (size_t)n, (int64_t)e->size,
+					     1, "layer", hex[0] ? name_id : e->name, out.digest,
+					     &out.size, diff_id);
+		if (err)
+			return err;
+		if ((idx = layer_index(img, diff_id)) < 0)
+			continue; /* not one of ours; the registry drops the blob in time */
+		bp_strlcpy(layers[idx].diff_id, diff_id, BP_DIGEST_MAX);
+		layers[idx].out = out;
+		layers[idx].done = 1;
+		if (p->cache)
+			bp_cache__add_compressed(p->cache, p->registry, diff_id, out.digest, out.size);
+		bp_client__emit(c, BP_EVENT_BLOB_DONE, out.digest, "layer", out.size, out.size, NULL);
+	}
+	return err < 0 ? err : 0;
+}
+
+/* Build and put the manifest from the layers' results. */
+static int put_daemon_manifest(bp_client *c, bp_push_docker *p, const bp_daemon_image *img,
+			       const daemon_layer *layers, int64_t config_size, const char *tag,
+			       char digest[BP_DIGEST_MAX])
+{
+	bp_descriptor config, *descs = calloc(img->ndiff_ids ? img->ndiff_ids : 1, sizeof(*descs));
+	char *manifest = NULL, got[BP_DIGEST_MAX];
+	size_t len, i;
+	int err;
+
+	if (!descs)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	for (i = 0; i < img->ndiff_ids; i++) {
+		descs[i] = layers[i].out;
+		descs[i].media_type = BP_MEDIA_DOCKER_LAYER;
+		if (p->cache)
+			bp_cache__add_repo(p->cache, p->registry, descs[i].digest, p->repo);
+	}
+	memset(&config, 0, sizeof(config));
+	config.media_type = BP_MEDIA_DOCKER_CONFIG;
+	bp_strlcpy(config.digest, img->id, BP_DIGEST_MAX);
+	config.size = config_size;
+	err = bp_manifest_build(&manifest, &len, BP_MANIFEST_DOCKER_V2, &config, descs,
+				img->ndiff_ids);
+	if (!err)
+		err = bp_digest_buf(digest, manifest, len);
+	if (!err)
+		err = bp_registry__manifest_put(p->reg, p->repo, tag ? tag : digest, manifest, len,
+						BP_MEDIA_DOCKER_MANIFEST, got);
+	if (!err && got[0] && !bp_digest_equal(got, digest))
+		err = bp_error_set(BP_EINTEGRITY, "manifest %s: registry answered Docker-Content-Digest %s",
+				   digest, got);
+	if (!err)
+		bp_client__emit(c, BP_EVENT_MANIFEST, digest, "manifest", (int64_t)len, (int64_t)len,
+				NULL);
+	free(manifest);
+	free(descs);
+	return err;
+}
+
+/* Push an image of the daemon; see push_docker.h. */
+int bp_push_docker__daemon(bp_client *c, bp_push_docker *p, bp_daemon *d, const char *name,
+			   const char *tag, char digest[BP_DIGEST_MAX])
+{
+	bp_daemon_image img;
+	daemon_layer *layers = NULL;
+	exporter ex = { d, name, -1, 0, "" };
+	pthread_t th;
+	int fds[2] = { -1, -1 }, started = 0, err;
+	char *config = NULL;
+	size_t config_len = 0, i;
+	int64_t config_size = -1;
+	bp_tar *t = NULL;
+
+	if ((err = bp_daemon__inspect(d, name, &img)))
+		return err;
+	if (!(layers = calloc(img.ndiff_ids ? img.ndiff_ids : 1, sizeof(*layers)))) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	/*
+	 * Exporting is slow (the daemon writes the whole image out): when the
+	 * registry has the config and the cache knows every layer and the
+	 * registry has them too, the manifest is all there is to push.
+	 */
+	if (bp_registry__blob_exists(p->reg, p->repo, img.id, &config_size) == 0 && config_size > 0) {
+		for (i = 0; i < img.ndiff_ids; i++) {
+			err = bp_push_docker__known(c, p, img.diff_ids[i], "layer", &layers[i].out);
+			if (err != 1)
+				break;
+			layers[i].done = 1;
+		}
+		if (err < 0)
+			goto done;
+		if (i == img.ndiff_ids) {
+			bp_client__debug(c, "%s: every blob is on the registry; not exporting", name);
+			bp_client__emit(c, BP_EVENT_BLOB_EXISTS, img.id, "config", config_size,
+					config_size, NULL);
+			err = put_daemon_manifest(c, p, &img, layers, config_size, tag, digest);
+			goto done;
+		}
+	}
+	bp_error_clear();
+	if (pipe(fds) < 0) {
+		err = bp_error_set(BP_EIO, "pipe: %s", strerror(errno));
+		goto done;
+	}
+	ex.fd = fds[1];
+	if (pthread_create(&th, NULL, export_main, &ex) != 0) {
+		err = bp_error_set(BP_ERROR, "cannot start the export thread");
+		goto done;
+	}
+	started = 1;
+	fds[1] = -1; /* the thread closes it */
+	if ((err = bp_tar__new(&t, fd_read, NULL, &fds[0], 0)))
+		goto done;
+	err = walk_export(c, p, &img, t, layers, &config, &config_len);
+done:
+	if (started) {
+		/* unblock the exporter if we stopped reading early */
+		if (fds[0] >= 0) {
+			close(fds[0]);
+			fds[0] = -1;
+		}
+		pthread_join(th, NULL);
+		if (!err && ex.err)
+			err = bp_error_set(ex.err, "%s", ex.msg);
+		if (!err) {
+			char got[BP_DIGEST_MAX];
+
+			if (!config)
+				err = bp_error_set(BP_EPROTO, "export of %s has no config %s", name, img.id);
+			else if ((err = bp_digest_buf(got, config, config_len)) == 0 &&
+				 !bp_digest_equal(got, img.id))
+				err = bp_error_set(BP_EINTEGRITY, "export of %s: config hashes to %s, not %s",
+						   name, got, img.id);
+			for (i = 0; !err && i < img.ndiff_ids; i++)
+				if (!layers[i].done)
+					err = bp_error_set(BP_EPROTO, "export of %s has no layer %s", name,
+							   img.diff_ids[i]);
+			if (!err)
+				err = push_config(c, p, config, config_len, img.id);
+			if (!err)
+				err = put_daemon_manifest(c, p, &img, layers, (int64_t)config_len, tag,
+							  digest);
+		}
+	}
+	if (p->cache && bp_cache__save(p->cache))
+		bp_client__debug(c, "cache not saved: %s", bp_error_last());
+	bp_tar__free(t);
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	free(config);
+	free(layers);
+	bp_daemon__image_release(&img);
 	return err;
 }

@@ -7,6 +7,7 @@
 #include "cache.h"
 #include "registry.h"
 #include "store_archive.h"
+#include "store_daemon.h"
 
 /* Read len bytes of layer l from offset off of the source; bytes, 0 at the end, -1 error. */
 typedef long (*bp_layer_read_fn)(void *src, const bp_archive_layer *l, uint64_t off, void *buf,
@@ -42,6 +43,15 @@ typedef struct {
  */
 int bp_push_docker__image(bp_client *c, bp_push_docker *p, const bp_push_docker_image *img,
 			  const char *tag, char digest[BP_DIGEST_MAX]);
+
+/*
+ * Push image name of the daemon d to p: when the registry has the config
+ * and the cache and registry know every layer, only the manifest (nothing
+ * exported); else the export streams through, each layer compressed and
+ * uploaded as it passes, no copy on disk. Docker v2 schema 2.
+ */
+int bp_push_docker__daemon(bp_client *c, bp_push_docker *p, bp_daemon *d, const char *name,
+			   const char *tag, char digest[BP_DIGEST_MAX]);
 
 /*
  * A layer that the cache says became some blob on this registry, and that

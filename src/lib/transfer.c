@@ -245,6 +245,32 @@ done:
 	return err;
 }
 
+/* Push an image of the Docker daemon (or podman's Engine API). */
+static int push_daemon(bp_client *c, const transport *t, const bp_reference *dst,
+		       char digest[BP_DIGEST_MAX])
+{
+	bp_push_docker p = { NULL, bp_reference_domain(dst), bp_reference_path(dst), NULL, NULL,
+			     NULL };
+	bp_daemon *d = NULL;
+	int err;
+
+	if ((err = bp_daemon__open(&d))) {
+		if (err == BP_ENOTFOUND)
+			bp_error_prefix("cannot push %s from the daemon (use --from oci:DIR or "
+					"--from docker-archive:FILE)", t->ref);
+		return err;
+	}
+	bp_client__debug(c, "Docker daemon at %s", bp_daemon__socket(d));
+	if (bp_cache__open(&p.cache))
+		p.cache = NULL;
+	if (!(err = bp_client__open_registry(c, bp_reference_domain(dst), NULL, 1, &p.reg)))
+		err = bp_push_docker__daemon(c, &p, d, t->ref, bp_reference_tag(dst), digest);
+	bp_registry__free(p.reg);
+	bp_cache__free(p.cache);
+	bp_daemon__free(d);
+	return err;
+}
+
 /* Push an OCI layout's image. */
 static int push_oci(bp_client *c, const transport *t, const bp_reference *dst,
 		    char digest[BP_DIGEST_MAX])
@@ -287,9 +313,8 @@ int bp_push(bp_client *c, const char *source, const bp_reference *dst, char dige
 	case TRANSPORT_ARCHIVE:
 		err = push_archive(c, &t, dst, digest);
 		break;
-	default:
-		err = bp_error_set(BP_EUNSUPPORTED, "the docker-daemon transport is not supported yet: "
-				   "use --from oci:DIR or --from docker-archive:FILE");
+	case TRANSPORT_DAEMON:
+		err = push_daemon(c, &t, dst, digest);
 		break;
 	}
 	transport_release(&t);
