@@ -75,6 +75,13 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest,
 	    char digest[BP_DIGEST_MAX]);
 
 /*
+ * 0 when a Docker daemon answers on $DOCKER_HOST (unix://) or
+ * /var/run/docker.sock; else an error whose message says why (BP_ENOTFOUND
+ * when there is no socket).
+ */
+int bp_daemon_check(void);
+
+/*
  * Check creds against the registry at host ("docker.io", "reg:5000") the
  * way a push authenticates: ping, challenge, then a token (asking for a
  * refresh token) or Basic. BP_EAUTH when the registry refuses them. When

@@ -82,6 +82,13 @@ const bp_descriptor *bp_manifest_item(const bp_manifest *m, size_t i);
 int bp_manifest_select_platform(const bp_manifest *m, const char *platform,
 				const bp_descriptor **out);
 
+/*
+ * The rootfs.diff_ids of an image config, base first: *out is a new array
+ * of new strings (free each, then the array). BP_EINVAL when the config is
+ * not JSON or its diff_ids are missing or malformed.
+ */
+int bp_config_diff_ids(const char *config, size_t len, char ***out, size_t *n);
+
 /* This machine's platform, e.g. "linux/amd64". Static string. */
 const char *bp_platform_default(void);
 

@@ -14,7 +14,8 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 	const char *to = NULL;
 	const cli_option opts[] = {
 		{ "--to", NULL, OPT_STRING, &to, "DEST",
-		  "where to put the image: oci:DIR[:TAG]" },
+		  "where to put the image: oci:DIR[:TAG], docker-archive:FILE[:REF] or "
+		  "docker-daemon:REF (default, when a daemon answers)" },
 		{ "--platform", NULL, OPT_STRING, &g->platform, "OS/ARCH[/VARIANT]",
 		  "from an index, the platform to pull (default: this machine's)" },
 		{ NULL, NULL, OPT_FLAG, NULL, NULL, NULL }
@@ -22,7 +23,7 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
 	bp_client *c = NULL;
 	bp_reference *ref = NULL;
-	char digest[BP_DIGEST_MAX];
+	char digest[BP_DIGEST_MAX], *dflt = NULL;
 	int i, err, rc;
 
 	i = cli_parse("pull", "REF", "Pull an image from a registry, verifying every digest.",
@@ -38,11 +39,19 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!to) {
-		/* the docker-daemon default comes with the daemon transport */
-		cli_error("pull: no Docker daemon transport yet; say where to put the image with "
-			  "--to oci:DIR[:TAG]");
-		rc = EXIT_USAGE;
-		goto done;
+		/* the Docker daemon, as docker pull does, when one answers */
+		if ((err = bp_daemon_check())) {
+			cli_error("pull: %s; say where to put the image with --to oci:DIR[:TAG] or "
+				  "--to docker-archive:FILE", bp_error_last());
+			rc = EXIT_USAGE;
+			goto done;
+		}
+		if (!(dflt = malloc(strlen(argv[i]) + sizeof("docker-daemon:")))) {
+			rc = EXIT_FAIL;
+			goto done;
+		}
+		snprintf(dflt, strlen(argv[i]) + sizeof("docker-daemon:"), "docker-daemon:%s", argv[i]);
+		to = dflt;
 	}
 	if (cli_check_transport("pull", "--to", to) < 0) {
 		rc = EXIT_USAGE;
@@ -64,6 +73,7 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 		printf("pulled %s\ndigest: %s\n", bp_reference_string(ref), digest);
 	rc = EXIT_OK;
 done:
+	free(dflt);
 	bp_reference_free(ref);
 	bp_client_free(c);
 	return rc;

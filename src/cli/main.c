@@ -43,7 +43,7 @@ static void usage(FILE *f)
 		"  --digestfile FILE          push: write the pushed digest to FILE\n"
 		"  -h, --help                 this help; beampush COMMAND --help for a command\n"
 		"  --version                  same as beampush version\n"
-		"\ntransports: oci:DIR[:TAG]\n"
+		"\ntransports: oci:DIR[:TAG], docker-archive:FILE[:REF], docker-daemon:REF\n"
 		"exit status: 0 done, 1 failed, 2 usage, 3 authentication refused, 4 not found,\n"
 		"             5 integrity failure (nothing unverified was kept)\n");
 }

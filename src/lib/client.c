@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "client.h"
 #include "registry.h"
+#include "store_daemon.h"
 #include "util/strutil.h"
 
 #include <pthread.h>
@@ -142,5 +143,15 @@ int bp_login(bp_client *c, const char *host, const bp_credentials *creds, char *
 		return err;
 	err = bp_registry__login(r, identity_token);
 	bp_registry__free(r);
+	return err;
+}
+
+/* Is a daemon there? See client.h. */
+int bp_daemon_check(void)
+{
+	bp_daemon *d;
+	int err = bp_daemon__open(&d);
+
+	bp_daemon__free(d);
 	return err;
 }

@@ -785,3 +785,48 @@ int bp_manifest_build_index(char **out, size_t *len, bp_manifest_kind kind,
 		failed = bp_dynbuf_adds(&b, "]}") < 0;
 	return finish(&b, failed, out, len);
 }
+
+/* The diff_ids of an image config; see manifest.h. */
+int bp_config_diff_ids(const char *config, size_t len, char ***out, size_t *n)
+{
+	cJSON *root = cJSON_ParseWithLength(config, len);
+	cJSON *ids = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(root, "rootfs"), "diff_ids");
+	cJSON *e;
+	size_t count = 0, i = 0;
+	char **l = NULL;
+	int err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!cJSON_IsArray(ids)) {
+		err = bp_error_set(BP_EINVAL, "image config has no rootfs.diff_ids");
+		goto done;
+	}
+	count = (size_t)cJSON_GetArraySize(ids);
+	if (count && !(l = calloc(count, sizeof(*l)))) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	cJSON_ArrayForEach(e, ids) {
+		if (!cJSON_IsString(e) || bp_digest_validate(e->valuestring)) {
+			err = bp_error_set(BP_EINVAL, "image config: diff_ids[%zu] is not a digest", i);
+			goto done;
+		}
+		if (!(l[i++] = strdup(e->valuestring))) {
+			err = bp_error_set(BP_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	*out = l;
+	*n = i;
+	l = NULL;
+done:
+	if (l) {
+		while (i--)
+			free(l[i]);
+		free(l);
+	}
+	cJSON_Delete(root);
+	return err;
+}

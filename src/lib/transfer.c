@@ -6,11 +6,17 @@
 
 #include "client.h"
 #include "jobs.h"
+#include "gunzip.h"
 #include "push_docker.h"
+#include "store_archive.h"
+#include "store_daemon.h"
+#include "compress.h"
 #include "registry.h"
 #include "util/strutil.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -421,12 +427,12 @@ fail:
 	return err;
 }
 
-/* Pull src into dest. */
-int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest[BP_DIGEST_MAX])
+/* Pull src into the OCI layout at path, tagged tag (NULL: src's tag). */
+static int pull_oci(bp_client *c, const bp_reference *src, const char *path, const char *tag,
+		    char digest[BP_DIGEST_MAX])
 {
 	pull_ctx x = { NULL, NULL, bp_reference_path(src) };
 	bp_manifest *m = NULL;
-	transport t;
 	char *bytes = NULL, *ctype = NULL;
 	char mdigest[BP_DIGEST_MAX];
 	const char *platform = c->opts.platform ? c->opts.platform : bp_platform_default();
@@ -435,13 +441,6 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 	size_t len, n;
 	int err;
 
-	if ((err = parse_transport(dest, &t)))
-		return err;
-	if (t.kind != TRANSPORT_OCI) {
-		transport_release(&t);
-		return bp_error_set(BP_EUNSUPPORTED, "pulling into %s is not supported yet: use "
-				    "--to oci:DIR[:TAG]", dest);
-	}
 	if ((err = bp_client__open_registry(c, bp_reference_domain(src), NULL, 0, &x.reg)))
 		goto done;
 	/* name:tag@digest is pulled by digest, as docker does */
@@ -484,7 +483,7 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 			goto done;
 		}
 	}
-	if ((err = bp_oci_open(&x.oci, t.path, 1)))
+	if ((err = bp_oci_open(&x.oci, path, 1)))
 		goto done;
 	if (!(jobs = image_jobs(m, &x, &n))) {
 		err = BP_ENOMEM;
@@ -499,7 +498,7 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 	mdesc.media_type = bp_manifest_media_type(m);
 	bp_strlcpy(mdesc.digest, mdigest, sizeof(mdesc.digest));
 	mdesc.size = (int64_t)len;
-	err = bp_oci_tag(x.oci, &mdesc, t.ref ? t.ref : bp_reference_tag(src));
+	err = bp_oci_tag(x.oci, &mdesc, tag ? tag : bp_reference_tag(src));
 	if (err)
 		goto done;
 	bp_client__emit(c, BP_EVENT_MANIFEST, mdigest, "manifest", (int64_t)len, (int64_t)len, NULL);
@@ -511,6 +510,230 @@ done:
 	free(ctype);
 	bp_registry__free(x.reg);
 	bp_oci_free(x.oci);
+	return err;
+}
+
+/* ---- pull into docker's formats ---- */
+
+/* Remove a layout this process made: its files, then the directories. */
+static void remove_layout(const char *dir)
+{
+	char *blobs = bp_aprintf("%s/blobs/sha256", dir);
+	DIR *d = blobs ? opendir(blobs) : NULL;
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char *f;
+
+		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+			continue;
+		if ((f = bp_aprintf("%s/%s", blobs, e->d_name))) {
+			unlink(f);
+			free(f);
+		}
+	}
+	if (d)
+		closedir(d);
+	if (blobs) {
+		rmdir(blobs);
+		free(blobs);
+	}
+	{
+		static const char *const names[] = { "blobs", "index.json", "oci-layout",
+						     "index.json.lock", "image.tar" };
+		size_t i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			char *f = bp_aprintf("%s/%s", dir, names[i]);
+
+			if (f) {
+				if (unlink(f) < 0)
+					rmdir(f);
+				free(f);
+			}
+		}
+	}
+	rmdir(dir);
+}
+
+/* Reads a blob of a layout from its fd. */
+static long blob_read(void *buf, size_t len, void *payload)
+{
+	int fd = *(int *)payload;
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return bp_error_set(BP_EIO, "read: %s", strerror(errno)), -1;
+	return (long)n;
+}
+
+/*
+ * Write the image tagged tag in the (verified) layout as a `docker save`
+ * archive at path, named name: config as it is, layers decompressed to
+ * the tars their diff_ids name (the writer checks each).
+ */
+static int layout_to_archive(bp_oci *oci, const char *tag, const char *name, const char *path)
+{
+	const bp_descriptor *desc;
+	bp_manifest *m = NULL;
+	bp_archive_writer *w = NULL;
+	char *mbytes = NULL, *config = NULL, **diff_ids = NULL;
+	size_t mlen, clen, ndiff = 0, i;
+	int err;
+
+	if ((err = bp_oci_resolve(oci, tag, &desc)) ||
+	    (err = bp_oci_blob_read(oci, desc->digest, BP_MANIFEST_MAX, &mbytes, &mlen)) ||
+	    (err = bp_manifest_parse(&m, mbytes, mlen, desc->media_type)) ||
+	    (err = bp_oci_blob_read(oci, bp_manifest_config(m)->digest, 16 * 1024 * 1024, &config,
+				    &clen)) ||
+	    (err = bp_config_diff_ids(config, clen, &diff_ids, &ndiff)))
+		goto done;
+	if (ndiff != bp_manifest_count(m)) {
+		err = bp_error_set(BP_EINVAL, "image %s: %zu layers but %zu diff_ids", desc->digest,
+				   bp_manifest_count(m), ndiff);
+		goto done;
+	}
+	if ((err = bp_archive__create(&w, path)) ||
+	    (err = bp_archive__add_image(w, config, clen, bp_manifest_config(m)->digest, &name,
+					 name ? 1 : 0)))
+		goto done;
+	for (i = 0; i < ndiff; i++) {
+		const bp_descriptor *l = bp_manifest_item(m, i);
+		unsigned char head[4];
+		bp_gunzip *g = NULL;
+		int64_t size;
+		int fd;
+
+		if (bp_archive__has_layer(w, diff_ids[i]))
+			continue;
+		if ((err = bp_oci_blob_open(oci, l->digest, &fd, &size)))
+			goto done;
+		switch (bp_compress__detect(head, (size_t)pread(fd, head, sizeof(head), 0) > 0
+							 ? sizeof(head) : 0)) {
+		case BP_COMPRESSION_NONE:
+			err = bp_archive__add_layer(w, diff_ids[i], size, blob_read, &fd);
+			break;
+		case BP_COMPRESSION_GZIP:
+			if (!(err = bp_gunzip__new(&g, blob_read, &fd)))
+				err = bp_archive__add_layer(w, diff_ids[i], -1, bp_gunzip__read, g);
+			bp_gunzip__free(g);
+			break;
+		default:
+			err = bp_error_set(BP_EUNSUPPORTED, "layer %s is zstd-compressed: docker "
+					   "archives are written from gzip or plain layers only",
+					   l->digest);
+			break;
+		}
+		close(fd);
+		if (err)
+			goto done;
+	}
+	err = bp_archive__commit(w);
+	w = NULL;
+done:
+	bp_archive__abort(w);
+	for (i = 0; i < ndiff; i++)
+		free(diff_ids[i]);
+	free(diff_ids);
+	bp_manifest_free(m);
+	free(mbytes);
+	free(config);
+	return err;
+}
+
+/* Loads read the archive file. */
+static long file_read(char *buf, size_t len, void *payload)
+{
+	return blob_read(buf, len, payload);
+}
+
+/*
+ * Pull into a `docker save` archive or the daemon: everything is pulled
+ * and verified into a private layout first, so nothing unverified is ever
+ * written to the archive or handed to the daemon.
+ */
+static int pull_docker(bp_client *c, const bp_reference *src, const transport *t,
+		       char digest[BP_DIGEST_MAX])
+{
+	const char *base = t->kind == TRANSPORT_ARCHIVE ? t->path : secure_getenv("TMPDIR");
+	char *tmp = NULL, *name = NULL, *archive = NULL;
+	bp_oci *oci = NULL;
+	bp_daemon *d = NULL;
+	int fd = -1, err;
+
+	/* the daemon first: an unreachable one should fail before any download */
+	if (t->kind == TRANSPORT_DAEMON && (err = bp_daemon__open(&d)))
+		return err;
+	if (t->kind == TRANSPORT_ARCHIVE) {
+		const char *slash = strrchr(base, '/');
+
+		tmp = slash ? bp_aprintf("%.*s/.beampush-pull-XXXXXX", (int)(slash - base), base)
+			    : bp_strdup(".beampush-pull-XXXXXX");
+	} else {
+		tmp = bp_aprintf("%s/beampush-pull-XXXXXX", base && *base == '/' ? base : "/tmp");
+	}
+	/* the name the image gets: the one asked for, else the pulled reference */
+	name = t->ref ? bp_strdup(t->ref)
+		      : bp_aprintf("%s:%s", bp_reference_name(src),
+				   bp_reference_tag(src) ? bp_reference_tag(src) : "latest");
+	if (!tmp || !name) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (!mkdtemp(tmp)) {
+		err = bp_error_set(BP_EIO, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto done;
+	}
+	if ((err = pull_oci(c, src, tmp, "pulled", digest)))
+		goto done;
+	if ((err = bp_oci_open(&oci, tmp, 0)))
+		goto done;
+	archive = t->kind == TRANSPORT_ARCHIVE ? bp_strdup(t->path) : bp_aprintf("%s/image.tar", tmp);
+	if (!archive) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((err = layout_to_archive(oci, "pulled", name, archive)))
+		goto done;
+	if (t->kind == TRANSPORT_DAEMON) {
+		if ((fd = open(archive, O_RDONLY | O_CLOEXEC)) < 0) {
+			err = bp_error_set(BP_EIO, "%s: %s", archive, strerror(errno));
+			goto done;
+		}
+		bp_client__debug(c, "loading %s into the daemon at %s", name, bp_daemon__socket(d));
+		err = bp_daemon__load(d, file_read, &fd);
+	}
+done:
+	if (fd >= 0)
+		close(fd);
+	bp_oci_free(oci);
+	if (tmp) {
+		remove_layout(tmp);
+		free(tmp);
+	}
+	bp_daemon__free(d);
+	free(archive);
+	free(name);
+	return err;
+}
+
+/* Pull src into dest. */
+int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest[BP_DIGEST_MAX])
+{
+	transport t;
+	int err;
+
+	if ((err = parse_transport(dest, &t)))
+		return err;
+	if (t.kind == TRANSPORT_OCI)
+		err = pull_oci(c, src, t.path, t.ref, digest);
+	else
+		err = pull_docker(c, src, &t, digest);
 	transport_release(&t);
 	return err;
 }
