@@ -96,6 +96,18 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@B=$(B) scripts/demo
 
+$(B)/bench/compress-speed: bench/compress-speed.c $(B)/libbeampush.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(LIB_CFLAGS) -Isrc/lib $(LDFLAGS) -o $@ $< $(B)/libbeampush.a $(LIB_LIBS)
+
+# Benchmarks print figures (ratios against skopeo or gzip); they never pass or fail.
+bench-compress: all $(B)/bench/compress-speed
+	@B=$(B) bench/compress
+
+bench: all
+	@B=$(B) bench/push-pull
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(B)/beampush $(DESTDIR)$(BINDIR)/beampush
@@ -104,7 +116,7 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all check demo deps install clean unit-tests
+.PHONY: all check demo deps install clean unit-tests bench bench-compress
 .SECONDARY:
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
