@@ -9,6 +9,7 @@
 
 #include "credhelper.h"
 #include "keyring.h"
+#include "util/fileutil.h"
 #include "util/dynbuf.h"
 #include "util/strutil.h"
 
@@ -945,21 +946,6 @@ static int make_dirs(const char *dir)
 	return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Write l->config to config.json: a temporary file in the same directory
  * (mode 0600), fsync, rename over it. A symlinked config.json (dotfiles)
@@ -999,7 +985,7 @@ static int save_config(struct lookup *l)
 		tmp[0] = '\0';
 		goto done;
 	}
-	if (fchmod(fd, 0600) < 0 || write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, 0600) < 0 || bp_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
 		rc = bp_error_set(BP_EIO, "cannot write %s: %s", tmp, strerror(errno));
 		goto done;
 	}

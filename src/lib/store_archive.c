@@ -4,6 +4,7 @@
 #include <beampush/manifest.h>
 #include <beampush/reference.h>
 
+#include "util/fileutil.h"
 #include "util/dynbuf.h"
 #include "util/strutil.h"
 
@@ -1447,31 +1448,6 @@ static int fd_patch(const void *buf, size_t len, uint64_t off, void *payload)
 	return 0;
 }
 
-/* 0644 less the umask, read without changing it (threads). */
-static mode_t file_mode(void)
-{
-	char line[128];
-	FILE *f = fopen("/proc/self/status", "re");
-	mode_t mask = (mode_t)-1;
-
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			const char *v = bp_strprefix(line, "Umask:");
-
-			if (v) {
-				mask = (mode_t)strtoul(v, NULL, 8);
-				break;
-			}
-		}
-		fclose(f);
-	}
-	if (mask == (mode_t)-1) {
-		mask = umask(022);
-		umask(mask);
-	}
-	return 0644 & ~mask;
-}
-
 static void writer_free(bp_archive_writer *w)
 {
 	size_t i;
@@ -1534,7 +1510,7 @@ int bp_archive__create(bp_archive_writer **out, const char *path)
 		w->tmp = NULL;
 		goto done;
 	}
-	if (fchmod(w->fd, file_mode()) < 0) {
+	if (fchmod(w->fd, bp_file_mode()) < 0) {
 		rc = bp_error_set(BP_EIO, "cannot chmod %s: %s", w->tmp, strerror(errno));
 		goto done;
 	}

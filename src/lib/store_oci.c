@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <beampush/store_oci.h>
 
+#include "util/fileutil.h"
 #include "util/dynbuf.h"
 #include "util/strutil.h"
 
@@ -67,62 +68,6 @@ struct bp_oci_writer {
 static int oom(void)
 {
 	return bp_error_set(BP_ENOMEM, "out of memory");
-}
-
-/*
- * mkstemp creates files 0600; blobs get 0644 less the umask, as any other
- * file would. /proc avoids umask()'s set-and-restore race with threads.
- */
-static mode_t file_mode(void)
-{
-	char line[128];
-	FILE *f = fopen("/proc/self/status", "re");
-	mode_t mask = (mode_t)-1;
-
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			const char *v = bp_strprefix(line, "Umask:");
-
-			if (v) {
-				mask = (mode_t)strtoul(v, NULL, 8);
-				break;
-			}
-		}
-		fclose(f);
-	}
-	if (mask == (mode_t)-1) {
-		mask = umask(022);
-		umask(mask);
-	}
-	return 0644 & ~mask;
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Make a rename durable. Some file systems refuse fsync on a directory. */
-static void fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
 }
 
 /* mkdir -p with mode 0755 (less the umask). */
@@ -216,7 +161,7 @@ static int write_file_atomic(const bp_oci *o, const char *name, const char *data
 		tmp = NULL;
 		goto done;
 	}
-	if (fchmod(fd, o->file_mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, o->file_mode) < 0 || bp_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		rc = bp_error_set(BP_EIO, "cannot write %s: %s", tmp, strerror(errno));
 		goto done;
 	}
@@ -232,7 +177,7 @@ static int write_file_atomic(const bp_oci *o, const char *name, const char *data
 	}
 	free(tmp);
 	tmp = NULL;
-	fsync_dir(o->dir);
+	bp_fsync_dir(o->dir);
 done:
 	if (fd >= 0)
 		close(fd);
@@ -476,7 +421,7 @@ int bp_oci_open(bp_oci **out, const char *dir, int create)
 		rc = oom();
 		goto done;
 	}
-	o->file_mode = file_mode();
+	o->file_mode = bp_file_mode();
 
 	if (stat(dir, &st) < 0) {
 		if (errno != ENOENT) {
@@ -819,7 +764,7 @@ int bp_oci_writer_write(bp_oci_writer *w, const void *data, size_t len)
 	if (w->size >= 0 && (uint64_t)len > (uint64_t)(w->size - w->count))
 		rc = bp_error_set(BP_EINTEGRITY, "blob %s: size mismatch (more than %lld bytes)",
 				  w->digest, (long long)w->size);
-	else if (write_all(w->fd, data, len) < 0)
+	else if (bp_write_all(w->fd, data, len) < 0)
 		rc = bp_error_set(BP_EIO, "cannot write %s: %s", w->tmp, strerror(errno));
 	else
 		rc = 0;
@@ -886,7 +831,7 @@ int bp_oci_blob_commit(bp_oci_writer *w)
 	}
 	free(w->tmp);
 	w->tmp = NULL;
-	fsync_dir(w->o->blobs);
+	bp_fsync_dir(w->o->blobs);
 done:
 	free(path);
 	writer_free(w);

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef BP_UTIL_FILEUTIL_H
+#define BP_UTIL_FILEUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Write all of data, going on after EINTR and short writes. 0, or -1 with errno. */
+int bp_write_all(int fd, const void *data, size_t len);
+
+/*
+ * The mode a new regular file gets: 0644 less the umask. mkstemp makes
+ * files 0600; what we rename into place should read like any other file.
+ * The umask is read from /proc, since umask() sets it to read it, which
+ * races with other threads creating files.
+ */
+mode_t bp_file_mode(void);
+
+/* Make a rename in dir durable. Some file systems refuse fsync on a directory: ignored. */
+void bp_fsync_dir(const char *dir);
+
+#endif
