@@ -145,7 +145,8 @@ static void on_event(const bp_event *ev, void *payload)
 		return;
 	case BP_EVENT_BLOB_EXISTS:
 		cli_progress_end();
-		fprintf(stderr, "%s: %s, already exists\n", short_digest(ev->digest), ev->kind);
+		fprintf(stderr, "%s: %s, %s\n", short_digest(ev->digest), ev->kind,
+			ev->message ? ev->message : "already exists");
 		return;
 	case BP_EVENT_BLOB_DONE:
 		cli_progress_end();

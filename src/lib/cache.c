@@ -5,6 +5,7 @@
 #include "util/strutil.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ typedef struct {
 } record;
 
 struct bp_cache {
+	pthread_mutex_t lock; /* the push workers share one cache */
 	char *dir;
 	char *file;
 	record *recs;   /* oldest first */
@@ -175,6 +177,7 @@ int bp_cache__open(bp_cache **out)
 
 	if (!c)
 		return bp_error_set(BP_ENOMEM, "out of memory");
+	pthread_mutex_init(&c->lock, NULL);
 	c->dir = cache_dir();
 	c->file = c->dir ? bp_aprintf("%s/blobs", c->dir) : NULL;
 	if (c->file)
@@ -196,15 +199,18 @@ void bp_cache__free(bp_cache *c)
 	free(c->recs);
 	free(c->dir);
 	free(c->file);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
 /* Look up a compressed blob; see cache.h. */
-int bp_cache__compressed(const bp_cache *c, const char *registry, const char *diff_id,
+int bp_cache__compressed(bp_cache *c, const char *registry, const char *diff_id,
 			 char digest[BP_DIGEST_MAX], int64_t *size)
 {
 	size_t i;
+	int err = BP_ENOTFOUND;
 
+	pthread_mutex_lock(&c->lock);
 	for (i = c->n; i-- > 0;) {
 		const record *r = &c->recs[i];
 
@@ -212,10 +218,12 @@ int bp_cache__compressed(const bp_cache *c, const char *registry, const char *di
 		    strcmp(r->key, diff_id) == 0) {
 			bp_strlcpy(digest, r->value, BP_DIGEST_MAX);
 			*size = r->size;
-			return 0;
+			err = 0;
+			break;
 		}
 	}
-	return BP_ENOTFOUND;
+	pthread_mutex_unlock(&c->lock);
+	return err;
 }
 
 static int add(bp_cache *c, char kind, const char *registry, const char *key, const char *value,
@@ -225,10 +233,11 @@ static int add(bp_cache *c, char kind, const char *registry, const char *key, co
 
 	if (!field_ok(registry) || !field_ok(value) || bp_digest_validate(key))
 		return bp_error_set(BP_EINVAL, "cache: refusing a malformed record");
-	if ((err = push_record(c, kind, registry, key, value, size)))
-		return err;
-	c->added++;
-	return 0;
+	pthread_mutex_lock(&c->lock);
+	if (!(err = push_record(c, kind, registry, key, value, size)))
+		c->added++;
+	pthread_mutex_unlock(&c->lock);
+	return err;
 }
 
 /* Remember a compressed blob; see cache.h. */
@@ -247,19 +256,28 @@ int bp_cache__add_repo(bp_cache *c, const char *registry, const char *digest, co
 }
 
 /* Walk the repositories holding a blob; see cache.h. */
-void bp_cache__repos(const bp_cache *c, const char *registry, const char *digest,
-		     const char *except, int (*fn)(const char *repo, void *payload), void *payload)
+void bp_cache__repos(bp_cache *c, const char *registry, const char *digest, const char *except,
+		     int (*fn)(const char *repo, void *payload), void *payload)
 {
-	size_t i;
+	char *found[8];
+	size_t i, n = 0;
 
-	for (i = c->n; i-- > 0;) {
+	/* collect under the lock, call fn without it (fn talks to the registry) */
+	pthread_mutex_lock(&c->lock);
+	for (i = c->n; i-- > 0 && n < sizeof(found) / sizeof(found[0]);) {
 		const record *r = &c->recs[i];
 
 		if (r->kind == REC_REPO && strcmp(r->registry, registry) == 0 &&
 		    strcmp(r->key, digest) == 0 && (!except || strcmp(r->value, except) != 0) &&
-		    fn(r->value, payload))
-			return;
+		    (found[n] = bp_strdup(r->value)))
+			n++;
 	}
+	pthread_mutex_unlock(&c->lock);
+	for (i = 0; i < n; i++)
+		if (fn(found[i], payload))
+			break;
+	for (i = 0; i < n; i++)
+		free(found[i]);
 }
 
 static int write_records(FILE *f, const record *recs, size_t n)
@@ -288,8 +306,11 @@ int bp_cache__save(bp_cache *c)
 	int lfd = -1, tfd = -1, err = 0;
 	size_t i;
 
-	if (!c->added || !c->file)
+	pthread_mutex_lock(&c->lock);
+	if (!c->added || !c->file) {
+		pthread_mutex_unlock(&c->lock);
 		return 0;
+	}
 	if (mkdir(c->dir, 0700) < 0 && errno != EEXIST) {
 		/* the parent (~/.cache) may be missing too */
 		char *parent = bp_strndup(c->dir, strlen(c->dir) - strlen("/beampush"));
@@ -358,5 +379,6 @@ done:
 		close(lfd);
 	free(lock);
 	bp_cache__free(disk);
+	pthread_mutex_unlock(&c->lock);
 	return err;
 }

@@ -12,7 +12,7 @@
  * $XDG_CACHE_HOME/beampush/blobs (~/.cache/beampush/blobs), one record a
  * line; lines that do not parse are ignored, so a damaged cache costs time,
  * never correctness: every hit is confirmed with the registry before use.
- * A handle is used from one thread at a time.
+ * A handle may be used from several threads at once.
  */
 typedef struct bp_cache bp_cache;
 
@@ -21,7 +21,7 @@ int bp_cache__open(bp_cache **out);
 void bp_cache__free(bp_cache *c);
 
 /* The compressed blob layer diff_id became on registry: 0, or BP_ENOTFOUND. */
-int bp_cache__compressed(const bp_cache *c, const char *registry, const char *diff_id,
+int bp_cache__compressed(bp_cache *c, const char *registry, const char *diff_id,
 			 char digest[BP_DIGEST_MAX], int64_t *size);
 
 /* Remember that diff_id was pushed to registry as digest of size bytes. */
@@ -32,12 +32,12 @@ int bp_cache__add_compressed(bp_cache *c, const char *registry, const char *diff
 int bp_cache__add_repo(bp_cache *c, const char *registry, const char *digest, const char *repo);
 
 /*
- * The repositories of registry known to hold digest, newest first, other
- * than except; fn returns non-zero to stop.
+ * The repositories of registry known to hold digest, newest first (at most
+ * eight), other than except; fn returns non-zero to stop. fn is called
+ * without the cache's lock held.
  */
-void bp_cache__repos(const bp_cache *c, const char *registry, const char *digest,
-		     const char *except, int (*fn)(const char *repo, void *payload),
-		     void *payload);
+void bp_cache__repos(bp_cache *c, const char *registry, const char *digest, const char *except,
+		     int (*fn)(const char *repo, void *payload), void *payload);
 
 /*
  * Write what was added back, merged with what other processes wrote

@@ -4,6 +4,7 @@
 
 #include <beampush/client.h>
 
+#include "cache.h"
 #include "registry.h"
 
 #include <pthread.h>
@@ -27,5 +28,13 @@ void bp_client__debug(bp_client *c, const char *fmt, ...) __attribute__((format(
  */
 int bp_client__open_registry(bp_client *c, const char *domain, const bp_credentials *creds,
 			     int push, bp_registry **out);
+
+/*
+ * Before uploading digest to repo: mount it from another repository of the
+ * same registry that the cache says holds it (up to three are asked).
+ * 1 when mounted (a BP_EVENT_BLOB_EXISTS event says from where), else 0.
+ */
+int bp_client__try_mount(bp_client *c, bp_registry *reg, bp_cache *cache, const char *registry,
+			 const char *repo, const char *digest, const char *kind, int64_t size);
 
 #endif

@@ -73,8 +73,17 @@ int bp_push_docker__known(bp_client *c, bp_push_docker *p, const char *diff_id, 
 
 	if (!p->cache || bp_cache__compressed(p->cache, p->registry, diff_id, cached, &size) != 0)
 		return 0;
-	if ((has = registry_has(p, cached, size)) != 1)
+	if ((has = registry_has(p, cached, size)) < 0)
 		return has;
+	if (!has) {
+		/* pushed to another repository of this registry: mount it from there */
+		if (!bp_client__try_mount(c, p->reg, p->cache, p->registry, p->repo, cached, kind,
+					  size))
+			return 0;
+		bp_strlcpy(out->digest, cached, BP_DIGEST_MAX);
+		out->size = size;
+		return 1;
+	}
 	bp_strlcpy(out->digest, cached, BP_DIGEST_MAX);
 	out->size = size;
 	bp_client__emit(c, BP_EVENT_BLOB_EXISTS, cached, kind, size, size, NULL);
@@ -243,6 +252,9 @@ static int push_config(bp_client *c, bp_push_docker *p, const char *config, size
 				NULL);
 		return 0;
 	}
+	if (bp_client__try_mount(c, p->reg, p->cache, p->registry, p->repo, digest, "config",
+				 (int64_t)len))
+		return 0;
 	bp_client__emit(c, BP_EVENT_BLOB_START, digest, "config", 0, (int64_t)len, NULL);
 	if (!(err = bp_registry__upload_begin(p->reg, p->repo, c->opts.chunk_size, NULL, NULL, &u)) &&
 	    !(err = bp_registry__upload_write(u, config, len)) &&
@@ -301,6 +313,8 @@ int bp_push_docker__image(bp_client *c, bp_push_docker *p, const bp_push_docker_
 		if (p->cache)
 			bp_cache__add_repo(p->cache, p->registry, layers[i].digest, p->repo);
 	}
+	if (p->cache)
+		bp_cache__add_repo(p->cache, p->registry, img->config_digest, p->repo);
 	memset(&config, 0, sizeof(config));
 	config.media_type = oci ? BP_MEDIA_OCI_CONFIG : BP_MEDIA_DOCKER_CONFIG;
 	bp_strlcpy(config.digest, img->config_digest, BP_DIGEST_MAX);
@@ -509,6 +523,8 @@ static int put_daemon_manifest(bp_client *c, bp_push_docker *p, const bp_daemon_
 		if (p->cache)
 			bp_cache__add_repo(p->cache, p->registry, descs[i].digest, p->repo);
 	}
+	if (p->cache)
+		bp_cache__add_repo(p->cache, p->registry, img->id, p->repo);
 	memset(&config, 0, sizeof(config));
 	config.media_type = BP_MEDIA_DOCKER_CONFIG;
 	bp_strlcpy(config.digest, img->id, BP_DIGEST_MAX);

@@ -472,6 +472,62 @@ static char *url_of(bp_registry *r, const char *repo, const char *kind, const ch
 	return bp_aprintf("%s/v2/%s/%s/%s", r->base, repo, kind, ref);
 }
 
+/*
+ * Cross-repository mount: POST ?mount=&from= with one token for both
+ * repositories. 201: repo has the blob now. 202: the registry opened an
+ * upload instead (it may not mount, or the token lacks pull on from):
+ * that session is cancelled and BP_ENOTFOUND returned, as for a 401 or
+ * 404, so the caller uploads the usual way.
+ */
+int bp_registry__blob_mount(bp_registry *r, const char *repo, const char *digest,
+			    const char *from)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	char *scope = bp_aprintf("repository:%s:pull,push repository:%s:pull", repo, from);
+	char *enc = bp_urlencode(digest), *efrom = bp_urlencode(from), *url = NULL;
+	int err;
+
+	if (!scope || !enc || !efrom ||
+	    !(url = bp_aprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", r->base, repo, enc, efrom))) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	req.method = "POST";
+	req.url = url;
+	err = request(r, scope, &req, &resp, NULL);
+	if (!err && resp.status == 201) {
+		if (resp.content_digest && !bp_digest_equal(resp.content_digest, digest))
+			err = bp_error_set(BP_EINTEGRITY, "mount of %s from %s: registry answered %.80s",
+					   digest, from, resp.content_digest);
+		goto done;
+	}
+	if (!err && resp.status == 202 && resp.location) {
+		char *loc = bp_http__resolve(resp.url, resp.location);
+		bp_http_request del = BP_HTTP_REQUEST_INIT;
+		bp_http_response dresp = { 0 };
+
+		/* not mounted: give the session back, quietly */
+		if (loc) {
+			del.method = "DELETE";
+			del.url = loc;
+			request(r, scope, &del, &dresp, NULL);
+			bp_http__response_release(&dresp);
+			free(loc);
+		}
+	}
+	/* a refused mount is no error: the blob is uploaded instead */
+	if (!err || err == BP_EAUTH)
+		err = bp_error_set(BP_ENOTFOUND, "blob %s not mounted from %s", digest, from);
+done:
+	bp_http__response_release(&resp);
+	free(scope);
+	free(enc);
+	free(efrom);
+	free(url);
+	return err;
+}
+
 /* HEAD a blob. */
 int bp_registry__blob_exists(bp_registry *r, const char *repo, const char *digest,
 			     int64_t *size)

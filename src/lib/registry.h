@@ -41,6 +41,14 @@ int bp_registry__blob_exists(bp_registry *r, const char *repo, const char *diges
 			     int64_t *size);
 
 /*
+ * Mount digest into repo from another repository of the same registry
+ * (one token covering repo pull,push and from pull). 0 when mounted;
+ * BP_ENOTFOUND when the registry would not (the caller uploads instead).
+ */
+int bp_registry__blob_mount(bp_registry *r, const char *repo, const char *digest,
+			    const char *from);
+
+/*
  * Stream the blob from byte offset on to write_fn (redirects followed,
  * credential not forwarded). With offset > 0 a Range is asked for; a
  * registry that ignores it costs a download, not a wrong byte.

@@ -4,6 +4,7 @@
 #include <beampush/manifest.h>
 #include <beampush/store_oci.h>
 
+#include "cache.h"
 #include "client.h"
 #include "jobs.h"
 #include "gunzip.h"
@@ -114,7 +115,16 @@ typedef struct {
 	bp_registry *reg;
 	bp_oci *oci;
 	const char *repo;
+	const char *registry;
+	bp_cache *cache;       /* mount sources; may be NULL */
 } push_ctx;
+
+/* Remember that the repository now holds digest (a mount source next time). */
+static void remember(push_ctx *x, const char *digest)
+{
+	if (x->cache)
+		bp_cache__add_repo(x->cache, x->registry, digest, x->repo);
+}
 
 static int push_blob(bp_client *c, job *j)
 {
@@ -128,10 +138,16 @@ static int push_blob(bp_client *c, job *j)
 	err = bp_registry__blob_exists(x->reg, x->repo, d->digest, &have);
 	if (err == 0 && (have < 0 || have == d->size)) {
 		bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, j->kind, d->size, d->size, NULL);
+		remember(x, d->digest);
 		return 0;
 	}
 	if (err && err != BP_ENOTFOUND)
 		return err;
+	if (bp_client__try_mount(c, x->reg, x->cache, x->registry, x->repo, d->digest, j->kind,
+				 d->size)) {
+		remember(x, d->digest);
+		return 0;
+	}
 	if ((err = bp_oci_blob_open(x->oci, d->digest, &fd, &local)))
 		return err;
 	if (local != d->size) {
@@ -145,6 +161,7 @@ static int push_blob(bp_client *c, job *j)
 	if (err)
 		return err;
 	bp_client__emit(c, BP_EVENT_BLOB_DONE, d->digest, j->kind, d->size, d->size, NULL);
+	remember(x, d->digest);
 	return 0;
 }
 
@@ -281,10 +298,12 @@ static int push_daemon(bp_client *c, const transport *t, const bp_reference *dst
 static int push_oci(bp_client *c, const transport *t, const bp_reference *dst,
 		    char digest[BP_DIGEST_MAX])
 {
-	push_ctx x = { NULL, NULL, bp_reference_path(dst) };
+	push_ctx x = { NULL, NULL, bp_reference_path(dst), bp_reference_domain(dst), NULL };
 	const bp_descriptor *desc;
 	int err;
 
+	if (bp_cache__open(&x.cache))
+		x.cache = NULL;
 	if ((err = bp_oci_open(&x.oci, t->path, 0)))
 		goto done;
 	if ((err = bp_oci_resolve(x.oci, t->ref, &desc)))
@@ -299,6 +318,9 @@ static int push_oci(bp_client *c, const transport *t, const bp_reference *dst,
 		goto done;
 	err = push_manifest(c, &x, desc, bp_reference_tag(dst), 0, digest);
 done:
+	if (x.cache && bp_cache__save(x.cache))
+		bp_client__debug(c, "cache not saved: %s", bp_error_last());
+	bp_cache__free(x.cache);
 	bp_registry__free(x.reg);
 	bp_oci_free(x.oci);
 	return err;
