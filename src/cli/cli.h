@@ -73,6 +73,8 @@ int cli_exit_code(int err);
 
 /* Fill client options from the global ones and the progress renderer. */
 void cli_client_options(global_opts *g, bp_client_options *o);
+/* "Pushing" or "Pulling", for the terminal display. */
+void cli_progress_verb(const char *verb);
 /* Finish the progress display (newline etc.). */
 void cli_progress_end(void);
 

@@ -58,6 +58,7 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 		goto done;
 	}
 	cli_client_options(g, &co);
+	cli_progress_verb("Pulling");
 	if ((err = bp_client_new(&c, &co))) {
 		rc = cli_fail(err);
 		goto done;

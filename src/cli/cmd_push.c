@@ -71,6 +71,7 @@ int cmd_push(global_opts *g, int argc, char **argv)
 		from = src;
 	}
 	cli_client_options(g, &co);
+	cli_progress_verb("Pushing");
 	co.chunk_size = chunk;
 	co.monolithic_max = single;
 	if ((err = bp_client_new(&c, &co))) {

@@ -9,14 +9,37 @@
 
 /*
  * Renders the library's events on stderr: plain (one line per event, for
- * logs), json (one object per line, for tools), auto (plain, with byte
- * progress redrawn in place on a terminal) or none.
+ * logs), json (one object per line, for tools), none, or auto: on a
+ * terminal one line per blob redrawn in place, as docker users know it
+ * (short digest, what it is, a bar, bytes, rate, time left), else plain.
  */
 static progress_mode mode;
 static int on_tty;
 static int debug_on;
 static int line_open;
 static struct timespec last_draw;
+static const char *verb = "Moving";
+
+#define ROWS_MAX 64
+
+/* The terminal board: one row per blob, redrawn in place. */
+static struct row {
+	char id[16];
+	char kind[12];
+	char note[64];   /* "Already exists", "Mounted from beam/java", "Pushed" */
+	int64_t done, total;
+	struct timespec start;
+	int finished;
+} rows[ROWS_MAX];
+static int nrows, drawn;
+
+static double since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
 
 static const char *short_digest(const char *d)
 {
@@ -38,6 +61,120 @@ static void human(char *buf, size_t n, int64_t v)
 		i++;
 	}
 	snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", d, u[i]);
+}
+
+static int throttled(void);
+
+static struct row *row_for(const char *id, const char *kind)
+{
+	int i;
+
+	for (i = 0; i < nrows; i++)
+		if (strcmp(rows[i].id, id) == 0)
+			return &rows[i];
+	if (nrows == ROWS_MAX)
+		return NULL;
+	memset(&rows[nrows], 0, sizeof(rows[0]));
+	snprintf(rows[nrows].id, sizeof(rows[0].id), "%s", id);
+	snprintf(rows[nrows].kind, sizeof(rows[0].kind), "%s", kind ? kind : "");
+	clock_gettime(CLOCK_MONOTONIC, &rows[nrows].start);
+	return &rows[nrows++];
+}
+
+static void draw_row(const struct row *r)
+{
+	char a[32], b[32], rate[32] = "", eta[32] = "", bar[24];
+	double t = since(&r->start), bps;
+	int i, fill;
+
+	fprintf(stderr, "\r\033[K%s: %-6s ", r->id, r->kind);
+	if (r->finished || r->note[0]) {
+		fprintf(stderr, "%s\n", r->note);
+		return;
+	}
+	human(a, sizeof(a), r->done);
+	bps = t > 0.2 ? (double)r->done / t : 0;
+	if (bps > 0) {
+		human(rate, sizeof(rate), (int64_t)bps);
+		if (r->total > 0 && r->done < r->total)
+			snprintf(eta, sizeof(eta), " %.0fs", (double)(r->total - r->done) / bps + 0.5);
+	}
+	if (r->total > 0) {
+		human(b, sizeof(b), r->total);
+		fill = (int)(20 * (double)r->done / (double)r->total);
+		for (i = 0; i < 20; i++)
+			bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+		bar[20] = '\0';
+		fprintf(stderr, "%s [%s] %s / %s", verb, bar, a, b);
+	} else {
+		fprintf(stderr, "%s %s", verb, a);
+	}
+	if (rate[0])
+		fprintf(stderr, "  %s/s%s", rate, eta);
+	fputc('\n', stderr);
+}
+
+static void draw_board(void)
+{
+	int i;
+
+	if (drawn)
+		fprintf(stderr, "\033[%dA", drawn);
+	for (i = 0; i < nrows; i++)
+		draw_row(&rows[i]);
+	drawn = nrows;
+	fflush(stderr);
+}
+
+static int board_event(const bp_event *ev)
+{
+	char id[16];
+	struct row *r;
+	const char *hex = ev->digest ? strchr(ev->digest, ':') : NULL;
+
+	if (!ev->digest || ev->type == BP_EVENT_RETRY || ev->type == BP_EVENT_DEBUG)
+		return 0;
+	snprintf(id, sizeof(id), "%.12s", hex ? hex + 1 : ev->digest);
+	if (!(r = row_for(id, ev->kind)))
+		return 1;
+	switch (ev->type) {
+	case BP_EVENT_BLOB_START:
+		r->total = ev->total;
+		break;
+	case BP_EVENT_BLOB_PROGRESS:
+		r->done = ev->done;
+		if (ev->total > 0)
+			r->total = ev->total;
+		if (throttled())
+			return 1;
+		break;
+	case BP_EVENT_BLOB_EXISTS:
+		snprintf(r->note, sizeof(r->note), "%s",
+			 ev->message ? ev->message : "Already exists");
+		if (r->note[0] >= 'a' && r->note[0] <= 'z')
+			r->note[0] = (char)(r->note[0] - 'a' + 'A');
+		r->finished = 1;
+		break;
+	case BP_EVENT_BLOB_DONE:
+		snprintf(r->note, sizeof(r->note), "%s", strcmp(verb, "Pushing") == 0 ? "Pushed"
+							 : "Pulled");
+		r->finished = 1;
+		break;
+	case BP_EVENT_MANIFEST:
+		snprintf(r->note, sizeof(r->note), "%s", "Written");
+		r->finished = 1;
+		break;
+	default:
+		break;
+	}
+	draw_board();
+	return 1;
+}
+
+/* "Pushing" or "Pulling": what the board says of blobs on the move. */
+void cli_progress_verb(const char *v)
+{
+	verb = v;
 }
 
 static int throttled(void)
@@ -130,6 +267,8 @@ static void on_event(const bp_event *ev, void *payload)
 		fputs("}\n", stderr);
 		return;
 	}
+	if (on_tty && mode == PROGRESS_AUTO && board_event(ev))
+		return;
 	human(a, sizeof(a), ev->done);
 	human(b, sizeof(b), ev->total);
 	switch (ev->type) {

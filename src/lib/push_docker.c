@@ -189,8 +189,8 @@ static int push_uncompressed(bp_client *c, layer_job *lj, const char *kind)
 	if (p->cache)
 		bp_cache__add_compressed(p->cache, p->registry, l->diff_id, lj->out.digest,
 					 lj->out.size);
-	bp_client__emit(c, BP_EVENT_BLOB_DONE, lj->out.digest, kind, lj->out.size, lj->out.size,
-			NULL);
+	/* named as when it started: the layer is known by its diff_id until it is a blob */
+	bp_client__emit(c, BP_EVENT_BLOB_DONE, l->diff_id, kind, lj->out.size, lj->out.size, NULL);
 	return 0;
 }
 
@@ -223,7 +223,7 @@ static int push_compressed(bp_client *c, layer_job *lj, const char *kind)
 	if (l->digest[0] && !bp_digest_equal(got, l->digest))
 		return bp_error_set(BP_EINTEGRITY, "layer %s: its bytes hash to %s", l->digest, got);
 	bp_strlcpy(lj->out.digest, got, BP_DIGEST_MAX);
-	bp_client__emit(c, BP_EVENT_BLOB_DONE, got, kind, size, size, NULL);
+	bp_client__emit(c, BP_EVENT_BLOB_DONE, label, kind, size, size, NULL);
 	return 0;
 }
 
@@ -486,7 +486,7 @@ static int walk_export(bp_client *c, bp_push_docker *p, const bp_daemon_image *i
 			return bp_error_set(BP_EUNSUPPORTED, "export: layer %s is compressed; push it "
 					    "with --from docker-archive:FILE after docker save",
 					    e->name);
-		bp_client__emit(c, BP_EVENT_BLOB_START, hex[0] ? name_id : NULL, "layer", 0,
+		bp_client__emit(c, BP_EVENT_BLOB_START, hex[0] ? name_id : e->name, "layer", 0,
 				(int64_t)e->size, NULL);
 		err = bp_push_docker__stream(c, p, member_read, t, head, (size_t)n, (int64_t)e->size,
 					     1, "layer", hex[0] ? name_id : e->name, out.digest,
@@ -500,7 +500,8 @@ static int walk_export(bp_client *c, bp_push_docker *p, const bp_daemon_image *i
 		layers[idx].done = 1;
 		if (p->cache)
 			bp_cache__add_compressed(p->cache, p->registry, diff_id, out.digest, out.size);
-		bp_client__emit(c, BP_EVENT_BLOB_DONE, out.digest, "layer", out.size, out.size, NULL);
+		bp_client__emit(c, BP_EVENT_BLOB_DONE, hex[0] ? name_id : e->name, "layer", out.size,
+				out.size, NULL);
 	}
 	return err < 0 ? err : 0;
 }
