@@ -842,8 +842,9 @@ restart:
 			dbg(r, "blob %s: resuming the upload at byte %lld", digest, (long long)off);
 			continue;
 		}
+		/* ECR answers a PATCH with 201 and a Range that stops advancing: believe the 201 */
 		end = range_end(resp.range);
-		if (resp.range && end != off + n - 1) {
+		if (resp.range && resp.status == 202 && end != off + n - 1) {
 			err = bp_error_set(BP_EPROTO, "upload chunk %s: registry says it holds bytes %s",
 					   crange, resp.range);
 			goto done;
@@ -983,7 +984,8 @@ static int upload_flush(bp_upload *u)
 		if (!err && (resp.status == 202 || resp.status == 201 || resp.status == 204)) {
 			int64_t end = range_end(resp.range);
 
-			if (resp.range && end != u->sent + (int64_t)u->len - 1) {
+			if (resp.range && resp.status == 202 &&
+			    end != u->sent + (int64_t)u->len - 1) {
 				err = bp_error_set(BP_EPROTO, "upload chunk %s: registry says it holds "
 						   "bytes %s", crange, resp.range);
 				goto done;
