@@ -114,7 +114,9 @@ static enum MHD_Result range_unsatisfiable(struct mock_req *r, const char *range
 /* Serves an open blob fd whole, or one byte range of it (206/416). */
 static enum MHD_Result serve_blob(struct mock_req *r, int fd, int64_t size)
 {
-	const char *range = is_get(r) ? mock_header(r, MHD_HTTP_HEADER_RANGE) : NULL;
+	/* --no-ranges: as a server that does not do ranges, the whole blob with 200 */
+	const char *range =
+		is_get(r) && !r->srv->cfg.no_ranges ? mock_header(r, MHD_HTTP_HEADER_RANGE) : NULL;
 	int64_t from = 0, to = size - 1, rfrom, rto;
 	unsigned status = MHD_HTTP_OK;
 	struct MHD_Response *resp;
@@ -132,17 +134,21 @@ static enum MHD_Result serve_blob(struct mock_req *r, int fd, int64_t size)
 		from = rfrom;
 		to = rto;
 	}
-	resp = MHD_create_response_from_fd_at_offset64((uint64_t)(to - from + 1), fd,
-						       (uint64_t)from);
-	if (!resp) {
+	if (is_get(r) && mock_fault_cut_download(r, to - from + 1))
+		resp = mock_fault_cut_response(fd, from, to - from + 1,
+					       r->srv->cfg.cut_download_after);
+	else if (!(resp = MHD_create_response_from_fd_at_offset64((uint64_t)(to - from + 1), fd,
+								  (uint64_t)from)))
 		close(fd);
+	if (!resp) {
 		free(digest);
 		return mock_reply(r, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
 	}
 	snprintf(cr, sizeof(cr), "bytes %" PRId64 "-%" PRId64 "/%" PRId64, from, to, size);
 	if (add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, OCTET) < 0 ||
 	    add_header(resp, "Docker-Content-Digest", digest) < 0 ||
-	    add_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes") < 0 ||
+	    (!r->srv->cfg.no_ranges &&
+	     add_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes") < 0) ||
 	    (status == MHD_HTTP_PARTIAL_CONTENT &&
 	     add_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr) < 0)) {
 		MHD_destroy_response(resp);
@@ -604,6 +610,9 @@ enum MHD_Result mock_upload_session(struct mock_req *r)
 {
 	enum MHD_Result res;
 
+	/* --no-upload-status: as public ECR, an upload cannot say where it stands */
+	if (is_get(r) && r->srv->cfg.no_upload_status)
+		return upload_unknown(r);
 	if (claim(r, &res))
 		return res;
 	if (!is_patch(r) && !is_put(r))

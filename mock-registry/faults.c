@@ -5,13 +5,22 @@
  * mock_config.faults; the handler it concerns checks the bit and builds its
  * answer with the helpers here. Everything a fault does not name is
  * answered as usual.
+ *
+ * Also the transfer faults: --status-fault (an error status for the first
+ * COUNT matching requests), --cut-upload-after and --cut-download-after
+ * (one connection closed in the middle of a body). Their counters live
+ * under one lock, as connections run on threads of their own.
  */
 #include "mock.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -24,9 +33,9 @@ const struct mock_fault_kind mock_fault_kinds[] = {
 	  "manifest GET/HEAD: Content-Type and mediaType " MOCK_UNKNOWN_TYPE
 	  ", no Docker-Content-Digest" },
 	{ "token-huge", MOCK_FAULT_TOKEN_HUGE,
-	  "GET /token: 200 with a 100 KiB JSON body (a padding field)" },
+	  "GET or POST /token: 200 with a 100 KiB JSON body (a padding field)" },
 	{ "token-not-json", MOCK_FAULT_TOKEN_NOT_JSON,
-	  "GET /token: 200 text/html <html>token service down</html>" },
+	  "GET or POST /token: 200 text/html <html>token service down</html>" },
 	{ "error-body-html", MOCK_FAULT_ERROR_BODY_HTML,
 	  "every 4xx/5xx: a text/html body with a newline, a NUL and control characters" },
 	{ "error-body-binary", MOCK_FAULT_ERROR_BODY_BINARY,
@@ -249,4 +258,216 @@ done:
 	free(padding);
 	cJSON_Delete(o);
 	return out;
+}
+
+/* ---- the transfer faults ---- */
+
+static pthread_mutex_t faults_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A decimal in [min, max] from s[0..n). */
+static int parse_field(const char *s, size_t n, long min, long max, long *out)
+{
+	char buf[24];
+	int64_t v;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (bp_parse_int64(buf, min, max, &v) < 0)
+		return -1;
+	*out = (long)v;
+	return 0;
+}
+
+/*
+ * METHOD:SUBSTR:STATUS:COUNT[:RETRY-AFTER]. SUBSTR may hold ':' (a digest
+ * does), so the numbers are taken from the right: the five-field form when
+ * the last three fields are numbers and the first of them a status.
+ */
+int mock_status_fault_parse(const char *spec, struct mock_status_fault *f)
+{
+	const char *colon[64];
+	const char *p, *sub_end;
+	size_t n = 0;
+	long status, count, ra = -1;
+
+	memset(f, 0, sizeof(*f));
+	for (p = spec; *p && n < 64; p++)
+		if (*p == ':')
+			colon[n++] = p;
+	if (*p || n < 3 || colon[0] == spec)
+		return -1;
+	/* with RETRY-AFTER: ...:STATUS:COUNT:RA */
+	if (n >= 4 &&
+	    parse_field(colon[n - 3] + 1, (size_t)(colon[n - 2] - colon[n - 3] - 1), 100, 599,
+			&status) == 0 &&
+	    parse_field(colon[n - 2] + 1, (size_t)(colon[n - 1] - colon[n - 2] - 1), 0, 1000000,
+			&count) == 0 &&
+	    parse_field(colon[n - 1] + 1, strlen(colon[n - 1] + 1), 0, 366L * 86400, &ra) == 0) {
+		sub_end = colon[n - 3];
+	} else {
+		ra = -1;
+		if (parse_field(colon[n - 2] + 1, (size_t)(colon[n - 1] - colon[n - 2] - 1), 100,
+				599, &status) < 0 ||
+		    parse_field(colon[n - 1] + 1, strlen(colon[n - 1] + 1), 0, 1000000, &count) < 0)
+			return -1;
+		sub_end = colon[n - 2];
+	}
+	if (sub_end < colon[0] + 1)
+		return -1;
+	f->method = bp_strndup(spec, (size_t)(colon[0] - spec));
+	f->substr = bp_strndup(colon[0] + 1, (size_t)(sub_end - colon[0] - 1));
+	f->status = (unsigned)status;
+	f->count = count;
+	f->retry_after = ra;
+	if (!f->method || !f->substr) {
+		mock_status_fault_release(f);
+		return -1;
+	}
+	return 0;
+}
+
+/* Frees what mock_status_fault_parse allocated; NULL-safe fields. */
+void mock_status_fault_release(struct mock_status_fault *f)
+{
+	free(f->method);
+	free(f->substr);
+	f->method = f->substr = NULL;
+}
+
+/* The registry error code and message a status fault sends. */
+static void status_words(unsigned status, const char **code, const char **message)
+{
+	switch (status) {
+	case 429:
+		*code = "TOOMANYREQUESTS";
+		*message = "too many requests (--status-fault)";
+		break;
+	case 503:
+		*code = "UNAVAILABLE";
+		*message = "service unavailable (--status-fault)";
+		break;
+	default:
+		*code = "UNKNOWN";
+		*message = "error injected by --status-fault";
+		break;
+	}
+}
+
+/* The first --status-fault that matches r and has answers left, counted; 1 when one did. */
+int mock_status_fault_check(struct mock_req *r, enum MHD_Result *res)
+{
+	const struct mock_config *c = &r->srv->cfg;
+	struct mock_status_fault *hit = NULL;
+	struct MHD_Response *resp;
+	const char *code, *message;
+	char ra[24];
+	size_t i;
+
+	pthread_mutex_lock(&faults_lock);
+	for (i = 0; i < c->nstatus_faults && !hit; i++) {
+		struct mock_status_fault *f = &c->status_faults[i];
+
+		if (strcmp(f->method, "*") != 0 && strcmp(f->method, r->method) != 0)
+			continue;
+		if (!strstr(r->uri, f->substr) || (f->count && f->used >= f->count))
+			continue;
+		f->used++;
+		hit = f;
+	}
+	pthread_mutex_unlock(&faults_lock);
+	if (!hit)
+		return 0;
+	status_words(hit->status, &code, &message);
+	resp = mock_resp_error_body(code, message, NULL);
+	if (resp && hit->retry_after >= 0) {
+		snprintf(ra, sizeof(ra), "%ld", hit->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
+	*res = mock_reply(r, hit->status, resp);
+	return 1;
+}
+
+/* Whether this piece of an upload body crosses --cut-upload-after (claims the one cut). */
+int mock_fault_cut_upload(struct mock_req *r, size_t size, size_t *keep)
+{
+	int64_t cut = r->srv->cfg.cut_upload_after;
+	int go = 0;
+
+	if (cut < 0 || r->body_mode != MOCK_BODY_FILE ||
+	    (strcmp(r->method, "PATCH") != 0 && strcmp(r->method, "PUT") != 0) ||
+	    r->received > cut || r->received + (int64_t)size <= cut)
+		return 0;
+	pthread_mutex_lock(&faults_lock);
+	if (!r->srv->cut_upload_done)
+		go = r->srv->cut_upload_done = 1;
+	pthread_mutex_unlock(&faults_lock);
+	*keep = (size_t)(cut - r->received);
+	return go;
+}
+
+/* Whether a blob answer of len bytes is the one --cut-download-after cuts. */
+int mock_fault_cut_download(struct mock_req *r, int64_t len)
+{
+	int64_t cut = r->srv->cfg.cut_download_after;
+	int go = 0;
+
+	if (cut < 0 || len <= cut)
+		return 0;
+	pthread_mutex_lock(&faults_lock);
+	if (!r->srv->cut_download_done)
+		go = r->srv->cut_download_done = 1;
+	pthread_mutex_unlock(&faults_lock);
+	return go;
+}
+
+struct cut_body {
+	int fd;
+	int64_t from;
+	int64_t cut;
+};
+
+/* MHD content reader: the blob's bytes up to the cut, then an error (MHD closes). */
+static ssize_t cut_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	const struct cut_body *c = cls;
+	int64_t left = c->cut - (int64_t)pos;
+	ssize_t n;
+
+	if (left <= 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if ((int64_t)max > left)
+		max = (size_t)left;
+	do
+		n = pread(c->fd, buf, max, (off_t)(c->from + (int64_t)pos));
+	while (n < 0 && errno == EINTR);
+	return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void cut_free(void *cls)
+{
+	struct cut_body *c = cls;
+
+	close(c->fd);
+	free(c);
+}
+
+/* A response that promises len bytes and stops after cut of them. */
+struct MHD_Response *mock_fault_cut_response(int fd, int64_t from, int64_t len, int64_t cut)
+{
+	struct cut_body *c = malloc(sizeof(*c));
+	struct MHD_Response *resp;
+
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->fd = fd;
+	c->from = from;
+	c->cut = cut;
+	resp = MHD_create_response_from_callback((uint64_t)len, 64 * 1024, cut_read, c, cut_free);
+	if (!resp)
+		cut_free(c);
+	return resp;
 }

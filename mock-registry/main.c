@@ -30,6 +30,14 @@ enum opt_id {
 	O_RELATIVE,
 	O_CHUNK_MIN,
 	O_FAULT,
+	O_NO_OAUTH,
+	O_NO_REFRESH,
+	O_REVOKE_REFRESH,
+	O_STATUS_FAULT,
+	O_CUT_UPLOAD,
+	O_CUT_DOWNLOAD,
+	O_NO_RANGES,
+	O_NO_UPLOAD_STATUS,
 	O_HELP
 };
 
@@ -53,10 +61,13 @@ static const struct option_def options[] = {
 	  "append one line per request to FILE:\n"
 	  "METHOD URI STATUS auth=A ct=CT cr=CR cl=CL range=RANGE\n"
 	  "(A: none, basic:USER, bearer:USER, bearer:anonymous or bad;\n"
-	  "a missing header is -)" },
+	  "POST /token: oauth:GRANT:USER or oauth:GRANT:bad, GRANT\n"
+	  "password or refresh_token; a missing header is -).\n"
+	  "Form bodies, passwords and tokens are never logged" },
 	{ O_AUTH, "auth", "MODE",
 	  "none (default): everything allowed; basic: HTTP Basic\n"
-	  "against --user; token: Bearer tokens from GET /token" },
+	  "against --user; token: Bearer tokens from GET /token\n"
+	  "or the OAuth2 POST /token" },
 	{ O_USER, "user", "NAME:PASS[:ACTIONS]",
 	  "an account (repeatable). ACTIONS: comma list of\n"
 	  "pull,push,delete (default all three; empty or none:\n"
@@ -79,6 +90,40 @@ static const struct option_def options[] = {
 	{ O_FAULT, "fault", "KIND",
 	  "misbehave as KIND says (repeatable; see faults\n"
 	  "below); everything else is answered as usual" },
+	{ O_NO_OAUTH, "no-oauth", NULL,
+	  "POST /token answers 404, as a token service without\n"
+	  "OAuth2: clients must fall back to GET /token" },
+	{ O_NO_REFRESH, "no-refresh-tokens", NULL,
+	  "the token service never returns a refresh_token\n"
+	  "(offline_token=true and access_type=offline are ignored)" },
+	{ O_REVOKE_REFRESH, "revoke-refresh", NULL,
+	  "every refresh token is refused: POST /token with\n"
+	  "grant_type=refresh_token answers 401 invalid_grant\n"
+	  "(refresh tokens are still issued)" },
+	{ O_STATUS_FAULT, "status-fault", "METHOD:SUBSTR:STATUS:COUNT[:RETRY-AFTER]",
+	  "answer STATUS (e.g. 429, 500, 503) to the first COUNT\n"
+	  "requests (0: every one) whose method is METHOD (* for\n"
+	  "any) and whose URI (path and query) contains SUBSTR\n"
+	  "(may be empty; may hold ':'), with Retry-After:\n"
+	  "RETRY-AFTER seconds when given. Checked after\n"
+	  "authorization (a request due a 401 gets it first) but\n"
+	  "before /token and /v2/ are served. Repeatable; the\n"
+	  "first switch that matches and has answers left wins" },
+	{ O_CUT_UPLOAD, "cut-upload-after", "BYTES",
+	  "once: the first PATCH or PUT to an upload whose body\n"
+	  "passes BYTES bytes has the first BYTES stored and its\n"
+	  "connection closed (logged with status 000)" },
+	{ O_CUT_DOWNLOAD, "cut-download-after", "BYTES",
+	  "once: the first blob GET whose answer is longer than\n"
+	  "BYTES sends BYTES bytes of it and closes the connection" },
+	{ O_NO_RANGES, "no-ranges", NULL,
+	  "blob GETs ignore Range and answer 200 with the whole\n"
+	  "blob (no Accept-Ranges); by default bytes=N- and\n"
+	  "bytes=N-M get 206 with Content-Range" },
+	{ O_NO_UPLOAD_STATUS, "no-upload-status", NULL,
+	  "GET on an upload Location answers 404\n"
+	  "BLOB_UPLOAD_UNKNOWN (as public ECR): a client cannot\n"
+	  "ask where an upload stands" },
 	{ O_HELP, "help", NULL, "print this help and exit" },
 };
 
@@ -101,9 +146,10 @@ static void print_help(FILE *f)
 
 		snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
 			 o->arg ? o->arg : "");
-		fprintf(f, "  %-28s ", left);
 		if (strlen(left) > 28)
-			fprintf(f, "\n  %-28s ", "");
+			fprintf(f, "  %s\n  %-28s ", left, "");
+		else
+			fprintf(f, "  %-28s ", left);
 		for (; *h; h++) {
 			fputc(*h, f);
 			if (*h == '\n')
@@ -118,7 +164,9 @@ static void print_help(FILE *f)
 	      "POST /v2/NAME/blobs/uploads/[?digest=D | ?mount=D&from=REPO];\n"
 	      "GET, PATCH, PUT [?digest=D], DELETE /v2/NAME/blobs/uploads/UUID?_state=S;\n"
 	      "GET, HEAD, PUT, DELETE /v2/NAME/manifests/REF; GET /v2/NAME/tags/list[?n=&last=];\n"
-	      "GET /token?service=mock-registry&scope=... (token mode only).\n"
+	      "GET /token?service=mock-registry&scope=...[&offline_token=true&client_id=C] and\n"
+	      "POST /token (form: grant_type, service, client_id, scope, username and password\n"
+	      "or refresh_token, access_type) in token mode only.\n"
 	      "\n"
 	      "notes:\n"
 	      "  upload Locations carry _state=S; only the newest one (from the last POST or\n"
@@ -126,7 +174,16 @@ static void print_help(FILE *f)
 	      "  DELETE of a manifest by tag removes the tag only; by digest, the manifest\n"
 	      "  and every tag pointing at it. DELETE of a blob unlinks it from NAME.\n"
 	      "  A manifest's descriptors must name blobs (or manifests) of NAME, with\n"
-	      "  their exact sizes. POST /token (OAuth2) is not implemented: 404.\n"
+	      "  their exact sizes.\n"
+	      "  The token service: GET takes basic credentials (none: anonymous) and one\n"
+	      "  scope= per scope; POST (OAuth2) takes grant_type=password with username and\n"
+	      "  password, or grant_type=refresh_token with refresh_token, plus service and\n"
+	      "  client_id (both required) and scope (one field, space-separated scopes);\n"
+	      "  answers access_token, scope, expires_in, issued_at. A refresh_token comes\n"
+	      "  back for offline_token=true on GET with basic credentials, or\n"
+	      "  access_type=offline on POST: a random string bound to the user, valid for\n"
+	      "  the life of the process. A refused password or refresh token: 401\n"
+	      "  {\"error\":\"invalid_grant\"}; a malformed form: 400.\n"
 	      "  A request cut off before its answer is logged with status 000.\n"
 	      "\n"
 	      "storage: ROOT/blobs/sha256/HEX, ROOT/repos/NAME/_layers/HEX,\n"
@@ -196,6 +253,26 @@ static int add_user(struct mock_config *c, const char *spec)
 	return 0;
 }
 
+static int add_status_fault(struct mock_config *c, const char *spec)
+{
+	struct mock_status_fault *f =
+		realloc(c->status_faults, (c->nstatus_faults + 1) * sizeof(*f));
+
+	if (!f)
+		return -1;
+	c->status_faults = f;
+	if (mock_status_fault_parse(spec, &f[c->nstatus_faults]) < 0)
+		return -1;
+	c->nstatus_faults++;
+	return 0;
+}
+
+/* A byte count, 0 to 2^62. */
+static int parse_int64_opt(const char *s, int64_t *out)
+{
+	return bp_parse_int64(s, 0, INT64_C(1) << 62, out);
+}
+
 static int set_auth(struct mock_config *c, const char *s)
 {
 	if (strcmp(s, "none") == 0)
@@ -255,6 +332,27 @@ static int apply(struct mock_config *c, enum opt_id id, const char *v)
 		c->faults |= bit;
 		return 0;
 	}
+	case O_NO_OAUTH:
+		c->no_oauth = 1;
+		return 0;
+	case O_NO_REFRESH:
+		c->no_refresh_tokens = 1;
+		return 0;
+	case O_REVOKE_REFRESH:
+		c->revoke_refresh = 1;
+		return 0;
+	case O_STATUS_FAULT:
+		return add_status_fault(c, v);
+	case O_CUT_UPLOAD:
+		return parse_int64_opt(v, &c->cut_upload_after);
+	case O_CUT_DOWNLOAD:
+		return parse_int64_opt(v, &c->cut_download_after);
+	case O_NO_RANGES:
+		c->no_ranges = 1;
+		return 0;
+	case O_NO_UPLOAD_STATUS:
+		c->no_upload_status = 1;
+		return 0;
 	case O_HELP:
 		return 0;
 	}
@@ -317,6 +415,9 @@ static void config_release(struct mock_config *c)
 		free(c->users[i].pass);
 	}
 	free(c->users);
+	for (i = 0; i < c->nstatus_faults; i++)
+		mock_status_fault_release(&c->status_faults[i]);
+	free(c->status_faults);
 	free(c->root);
 	free(c->port_file);
 	free(c->log_path);
@@ -389,6 +490,8 @@ int main(int argc, char **argv)
 	bp_strlcpy(srv.cfg.listen, "127.0.0.1", sizeof(srv.cfg.listen));
 	srv.cfg.token_expiry = 300;
 	srv.cfg.chunk_min_length = -1;
+	srv.cfg.cut_upload_after = -1;
+	srv.cfg.cut_download_after = -1;
 	rc = parse_args(&srv.cfg, argc, argv);
 	if (rc == 0)
 		rc = run(&srv);

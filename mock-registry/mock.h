@@ -22,6 +22,7 @@
 #define MOCK_HEX_LEN 64
 #define MOCK_UUID_LEN 36
 #define MOCK_TOKEN_LEN 64
+#define MOCK_FORM_MAX (64 * 1024) /* an OAuth2 POST /token body */
 
 /* What the --fault kinds send (see faults.c). */
 #define MOCK_HUGE_MANIFEST (5 * 1024 * 1024)
@@ -56,6 +57,16 @@ struct mock_fault_kind {
 	const char *help; /* one line for --help */
 };
 
+/* --status-fault METHOD:SUBSTR:STATUS:COUNT[:RETRY-AFTER] (faults.c). */
+struct mock_status_fault {
+	char *method; /* "*" for any */
+	char *substr; /* matched against the request URI, path and query */
+	unsigned status;
+	long count;	  /* 0: every matching request */
+	long retry_after; /* seconds; -1: no Retry-After header */
+	long used;	  /* answered so far, under the faults lock */
+};
+
 struct mock_user {
 	char *name;
 	char *pass;
@@ -77,6 +88,15 @@ struct mock_config {
 	int relative_location;
 	int64_t chunk_min_length; /* -1: header not sent */
 	unsigned faults;	  /* enum mock_fault bits */
+	int no_oauth;		  /* POST /token answers 404 */
+	int no_refresh_tokens;	  /* the token service never returns refresh_token */
+	int revoke_refresh;	  /* every refresh token is refused (401) */
+	struct mock_status_fault *status_faults;
+	size_t nstatus_faults;
+	int64_t cut_upload_after;   /* -1: off */
+	int64_t cut_download_after; /* -1: off */
+	int no_ranges;		    /* blob GETs ignore Range */
+	int no_upload_status;	    /* GET on an upload Location answers 404 */
 };
 
 struct mock_log;
@@ -92,6 +112,8 @@ struct mock_server {
 	struct mock_tokens *tokens;
 	struct mock_uploads *uploads;
 	struct MHD_Daemon *daemon;
+	int cut_upload_done; /* the --cut-* switches act once; under the faults lock */
+	int cut_download_done;
 };
 
 /* Who sent a request, decided once from its Authorization header. */
@@ -147,6 +169,7 @@ struct mock_req {
 	struct mock_upload *up;	  /* claimed upload session, if any */
 	int64_t cr_start, cr_end; /* Content-Range, when has_cr */
 	int has_cr;
+	char grant[160]; /* POST /token: "GRANT:USER" for the log's auth= field */
 };
 
 /* server.c */
@@ -213,6 +236,8 @@ int mock_auth_require(struct mock_req *r, const char *repo, unsigned actions, en
 enum MHD_Result mock_auth_ping(struct mock_req *r);
 /* GET /token: the token service. */
 enum MHD_Result mock_token_endpoint(struct mock_req *r);
+/* POST /token: the OAuth2 token endpoint; reads the form body, answers at its end. */
+enum MHD_Result mock_token_post(struct mock_req *r);
 
 /* uploads.c */
 struct mock_uploads *mock_uploads_new(void);
@@ -297,6 +322,26 @@ struct MHD_Response *mock_fault_retyped_manifest(const char *data, size_t len);
 struct MHD_Response *mock_fault_token_html(void);
 /* token-huge: the token JSON grown to MOCK_TOKEN_HUGE bytes by a padding field (cJSON_free). */
 char *mock_fault_token_padded(const char *json);
+/* Parses METHOD:SUBSTR:STATUS:COUNT[:RETRY-AFTER] into f (strings owned by f); 0 or -1. */
+int mock_status_fault_parse(const char *spec, struct mock_status_fault *f);
+/* Frees the strings of f. */
+void mock_status_fault_release(struct mock_status_fault *f);
+/* When a --status-fault matches r and has answers left: queues it, sets *res, returns 1. */
+int mock_status_fault_check(struct mock_req *r, enum MHD_Result *res);
+/*
+ * --cut-upload-after: 1 when the size bytes arriving now take r's body past
+ * the limit and the cut has not happened yet; *keep gets how many of them to
+ * store before the connection is closed.
+ */
+int mock_fault_cut_upload(struct mock_req *r, size_t size, size_t *keep);
+/* --cut-download-after: 1 when a blob answer of len bytes is the one to cut. */
+int mock_fault_cut_download(struct mock_req *r, int64_t len);
+/*
+ * len bytes of fd from offset from, announced whole (Content-Length: len)
+ * but ending in an error after cut bytes, so MHD closes the connection.
+ * Owns fd, also when it returns NULL.
+ */
+struct MHD_Response *mock_fault_cut_response(int fd, int64_t from, int64_t len, int64_t cut);
 
 /* log.c */
 /* Opens FILE for appending; NULL path gives a log that drops lines. */

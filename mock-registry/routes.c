@@ -158,6 +158,9 @@ static enum MHD_Result route_repo(struct mock_req *r, const char *path)
 					"invalid repository name", r->name);
 	if (mock_auth_require(r, r->name, needed_actions(r), &res))
 		return res;
+	/* after authorization: a rate limit answers requests that would succeed */
+	if (mock_status_fault_check(r, &res))
+		return res;
 	return dispatch(r, kind);
 }
 
@@ -165,14 +168,22 @@ static enum MHD_Result route_repo(struct mock_req *r, const char *path)
 enum MHD_Result mock_route(struct mock_req *r, const char *url)
 {
 	int get = is(r, "GET") || is(r, "HEAD");
+	enum MHD_Result res;
 
 	if (strcmp(url, "/token") == 0) {
-		if (r->srv->cfg.auth != MOCK_AUTH_TOKEN || is(r, "POST"))
+		if (r->srv->cfg.auth != MOCK_AUTH_TOKEN)
 			return not_found(r);
-		return get ? mock_token_endpoint(r) : not_allowed(r, "GET, HEAD");
+		if (mock_status_fault_check(r, &res))
+			return res;
+		if (is(r, "POST"))
+			return r->srv->cfg.no_oauth ? not_found(r) : mock_token_post(r);
+		return get ? mock_token_endpoint(r) : not_allowed(r, "GET, HEAD, POST");
 	}
-	if (strcmp(url, "/v2/") == 0 || strcmp(url, "/v2") == 0)
+	if (strcmp(url, "/v2/") == 0 || strcmp(url, "/v2") == 0) {
+		if (mock_status_fault_check(r, &res))
+			return res;
 		return get ? mock_auth_ping(r) : not_allowed(r, "GET, HEAD");
+	}
 	if (bp_strprefix(url, "/v2/"))
 		return route_repo(r, url + 4);
 	return not_found(r);

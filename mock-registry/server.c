@@ -105,6 +105,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return res;
 	}
 	if (*size) {
+		size_t keep;
+
+		if (mock_fault_cut_upload(r, *size, &keep)) {
+			/* the bytes before the cut are kept; the session is free for a status GET
+			 */
+			body_feed(r, data, keep);
+			if (r->fd >= 0)
+				close(r->fd);
+			r->fd = -1;
+			mock_uploads_release(r->srv->uploads, r->up, 0);
+			r->up = NULL;
+			return MHD_NO;
+		}
 		body_feed(r, data, *size);
 		*size = 0;
 		return MHD_YES;

@@ -450,6 +450,7 @@ struct bp_auth {
 	auth_kind kind;
 	char *realm;
 	char *service;
+	int token_refused; /* the OAuth2 POST refused our identity token */
 	token_entry tokens[TOKENS_MAX];
 	size_t ntokens;
 };
@@ -720,7 +721,9 @@ static int oauth_unsupported(long status)
  * under key. A refresh (identity) token goes by OAuth2 POST; a password by
  * GET with basic credentials, or, with offline (login), by the OAuth2
  * password grant asking for a refresh token, which *refresh_out then gets.
- * A token service that does not do OAuth2 gets the GET instead.
+ * A token service that does not do OAuth2 gets the GET instead; a refresh
+ * token it gives there is dropped, as only the OAuth2 POST could take it
+ * back (the password is kept instead).
  */
 static int token_fetch(bp_auth *r, bp_http *h, const char *realm, const char *service,
 		       const char *scopes, const char *key, int offline, char **refresh_out)
@@ -729,7 +732,7 @@ static int token_fetch(bp_auth *r, bp_http *h, const char *realm, const char *se
 	char *token = NULL, *refresh = NULL;
 	int is_token = r->have_creds && bp_credentials_is_token(&r->creds);
 	long expires = 60, status = 0;
-	int err;
+	int err, no_oauth = 0;
 
 	if (is_token || (offline && r->have_creds)) {
 		err = token_request(r, h, realm, service, scopes,
@@ -737,6 +740,13 @@ static int token_fetch(bp_auth *r, bp_http *h, const char *realm, const char *se
 		if (err)
 			goto done;
 		if (oauth_unsupported(status)) {
+			no_oauth = status == 404 || status == 405;
+			if (is_token && !no_oauth) {
+				/* spoken, and refused: a GET can only be anonymous now */
+				pthread_mutex_lock(&r->lock);
+				r->token_refused = 1;
+				pthread_mutex_unlock(&r->lock);
+			}
 			dbg(r, "token: POST answered %ld, trying GET", status);
 			bp_dynbuf_reset(&body);
 			err = token_request(r, h, realm, service, scopes, GRANT_GET, offline, &body,
@@ -773,7 +783,10 @@ static int token_fetch(bp_auth *r, bp_http *h, const char *realm, const char *se
 	pthread_mutex_lock(&r->lock);
 	token_store(r, key, token, expires);
 	pthread_mutex_unlock(&r->lock);
-	if (refresh_out && refresh) {
+	if (refresh_out && refresh && no_oauth) {
+		dbg(r, "token: the token service has no OAuth2 endpoint to take a refresh token "
+		    "back; keeping the password");
+	} else if (refresh_out && refresh) {
 		*refresh_out = refresh;
 		refresh = NULL;
 	}
@@ -923,8 +936,17 @@ done:
 }
 
 /* See auth.h. */
-int bp_auth__refused(const bp_auth *a, const char *scope)
+int bp_auth__refused(bp_auth *a, const char *scope)
 {
+	int token_refused;
+
+	pthread_mutex_lock(&a->lock);
+	token_refused = a->token_refused;
+	pthread_mutex_unlock(&a->lock);
+	if (token_refused)
+		return bp_error_set(BP_EAUTH, "registry %s refused the identity token (from %s): "
+				    "log in again (beampush login %s)", a->domain, a->creds.source,
+				    a->domain);
 	if (a->have_creds)
 		return bp_error_set(BP_EAUTH, "registry %s refused access to %s for %s (from %s)",
 				    a->domain, scope ? scope : "the registry", a->creds.username,

@@ -75,11 +75,15 @@ int bp_auth__ping(bp_auth *a, const bp_http_response *resp);
  * token by the OAuth2 password grant asking for a refresh token (or GET
  * with offline_token=true where OAuth2 is not spoken), or GET /v2/ with
  * Basic. BP_EAUTH when refused. *refresh gets a refresh token when the
- * token service issued one, else NULL.
+ * token service issued one that it can also take back (by the OAuth2 POST),
+ * else NULL.
  */
 int bp_auth__login(bp_auth *a, bp_http *h, const char *base, char **refresh);
 
-/* The BP_EAUTH error for a request refused again after authenticating. */
-int bp_auth__refused(const bp_auth *a, const char *scope);
+/*
+ * The BP_EAUTH error for a request refused again after authenticating; an
+ * identity token the token service refused says to log in again.
+ */
+int bp_auth__refused(bp_auth *a, const char *scope);
 
 #endif

@@ -138,11 +138,14 @@ static int parse_line(bp_cache *c, char *line)
 static int load(bp_cache *c)
 {
 	FILE *f = fopen(c->file, "r");
-	char line[4 * FIELD_MAX];
+	char line[4 * FIELD_MAX], msg[1024];
 	size_t total = 0;
+	int code = bp_error_last_code();
 
 	if (!f)
 		return 0;
+	/* a save on the way out of a failed push must not lose that failure's message */
+	bp_strlcpy(msg, code ? bp_error_last() : "", sizeof(msg));
 	while (fgets(line, sizeof(line), f)) {
 		size_t n = strlen(line);
 
@@ -155,7 +158,11 @@ static int load(bp_cache *c)
 		parse_line(c, line);
 	}
 	fclose(f);
-	bp_error_clear();
+	/* the lines skipped leave no error behind; the caller's stays */
+	if (code)
+		bp_error_set(code, "%s", msg);
+	else
+		bp_error_clear();
 	return 0;
 }
 

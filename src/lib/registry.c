@@ -286,6 +286,14 @@ static double retry_delay(const bp_http_response *resp, int n)
 	return d + d * 0.25 * ((double)(rand() % 1000) / 1000.0);
 }
 
+/* A wait as the whole seconds a message says: rounded up, so 0.5 s is "1s" and 1 s is "1s". */
+static long whole_secs(double secs)
+{
+	long s = (long)secs;
+
+	return (double)s < secs ? s + 1 : s;
+}
+
 static void sleep_for(double secs)
 {
 	struct timespec ts;
@@ -327,11 +335,11 @@ static int should_retry(bp_registry *r, const bp_http_request *req, int err,
 		return 0;
 	d = retry_delay(err ? NULL : resp, n);
 	if (err)
-		snprintf(msg, sizeof(msg), "retrying in %.0fs (attempt %d of %d): %s %.300s", d + 0.5,
-			 n + 2, r->opts.retries + 1, req->method, bp_error_last());
+		snprintf(msg, sizeof(msg), "retrying in %lds (attempt %d of %d): %s %.300s",
+			 whole_secs(d), n + 2, r->opts.retries + 1, req->method, bp_error_last());
 	else
-		snprintf(msg, sizeof(msg), "retrying in %.0fs (attempt %d of %d): %s answered %ld",
-			 d + 0.5, n + 2, r->opts.retries + 1, req->method, resp->status);
+		snprintf(msg, sizeof(msg), "retrying in %lds (attempt %d of %d): %s answered %ld",
+			 whole_secs(d), n + 2, r->opts.retries + 1, req->method, resp->status);
 	if (r->opts.retry_cb)
 		r->opts.retry_cb(msg, r->opts.payload);
 	sleep_for(d);
@@ -764,8 +772,8 @@ static int upload_retry(bp_registry *r, const char *digest, int *tries, const ch
 		return 0;
 	d = retry_delay(NULL, *tries);
 	(*tries)++;
-	snprintf(msg, sizeof(msg), "retrying in %.0fs (attempt %d of %d): blob %.19s: %.200s",
-		 d + 0.5, *tries + 1, r->opts.retries + 1, digest, why);
+	snprintf(msg, sizeof(msg), "retrying in %lds (attempt %d of %d): blob %.19s: %.200s",
+		 whole_secs(d), *tries + 1, r->opts.retries + 1, digest, why);
 	if (r->opts.retry_cb)
 		r->opts.retry_cb(msg, r->opts.payload);
 	sleep_for(d);

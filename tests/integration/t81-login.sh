@@ -3,6 +3,8 @@
 # beampush login and logout: credentials checked against the registry first, stored in the
 # login keyring (shared with docker-credential-secretservice), a credential helper or, when
 # asked, config.json; used by push; removed by logout. Never a secret in any output.
+# The mock's token service gives no refresh tokens here, so that login keeps the password:
+# t82-refresh-token.sh covers the identity tokens of a service that does.
 . "$(dirname "$0")/bus.sh"
 . "$(dirname "$0")/lib.sh"
 [ -f "${BP_TEST_PRIVATE_BUS:-}" ] && rm -f "$BP_TEST_PRIVATE_BUS"
@@ -39,7 +41,7 @@ no_secret() {
 
 test_expect_success SECRETSERVICE_HELPER 'login stores in the keyring; push uses it; logout removes it' '
 	start_keyring &&
-	start_mock --auth token --user "alice:$SECRET" &&
+	start_mock --auth token --no-refresh-tokens --user "alice:$SECRET" &&
 	no_docker_auth &&
 	login_as alice "$SECRET" "$MOCK" &&
 	test_grep -F "Login succeeded" out &&
@@ -59,7 +61,7 @@ test_expect_success SECRETSERVICE_HELPER 'login stores in the keyring; push uses
 
 test_expect_success 'a refused password stores nothing and exits 3' '
 	start_keyring &&
-	start_mock --auth token --user "alice:$SECRET" &&
+	start_mock --auth token --no-refresh-tokens --user "alice:$SECRET" &&
 	no_docker_auth &&
 	test_expect_code 3 login_as alice wrong-password "$MOCK" &&
 	test_grep "login refused, nothing stored" err &&
@@ -82,7 +84,7 @@ test_expect_success 'basic-auth registries: login checks GET /v2/ with the crede
 
 test_expect_success 'what login stored, docker-credential-secretservice reads' '
 	start_keyring &&
-	start_mock --auth token --user "alice:$SECRET" &&
+	start_mock --auth token --no-refresh-tokens --user "alice:$SECRET" &&
 	no_docker_auth &&
 	login_as alice "$SECRET" "$MOCK" &&
 	keyring_get "$MOCK" >got &&
@@ -91,7 +93,7 @@ test_expect_success 'what login stored, docker-credential-secretservice reads' '
 '
 
 test_expect_success 'login --store file writes config.json auths, mode 0600, other keys kept' '
-	start_mock --auth token --user "alice:$SECRET" &&
+	start_mock --auth token --no-refresh-tokens --user "alice:$SECRET" &&
 	docker_config "{\"credHelpers\":{\"gcr.io\":\"gcloud\"},\"psFormat\":\"table {{.ID}}\"}" &&
 	login_as alice "$SECRET" --store file "$MOCK" &&
 	test_grep -F "stored unencrypted in $DOCKER_CONFIG/config.json" err &&
@@ -106,7 +108,7 @@ test_expect_success 'login --store file writes config.json auths, mode 0600, oth
 '
 
 test_expect_success 'a config.json that is not JSON is never rewritten' '
-	start_mock --auth token --user "alice:$SECRET" &&
+	start_mock --auth token --no-refresh-tokens --user "alice:$SECRET" &&
 	docker_config "{ this is not json" &&
 	cp "$DOCKER_CONFIG/config.json" before &&
 	test_expect_code 1 login_as alice "$SECRET" --store file "$MOCK" &&
@@ -115,7 +117,7 @@ test_expect_success 'a config.json that is not JSON is never rewritten' '
 '
 
 test_expect_success 'credHelpers for the server: login stores through the helper' '
-	start_mock --auth token --user "alice:$SECRET" &&
+	start_mock --auth token --no-refresh-tokens --user "alice:$SECRET" &&
 	docker_config "{\"credHelpers\":{\"$MOCK\":\"bptest\"}}" &&
 	: >"$HELPER_STATE/log" &&
 	login_as alice "$SECRET" "$MOCK" &&
@@ -129,7 +131,7 @@ test_expect_success 'credHelpers for the server: login stores through the helper
 '
 
 test_expect_success 'no Secret Service: login says what to do and exits 1; push still works' '
-	start_mock --auth token --user "alice:$SECRET" &&
+	start_mock --auth token --no-refresh-tokens --user "alice:$SECRET" &&
 	no_docker_auth &&
 	(
 		unset DBUS_SESSION_BUS_ADDRESS &&
@@ -143,7 +145,7 @@ test_expect_success 'no Secret Service: login says what to do and exits 1; push 
 
 test_expect_success 'SERVER as a URL is normalised as docker does' '
 	start_keyring &&
-	start_mock --auth token --user "alice:$SECRET" &&
+	start_mock --auth token --no-refresh-tokens --user "alice:$SECRET" &&
 	no_docker_auth &&
 	login_as alice "$SECRET" "http://$MOCK/v2/" &&
 	test_grep -F "for $MOCK stored" out &&
