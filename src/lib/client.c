@@ -150,7 +150,7 @@ int bp_login(bp_client *c, const char *host, const bp_credentials *creds, char *
 /* Is a daemon there? See client.h. */
 int bp_daemon_check(void)
 {
-	bp_daemon *d;
+	bp_daemon *d = NULL;
 	int err = bp_daemon__open(&d);
 
 	bp_daemon__free(d);
