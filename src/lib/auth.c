@@ -926,8 +926,7 @@ int bp_auth__challenge(bp_auth *a, bp_http *h, const bp_http_response *resp, con
 			   : bp_error_set(BP_ENOMEM, "out of memory");
 	} else if (!a->have_creds) {
 		err = bp_error_set(BP_EAUTH, "registry %s requires authentication: "
-				   "no credentials found (add them to docker's config.json)",
-				   a->domain);
+				   "no credentials found (beampush login %s)", a->domain, a->domain);
 	}
 done:
 	free(want);
@@ -952,8 +951,8 @@ int bp_auth__refused(bp_auth *a, const char *scope)
 				    a->domain, scope ? scope : "the registry", a->creds.username,
 				    a->creds.source);
 	return bp_error_set(BP_EAUTH, "registry %s requires authentication for %s: "
-			    "no credentials found (add them to docker's config.json)",
-			    a->domain, scope ? scope : "the registry");
+			    "no credentials found (beampush login %s)",
+			    a->domain, scope ? scope : "the registry", a->domain);
 }
 
 /* See auth.h. */

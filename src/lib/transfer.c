@@ -278,9 +278,14 @@ static int push_daemon(bp_client *c, const transport *t, const bp_reference *dst
 	int err;
 
 	if ((err = bp_daemon__open(&d))) {
-		if (err == BP_ENOTFOUND)
-			bp_error_prefix("cannot push %s from the daemon (use --from oci:DIR or "
-					"--from docker-archive:FILE)", t->ref);
+		/* no daemon is a failure (1), not an image not found (4) */
+		if (err == BP_ENOTFOUND) {
+			char why[300];
+
+			bp_strlcpy(why, bp_error_last(), sizeof(why));
+			err = bp_error_set(BP_ERROR, "cannot push %s from the daemon: %s; use --from "
+					   "oci:DIR or --from docker-archive:FILE", t->ref, why);
+		}
 		return err;
 	}
 	bp_client__debug(c, "Docker daemon at %s", bp_daemon__socket(d));
