@@ -296,7 +296,8 @@ static int build_index(bp_archive *a)
 		bp_error_prefix("%s", a->path);
 		goto done;
 	}
-	qsort(a->m, a->n, sizeof(*a->m), member_cmp);
+	if (a->n) /* qsort wants an array, even of nothing */
+		qsort(a->m, a->n, sizeof(*a->m), member_cmp);
 	/* as when extracted, a later member of the same name replaces one before */
 	for (i = 0, k = 0; i < a->n; i++) {
 		if (i + 1 < a->n && strcmp(a->m[i].name, a->m[i + 1].name) == 0) {
@@ -1726,8 +1727,10 @@ int bp_archive__add_layer(bp_archive_writer *w, const char *diff_id, int64_t siz
 	rc = bp_tarw__add_from(w->tw, name, size, hashing_read, &hs);
 	if (rc == BP_EINVAL) {
 		/* the arguments were checked: this is the source's length */
-		rc = bp_error_set(BP_EINTEGRITY, "layer %s: size mismatch: %s", diff_id,
-				  bp_error_last());
+		char why[512];
+
+		bp_strlcpy(why, bp_error_last(), sizeof(why));
+		rc = bp_error_set(BP_EINTEGRITY, "layer %s: size mismatch: %s", diff_id, why);
 	} else if (rc) {
 		bp_error_prefix("layer %s", diff_id);
 	}
