@@ -108,6 +108,9 @@ bench-compress: all $(B)/bench/compress-speed
 bench: all
 	@B=$(B) bench/push-pull
 
+bench-archive: all
+	@B=$(B) bench/archive-push
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(B)/beampush $(DESTDIR)$(BINDIR)/beampush
@@ -116,7 +119,7 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all check demo deps install clean unit-tests bench bench-compress
+.PHONY: all check demo deps install clean unit-tests bench bench-compress bench-archive
 .SECONDARY:
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -46,10 +46,18 @@ typedef struct {
 	bp_event_cb on_event;
 	void *payload;
 	int retries;                    /* passing failures retried this often (0: never) */
+	int compression_level;          /* gzip level for uncompressed layers, 1..12; 0: default */
 } bp_client_options;
 
+/*
+ * Level 1: on a 2-core machine the upload of a docker archive is bound by
+ * compression; level 1 pushes twice as fast as level 6 for output about 15%
+ * larger (bench/archive-push). Higher levels trade speed for size.
+ */
+#define BP_COMPRESSION_LEVEL_DEFAULT 1
+
 #define BP_RETRIES_DEFAULT 4
-#define BP_CLIENT_OPTIONS_INIT { 1, NULL, 0, 0, 0, 0, NULL, 0, NULL, NULL, BP_RETRIES_DEFAULT }
+#define BP_CLIENT_OPTIONS_INIT { 1, NULL, 0, 0, 0, 0, NULL, 0, NULL, NULL, BP_RETRIES_DEFAULT, 0 }
 
 #define BP_CHUNK_SIZE_DEFAULT (16 * 1024 * 1024)
 #define BP_MONOLITHIC_MAX_DEFAULT (1024 * 1024)

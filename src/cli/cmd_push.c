@@ -28,6 +28,7 @@ int cmd_push(global_opts *g, int argc, char **argv)
 {
 	const char *from = NULL, *digestfile = g->digestfile;
 	int64_t chunk = 0, single = 0;
+	int level = 0;
 	const cli_option opts[] = {
 		{ "--from", NULL, OPT_STRING, &from, "SOURCE",
 		  "image to push: oci:DIR[:TAG], docker-archive:FILE[:REF] or docker-daemon:NAME "
@@ -38,6 +39,8 @@ int cmd_push(global_opts *g, int argc, char **argv)
 		  "upload larger blobs in PATCH chunks of this size (default 16M)" },
 		{ "--single-put-max", NULL, OPT_SIZE, &single, "BYTES",
 		  "blobs up to this size go in one PUT (default 1M)" },
+		{ "--compression-level", NULL, OPT_INT, &level, "N",
+		  "gzip level for uncompressed layers, 1 (fastest, default) to 12 (smallest)" },
 		{ NULL, NULL, OPT_FLAG, NULL, NULL, NULL }
 	};
 	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
@@ -74,6 +77,12 @@ int cmd_push(global_opts *g, int argc, char **argv)
 	cli_progress_verb("Pushing");
 	co.chunk_size = chunk;
 	co.monolithic_max = single;
+	if (level > 12) {
+		cli_error("push: --compression-level wants 1 to 12, not %d", level);
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	co.compression_level = level;
 	if ((err = bp_client_new(&c, &co))) {
 		rc = cli_fail(err);
 		goto done;

@@ -74,6 +74,10 @@ int bp_client_new(bp_client **out, const bp_client_options *opts)
 		c->opts.jobs = JOBS_MAX;
 	if (!c->opts.chunk_size)
 		c->opts.chunk_size = BP_CHUNK_SIZE_DEFAULT;
+	if (c->opts.compression_level <= 0)
+		c->opts.compression_level = BP_COMPRESSION_LEVEL_DEFAULT;
+	if (c->opts.compression_level > 12)
+		c->opts.compression_level = 12;
 	if (!c->opts.monolithic_max)
 		c->opts.monolithic_max = BP_MONOLITHIC_MAX_DEFAULT;
 	pthread_mutex_init(&c->event_lock, NULL);

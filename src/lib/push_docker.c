@@ -25,13 +25,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define READ_BUF (1024 * 1024)
-#define GZIP_LEVEL 6
 
 /* One layer's work and its result. */
 typedef struct {
@@ -137,7 +137,7 @@ int bp_push_docker__stream(bp_client *c, bp_push_docker *p, long (*rd)(void *, s
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	if ((err = bp_registry__upload_begin(p->reg, p->repo, c->opts.chunk_size, NULL, NULL, &u)))
 		goto done;
-	if (compress && (err = bp_gzip__new(&z, GZIP_LEVEL, 0, 0, to_upload, u)))
+	if (compress && (err = bp_gzip__new(&z, c->opts.compression_level, 0, 0, to_upload, u)))
 		goto done;
 	if (headlen) {
 		err = z ? bp_gzip__write(z, head, headlen) : bp_registry__upload_write(u, head, headlen);
@@ -377,7 +377,17 @@ static int pipe_write(const void *data, size_t len, void *payload)
 static void *export_main(void *arg)
 {
 	exporter *e = arg;
+	sigset_t pipe_only;
 
+	/*
+	 * When the reader stops early (a failed upload), the write into the
+	 * closed pipe must fail with EPIPE in this thread, not kill the process
+	 * with SIGPIPE: blocked here, the signal stays pending on this thread
+	 * and goes with it.
+	 */
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_only, NULL);
 	e->err = bp_daemon__export(e->d, e->name, pipe_write, e);
 	if (e->err)
 		bp_strlcpy(e->msg, bp_error_last(), sizeof(e->msg));
@@ -624,6 +634,13 @@ done:
 				 !bp_digest_equal(got, img.id))
 				err = bp_error_set(BP_EINTEGRITY, "export of %s: config hashes to %s, not %s",
 						   name, got, img.id);
+			/* a layer the image lists twice is exported (and pushed) once */
+			for (i = 0; i < img.ndiff_ids; i++) {
+				long first = layer_index(&img, img.diff_ids[i]);
+
+				if (!layers[i].done && first >= 0 && layers[first].done)
+					layers[i] = layers[first];
+			}
 			for (i = 0; !err && i < img.ndiff_ids; i++)
 				if (!layers[i].done)
 					err = bp_error_set(BP_EPROTO, "export of %s has no layer %s", name,

@@ -38,7 +38,9 @@ int bp_daemon__open(bp_daemon **out)
 		path = "/var/run/docker.sock";
 	}
 	if (stat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
-		return bp_error_set(BP_ENOTFOUND, "no Docker daemon: %s is not a socket", path);
+		return bp_error_set(BP_ENOTFOUND, "no Docker daemon: %s is not a socket (%s)", path,
+				    host && *host ? "from DOCKER_HOST"
+						  : "the default; DOCKER_HOST is not set");
 	if (!(d = calloc(1, sizeof(*d))) || !(d->socket = bp_strdup(path))) {
 		free(d);
 		return bp_error_set(BP_ENOMEM, "out of memory");

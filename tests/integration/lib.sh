@@ -67,6 +67,8 @@ chmod 0700 "$T/run"
 export HOME=$T/home
 export DOCKER_CONFIG=$T/docker
 export XDG_RUNTIME_DIR=$T/run
+# Nor the user's blob cache (diff_id -> pushed digest, repositories holding a blob).
+export XDG_CACHE_HOME=$T/cache
 unset DOCKER_HOST REGISTRY_AUTH_FILE
 export LC_ALL=C
 # Nor the user's login keyring: no session bus, but the private one of a file that set up its own
@@ -116,6 +118,8 @@ _bp_stop_servers() {
 _bp_cleanup() {
 	local rc=$?
 	trap - EXIT
+	# a caller under `set -e` (the benches) must not stop the cleanup half way
+	set +e
 	_bp_stop_servers 1
 	if [ -n "${BP_TEST_KEEP:-}" ]; then
 		echo "# kept $T"
@@ -151,6 +155,14 @@ test_have_prereq() {
 			;;
 		SECRETSERVICE_HELPER)
 			command -v docker-credential-secretservice >/dev/null 2>&1 || return 1 ;;
+		# podman's Engine API as the Docker daemon; as root only: rootless podman's storage
+		# holds files of subordinate uids that the cleanup could not remove
+		PODMAN)
+			command -v podman >/dev/null 2>&1 && command -v curl >/dev/null 2>&1 &&
+				[ "$(id -u)" = 0 ] || return 1
+			;;
+		# no Docker daemon at the default socket (for scenarios that unset DOCKER_HOST)
+		NO_DOCKER_SOCKET) [ ! -e /var/run/docker.sock ] || return 1 ;;
 		*) echo "# unknown prerequisite $p" >&2; return 1 ;;
 		esac
 	done
@@ -475,6 +487,80 @@ start_registry() {
 	return 1
 }
 
+# _bp_podman_ready SOCKET: the Engine API at SOCKET answers /_ping with OK.
+_bp_podman_ready() {
+	[ "$(curl -s --max-time 2 --unix-socket "$1" http://d/_ping 2>/dev/null)" = OK ]
+}
+
+# _bp_remove_after PID DIR: run in the background and registered with the servers; when
+# stopped, wait (up to 2.5 s, within the 3 s the servers get) for PID to exit, then remove DIR.
+_bp_remove_after() {
+	local pid=$1 dir=$2 sleeper i
+	set +x
+	# shellcheck disable=SC2064
+	trap 'kill "$sleeper" 2>/dev/null
+		i=0
+		while _bp_alive "$pid" && [ $i -lt 50 ]; do sleep 0.05; i=$((i + 1)); done
+		rm -rf "$dir"
+		exit 0' TERM
+	sleep 86400 &
+	sleeper=$!
+	wait "$sleeper"
+}
+
+# start_podman_service: start `podman system service` as a Docker-compatible daemon with its
+# own storage, run state, temporary files and socket; stopped like the other servers. Exports
+# PODMAN (the podman command line for that storage: `$PODMAN load -i FILE`, `$PODMAN tag ...`,
+# unquoted), PODMAN_SOCK, PODMAN_PID, PODMAN_LOG (the service's output: at --log-level=info an
+# access-log line per Engine API request once it is answered, e.g.
+# `"GET /v1.41/images/NAME/get HTTP/1.1" 200` for an export) and DOCKER_HOST=unix://$PODMAN_SOCK.
+#
+# Headless as root on Debian 12 (podman 4.3, no systemd as PID 1, cgroup v1): vfs storage
+# mounts nothing, so stopping the service leaves no mount behind; --cgroup-manager=cgroupfs and
+# --events-backend=file are what podman picks by itself here, given explicitly so that a machine
+# that boots systemd but gives the tests no journald or systemd session behaves the same (the
+# event log then lands in the --tmpdir). Storage, --tmpdir and socket are in $T/podman-N; the
+# run root cannot be: podman refuses one longer than 50 characters (conmon's socket paths), so
+# it is a directory in /tmp (named in $T/podman-N/runroot) that a helper registered with the
+# servers removes once podman has gone. TMPDIR keeps the copies podman makes while it loads or exports an image (its
+# image_copy_tmp_dir, /var/tmp by default) in $T too. What podman shares across instances
+# whatever the flags: the lock segment /dev/shm/libpod_lock and the blob-info cache in
+# /var/lib/containers/cache; no test depends on either.
+start_podman_service() {
+	local n dir run deadline
+	n=$(_bp_server_id)
+	dir=$T/podman-$n
+	mkdir -p "$dir/root" "$dir/tmp"
+	run=$(mktemp -d /tmp/bp-podman.XXXXXX) || return 1
+	echo "$run" >"$dir/runroot"
+	PODMAN="env TMPDIR=$dir/tmp podman --storage-driver vfs --root $dir/root --runroot $run"
+	PODMAN="$PODMAN --tmpdir $dir/tmp --cgroup-manager=cgroupfs --events-backend=file"
+	PODMAN_SOCK=$dir/docker.sock
+	PODMAN_LOG=$dir/out
+	$PODMAN --log-level=info system service --time=0 "unix://$PODMAN_SOCK" </dev/null \
+		>"$PODMAN_LOG" 2>&1 &
+	PODMAN_PID=$!
+	echo "$PODMAN_PID podman-$n" >>"$T/.servers"
+	_bp_remove_after "$PODMAN_PID" "$run" </dev/null >/dev/null 2>&1 &
+	echo "$! podman-$n-run" >>"$T/.servers"
+	deadline=$(($(date +%s) + 20))
+	until _bp_podman_ready "$PODMAN_SOCK"; do
+		if ! _bp_alive "$PODMAN_PID"; then
+			echo "start_podman_service: podman exited before it was ready:" >&2
+			cat "$PODMAN_LOG" >&2
+			return 1
+		fi
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "start_podman_service: no answer on $PODMAN_SOCK after 20 s:" >&2
+			cat "$PODMAN_LOG" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	DOCKER_HOST=unix://$PODMAN_SOCK
+	export PODMAN PODMAN_SOCK PODMAN_PID PODMAN_LOG DOCKER_HOST
+}
+
 # _bp_keyring_ready: the Secret Service answers on the session bus and has a default collection.
 _bp_keyring_ready() {
 	dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
@@ -774,6 +860,12 @@ image_blobs() {
 	m=$(layout_digest "$1" "${2:-}")
 	[ -n "$m" ] || return 1
 	grep -o '"sha256:[0-9a-f]\{64\}"' "$(blob_path_layout "$1" "$m")" | tr -d '"'
+}
+
+# config_diff_ids FILE: the rootfs.diff_ids of an image config, one a line, in order.
+config_diff_ids() {
+	tr -d '\n\r\t ' <"$1" | sed -n 's/.*"diff_ids":\[\([^]]*\)\].*/\1/p' | tr ',' '\n' |
+		tr -d '"' | awk 'NF'
 }
 
 # --- logs ----------------------------------------------------------------------------------
