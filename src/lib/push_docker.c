@@ -122,8 +122,8 @@ static long layer_read(void *buf, size_t len, void *payload)
  */
 int bp_push_docker__stream(bp_client *c, bp_push_docker *p, long (*rd)(void *, size_t, void *),
 			   void *rp, const void *head, size_t headlen, int64_t total, int compress,
-			   const char *kind, const char *label, char digest[BP_DIGEST_MAX],
-			   int64_t *size, char diff_id[BP_DIGEST_MAX])
+			   const char *kind, const char *label, const char *expect,
+			   char digest[BP_DIGEST_MAX], int64_t *size, char diff_id[BP_DIGEST_MAX])
 {
 	progress_ctx pc = { c, label, kind };
 	bp_upload *u = NULL;
@@ -158,6 +158,11 @@ int bp_push_docker__stream(bp_client *c, bp_push_docker *p, long (*rd)(void *, s
 	}
 	if (z && ((err = bp_gzip__finish(z)) || (err = bp_gzip__diff_id(z, diff_id))))
 		goto done;
+	/* bytes that are not the layer the config names are not even closed: the upload is cancelled */
+	if (expect && z && !bp_digest_equal(diff_id, expect)) {
+		err = bp_error_set(BP_EINTEGRITY, "layer %s: its bytes hash to %s", expect, diff_id);
+		goto done;
+	}
 	err = bp_registry__upload_finish(u, digest, size);
 done:
 	bp_gzip__free(z);
@@ -179,13 +184,9 @@ static int push_uncompressed(bp_client *c, layer_job *lj, const char *kind)
 		return err < 0 ? err : 0;
 	bp_client__emit(c, BP_EVENT_BLOB_START, l->diff_id, kind, 0, l->size, NULL);
 	err = bp_push_docker__stream(c, p, layer_read, &rd, NULL, 0, l->size, 1, kind, l->diff_id,
-				     lj->out.digest, &lj->out.size, diff_id);
+				     l->diff_id, lj->out.digest, &lj->out.size, diff_id);
 	if (err)
 		return err;
-	/* what we compressed must be the layer the config names */
-	if (!bp_digest_equal(diff_id, l->diff_id))
-		return bp_error_set(BP_EINTEGRITY, "layer %s: its bytes hash to %s", l->diff_id,
-				    diff_id);
 	if (p->cache)
 		bp_cache__add_compressed(p->cache, p->registry, l->diff_id, lj->out.digest,
 					 lj->out.size);
@@ -216,8 +217,8 @@ static int push_compressed(bp_client *c, layer_job *lj, const char *kind)
 		}
 	}
 	bp_client__emit(c, BP_EVENT_BLOB_START, label, kind, 0, l->size, NULL);
-	err = bp_push_docker__stream(c, p, layer_read, &rd, NULL, 0, l->size, 0, kind, label, got,
-				     &size, NULL);
+	err = bp_push_docker__stream(c, p, layer_read, &rd, NULL, 0, l->size, 0, kind, label, NULL,
+				     got, &size, NULL);
 	if (err)
 		return err;
 	if (l->digest[0] && !bp_digest_equal(got, l->digest))
@@ -499,7 +500,7 @@ static int walk_export(bp_client *c, bp_push_docker *p, const bp_daemon_image *i
 		bp_client__emit(c, BP_EVENT_BLOB_START, hex[0] ? name_id : e->name, "layer", 0,
 				(int64_t)e->size, NULL);
 		err = bp_push_docker__stream(c, p, member_read, t, head, (size_t)n, (int64_t)e->size,
-					     1, "layer", hex[0] ? name_id : e->name, out.digest,
+					     1, "layer", hex[0] ? name_id : e->name, NULL, out.digest,
 					     &out.size, diff_id);
 		if (err)
 			return err;

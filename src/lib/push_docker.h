@@ -65,11 +65,13 @@ int bp_push_docker__known(bp_client *c, bp_push_docker *p, const char *diff_id, 
  * Upload what rd gives (head first: bytes the caller already read), gzip-
  * compressed on every core when compress is set, else as it is. digest
  * and size get the blob's; diff_id (when compressing) the sha256 of the
- * bytes that went in. total (or -1) and label are for progress.
+ * bytes that went in: when it is not expect (if given), BP_EINTEGRITY and
+ * the upload is cancelled, never closed. total (or -1) and label are for
+ * progress.
  */
 int bp_push_docker__stream(bp_client *c, bp_push_docker *p, long (*rd)(void *, size_t, void *),
 			   void *rp, const void *head, size_t headlen, int64_t total, int compress,
-			   const char *kind, const char *label, char digest[BP_DIGEST_MAX],
-			   int64_t *size, char diff_id[BP_DIGEST_MAX]);
+			   const char *kind, const char *label, const char *expect,
+			   char digest[BP_DIGEST_MAX], int64_t *size, char diff_id[BP_DIGEST_MAX]);
 
 #endif

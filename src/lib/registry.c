@@ -1102,12 +1102,19 @@ void bp_registry__upload_free(bp_upload *u)
 	if (u->loc && u->failed != -1) {
 		bp_http_request req = BP_HTTP_REQUEST_INIT;
 		bp_http_response resp = { 0 };
+		char msg[1024];
+		int code = bp_error_last_code();
 
+		/* a courtesy: whatever it meets, the error that led here stays the error */
+		bp_strlcpy(msg, bp_error_last(), sizeof(msg));
 		req.method = "DELETE";
 		req.url = u->loc;
 		request(u->r, u->scope, &req, &resp, NULL);
 		bp_http__response_release(&resp);
-		bp_error_clear();
+		if (code)
+			bp_error_set(code, "%s", msg);
+		else
+			bp_error_clear();
 	}
 	bp_hasher_free(u->hash);
 	free(u->scope);

@@ -312,7 +312,10 @@ test_expect_success 'a layer that does not hash to its diff_id: exit 5, no manif
 	test_expect_code 5 beampush --progress none push --from docker-archive:$PWD/bad.tar $MOCK/beam/python:latest 2>err &&
 	test_line_count = 1 err &&
 	test_grep -F "layer $id: its bytes hash to" err &&
-	test "$(count_log "^PUT /v2/beam/python/manifests/")" = 0
+	test "$(count_log "^PUT /v2/beam/python/manifests/")" = 0 &&
+	# the corrupt layer was never closed: its upload was cancelled, not PUT
+	test_grep -E "^DELETE /v2/beam/python/blobs/uploads/" "$MOCK_LOG" &&
+	test "$(count_log "^PUT /v2/beam/python/blobs/uploads/.* 201 ")" -le 4
 '
 
 test_done
