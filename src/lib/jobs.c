@@ -46,9 +46,18 @@ static void *worker(void *p)
 /* Run fn over jobs in order on up to opts.jobs threads; the first error wins. */
 int bp_jobs__run(bp_client *c, job *jobs, size_t n, job_fn fn)
 {
+	return bp_jobs__run_max(c, jobs, n, fn, JOBS_MAX);
+}
+
+/* Run fn over jobs on at most max threads. */
+int bp_jobs__run_max(bp_client *c, job *jobs, size_t n, job_fn fn, size_t max)
+{
 	job_queue q = { c, jobs, n, 0, 0, fn, PTHREAD_MUTEX_INITIALIZER };
 	pthread_t th[JOBS_MAX];
 	size_t nth = (size_t)c->opts.jobs < n ? (size_t)c->opts.jobs : n, i, started = 0;
+
+	if (nth > max)
+		nth = max;
 
 	for (i = 1; i < nth; i++) {
 		if (pthread_create(&th[started], NULL, worker, &q) != 0)

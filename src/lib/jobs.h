@@ -23,6 +23,9 @@ struct job {
 /* Run fn over jobs; 0, or the first failed job's error with its message. */
 int bp_jobs__run(bp_client *c, job *jobs, size_t n, job_fn fn);
 
+/* The same on at most max threads (jobs that each keep every core busy already). */
+int bp_jobs__run_max(bp_client *c, job *jobs, size_t n, job_fn fn, size_t max);
+
 /* Progress of one blob, turned into BP_EVENT_BLOB_PROGRESS events. */
 typedef struct {
 	bp_client *c;

@@ -32,6 +32,8 @@
 #include <unistd.h>
 
 #define READ_BUF (1024 * 1024)
+/* Chunks of a streamed upload wait in memory until the registry has them. */
+#define STREAM_CHUNK_MAX (8 * 1024 * 1024)
 
 /* One layer's work and its result. */
 typedef struct {
@@ -135,7 +137,10 @@ int bp_push_docker__stream(bp_client *c, bp_push_docker *p, long (*rd)(void *, s
 
 	if (!(buf = malloc(READ_BUF)))
 		return bp_error_set(BP_ENOMEM, "out of memory");
-	if ((err = bp_registry__upload_begin(p->reg, p->repo, c->opts.chunk_size, NULL, NULL, &u)))
+	if ((err = bp_registry__upload_begin(p->reg, p->repo,
+					     c->opts.chunk_size < STREAM_CHUNK_MAX ? c->opts.chunk_size
+										   : STREAM_CHUNK_MAX,
+					     NULL, NULL, &u)))
 		goto done;
 	if (compress && (err = bp_gzip__new(&z, c->opts.compression_level, 0, 0, to_upload, u)))
 		goto done;
@@ -306,7 +311,12 @@ int bp_push_docker__image(bp_client *c, bp_push_docker *p, const bp_push_docker_
 		jobs[i].kind = "layer";
 		jobs[i].ctx = &ljs[i];
 	}
-	if ((err = bp_jobs__run(c, jobs, img->nlayers, push_layer)))
+	/*
+	 * Each layer's compression keeps every core busy: two layers at a time
+	 * overlap one's upload with the other's compression, more only cost
+	 * memory (a compressor and a chunk buffer each).
+	 */
+	if ((err = bp_jobs__run_max(c, jobs, img->nlayers, push_layer, 2)))
 		goto done;
 	for (i = 0; i < img->nlayers; i++) {
 		layers[i] = ljs[i].out;
