@@ -240,11 +240,10 @@ static int push_archive(bp_client *c, const transport *t, const bp_reference *ds
 	bp_push_docker_image pi;
 	int err;
 
+	/* the archive's own messages name its path already */
 	if ((err = bp_archive__open(&a, t->path)) ||
-	    (err = bp_archive__find(a, t->ref, c->opts.platform, &img))) {
-		bp_error_prefix("docker-archive:%s", t->path);
+	    (err = bp_archive__find(a, t->ref, c->opts.platform, &img)))
 		goto done;
-	}
 	p.src = a;
 	if (bp_cache__open(&p.cache))
 		p.cache = NULL;
@@ -711,7 +710,11 @@ static int pull_docker(bp_client *c, const bp_reference *src, const transport *t
 		goto done;
 	}
 	if (!mkdtemp(tmp)) {
-		err = bp_error_set(BP_EIO, "%s: %s", tmp, strerror(errno));
+		/* name the directory the user gave, not our temporary name in it */
+		const char *slash = strrchr(tmp, '/');
+
+		err = bp_error_set(BP_EIO, "cannot write in %.*s: %s",
+				   slash ? (int)(slash - tmp) : 1, slash ? tmp : ".", strerror(errno));
 		free(tmp);
 		tmp = NULL;
 		goto done;
