@@ -135,10 +135,24 @@ test_expect_success PODMAN,SKOPEO 'pull REF loads into the daemon: its image ID 
 	TMPDIR=$PWD/tmp beampush pull $MOCK/beam/python:latest >pulled &&
 	test_grep -F "digest: $(pushed_digest out)" pulled &&
 	test "sha256:$($PODMAN inspect $MOCK/beam/python:latest --format "{{.Id}}")" = "$CONFIG" &&
-	TMPDIR=$PWD/tmp beampush pull $MOCK/beam/python:oci &&
+	$PODMAN inspect $MOCK/beam/python:latest --format "{{.RepoDigests}}" >digests &&
+	test_grep -F "$MOCK/beam/python@$(pushed_digest out)" digests &&
+	TMPDIR=$PWD/tmp beampush pull $MOCK/beam/python:oci >pulled2 &&
 	test "sha256:$($PODMAN inspect $MOCK/beam/python:oci --format "{{.Id}}")" = "$CONFIG" &&
+	$PODMAN inspect $MOCK/beam/python:oci --format "{{.RepoDigests}}" >digests2 &&
+	test_grep -F "$MOCK/beam/python@$(sed -n "s/^digest: //p" pulled2)" digests2 &&
 	ls -A tmp >left &&
 	test_must_be_empty left
+'
+
+test_expect_success PODMAN 'pull by digest alone loads an untagged image that carries the digest' '
+	start_mock --auth none &&
+	no_docker_auth &&
+	digest=$(beampush -q push --from oci:$IMG:latest $MOCK/beam/python:d) &&
+	start_podman_service &&
+	beampush --progress none pull $MOCK/beam/python@$digest &&
+	$PODMAN images --digests --format "{{.Digest}} {{.ID}}" >images &&
+	test_grep -F "$digest" images
 '
 
 test_expect_success PODMAN,SKOPEO 'a corrupted blob: pull exits 5 and hands nothing to the daemon' '
