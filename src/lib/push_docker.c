@@ -20,8 +20,10 @@
 #include "store_archive.h"
 #include "store_daemon.h"
 #include "tar.h"
+#include "util/dynbuf.h"
 #include "util/strutil.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -443,6 +445,138 @@ static long layer_index(const bp_daemon_image *img, const char *diff_id)
 	return -1;
 }
 
+/* A compressed layer met in the export, placed by manifest.json at the end. */
+typedef struct {
+	char *member;
+	bp_descriptor out;
+	bp_compression compression;
+} compressed_member;
+
+/* What the walk keeps besides the layers found by their diff_ids. */
+typedef struct {
+	bp_dynbuf manifest_json;
+	compressed_member *cm;
+	size_t ncm;
+} export_state;
+
+static void export_state_release(export_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->ncm; i++)
+		free(st->cm[i].member);
+	free(st->cm);
+	bp_dynbuf_release(&st->manifest_json);
+}
+
+/* Read the rest of the current member into b. */
+static int read_member(bp_tar *t, bp_dynbuf *b, const char *what)
+{
+	char buf[8192];
+	long n;
+
+	while ((n = bp_tar__read(t, buf, sizeof(buf))) > 0)
+		if (bp_dynbuf_add(b, buf, (size_t)n) < 0)
+			return bp_error_set(BP_EPROTO, "export: %s larger than %zu bytes", what, b->cap);
+	return n < 0 ? bp_error_last_code() : 0;
+}
+
+/*
+ * A layer already compressed (a Docker 25+ export from the containerd
+ * store) goes as it is; manifest.json, at the end of the export, says
+ * which diff_id it is. Its name, when a digest, must be its hash.
+ */
+static int push_compressed_member(bp_client *c, bp_push_docker *p, bp_tar *t,
+				  const bp_tar_entry *e, const char *name_id, const char *head,
+				  size_t headlen, export_state *st)
+{
+	compressed_member *cm = realloc(st->cm, (st->ncm + 1) * sizeof(*cm));
+	compressed_member *m;
+	int err;
+
+	if (!cm)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	st->cm = cm;
+	m = &cm[st->ncm];
+	memset(m, 0, sizeof(*m));
+	if (!(m->member = bp_strdup(e->name)))
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	st->ncm++;
+	m->compression = bp_compress__detect(head, headlen);
+	if (name_id && (err = registry_has(p, name_id, (int64_t)e->size)) != 0) {
+		if (err < 0)
+			return err;
+		bp_strlcpy(m->out.digest, name_id, BP_DIGEST_MAX);
+		m->out.size = (int64_t)e->size;
+		bp_client__emit(c, BP_EVENT_BLOB_EXISTS, name_id, "layer", m->out.size, m->out.size,
+				NULL);
+		return 0;
+	}
+	bp_client__emit(c, BP_EVENT_BLOB_START, name_id ? name_id : e->name, "layer", 0,
+			(int64_t)e->size, NULL);
+	err = bp_push_docker__stream(c, p, member_read, t, head, headlen, (int64_t)e->size, 0,
+				     "layer", name_id ? name_id : e->name, NULL, m->out.digest,
+				     &m->out.size, NULL);
+	if (err)
+		return err;
+	if (name_id && !bp_digest_equal(name_id, m->out.digest))
+		return bp_error_set(BP_EINTEGRITY, "export: %s hashes to %s", e->name, m->out.digest);
+	bp_client__emit(c, BP_EVENT_BLOB_DONE, name_id ? name_id : e->name, "layer", m->out.size,
+			m->out.size, NULL);
+	return 0;
+}
+
+/*
+ * Place the compressed layers: manifest.json's entry for the image lists
+ * its layer members in order, base first.
+ */
+static int place_compressed(const bp_daemon_image *img, daemon_layer *layers, export_state *st)
+{
+	cJSON *root, *entry, *cfg, *list, *l;
+	size_t i = 0, k;
+	int err = 0;
+
+	if (!st->ncm)
+		return 0;
+	root = cJSON_ParseWithLength(st->manifest_json.ptr ? st->manifest_json.ptr : "",
+				     st->manifest_json.len);
+	entry = NULL;
+	if (cJSON_IsArray(root)) {
+		cJSON_ArrayForEach(entry, root) {
+			cfg = cJSON_GetObjectItemCaseSensitive(entry, "Config");
+			if (cJSON_IsString(cfg) && strstr(cfg->valuestring, bp_digest_hex(img->id)))
+				break;
+		}
+	}
+	list = cJSON_GetObjectItemCaseSensitive(entry, "Layers");
+	if (!cJSON_IsArray(list) || (size_t)cJSON_GetArraySize(list) != img->ndiff_ids) {
+		err = bp_error_set(BP_EPROTO, "export: manifest.json does not list the layers of %s",
+				   img->id);
+		goto done;
+	}
+	cJSON_ArrayForEach(l, list) {
+		if (!layers[i].done && cJSON_IsString(l)) {
+			for (k = 0; k < st->ncm; k++)
+				if (strcmp(st->cm[k].member, l->valuestring) == 0)
+					break;
+			if (k < st->ncm) {
+				if (st->cm[k].compression == BP_COMPRESSION_ZSTD) {
+					err = bp_error_set(BP_EUNSUPPORTED, "export: layer %s is zstd; a "
+							   "Docker v2 manifest cannot name it",
+							   l->valuestring);
+					goto done;
+				}
+				layers[i].out = st->cm[k].out;
+				layers[i].done = 1;
+			}
+		}
+		i++;
+	}
+done:
+	cJSON_Delete(root);
+	return err;
+}
+
 /*
  * Walk the export: the config by its name (the image ID), layers as they
  * come. An uncompressed layer named by its diff_id that the cache and the
@@ -450,7 +584,7 @@ static long layer_index(const bp_daemon_image *img, const char *diff_id)
  * while it streams, and matched to the image's diff_ids by its hash.
  */
 static int walk_export(bp_client *c, bp_push_docker *p, const bp_daemon_image *img, bp_tar *t,
-		       daemon_layer *layers, char **config, size_t *config_len)
+		       daemon_layer *layers, char **config, size_t *config_len, export_state *st)
 {
 	const bp_tar_entry *e;
 	int err;
@@ -482,6 +616,12 @@ static int walk_export(bp_client *c, bp_push_docker *p, const bp_daemon_image *i
 			*config = bp_dynbuf_detach(&b, config_len);
 			continue;
 		}
+		if (kind == BP_ARCHIVE_MANIFEST_JSON) {
+			bp_dynbuf_reset(&st->manifest_json);
+			if ((err = read_member(t, &st->manifest_json, "manifest.json")))
+				return err;
+			continue;
+		}
 		if (kind != BP_ARCHIVE_LAYER && kind != BP_ARCHIVE_V1_LAYER && kind != BP_ARCHIVE_BLOB)
 			continue;
 		/* named by its diff_id, known on the registry: not even read */
@@ -503,10 +643,14 @@ static int walk_export(bp_client *c, bp_push_docker *p, const bp_daemon_image *i
 		/* JSON blobs (manifests, indexes) of a Docker 25+ export are not layers */
 		if (n == 0 || head[0] == '{')
 			continue;
-		if (bp_compress__detect(head, (size_t)n) != BP_COMPRESSION_NONE)
-			return bp_error_set(BP_EUNSUPPORTED, "export: layer %s is compressed; push it "
-					    "with --from docker-archive:FILE after docker save",
-					    e->name);
+		if (bp_compress__detect(head, (size_t)n) != BP_COMPRESSION_NONE) {
+			err = push_compressed_member(c, p, t, e, kind == BP_ARCHIVE_BLOB && hex[0]
+								      ? name_id : NULL,
+						     head, (size_t)n, st);
+			if (err)
+				return err;
+			continue;
+		}
 		bp_client__emit(c, BP_EVENT_BLOB_START, hex[0] ? name_id : e->name, "layer", 0,
 				(int64_t)e->size, NULL);
 		err = bp_push_docker__stream(c, p, member_read, t, head, (size_t)n, (int64_t)e->size,
@@ -582,7 +726,10 @@ int bp_push_docker__daemon(bp_client *c, bp_push_docker *p, bp_daemon *d, const 
 	size_t config_len = 0, i;
 	int64_t config_size = -1;
 	bp_tar *t = NULL;
+	export_state st;
 
+	memset(&st, 0, sizeof(st));
+	bp_dynbuf_init(&st.manifest_json, BP_ARCHIVE_JSON_MAX);
 	if ((err = bp_daemon__inspect(d, name, &img)))
 		return err;
 	if (!(layers = calloc(img.ndiff_ids ? img.ndiff_ids : 1, sizeof(*layers)))) {
@@ -625,7 +772,7 @@ int bp_push_docker__daemon(bp_client *c, bp_push_docker *p, bp_daemon *d, const 
 	fds[1] = -1; /* the thread closes it */
 	if ((err = bp_tar__new(&t, fd_read, NULL, &fds[0], 0)))
 		goto done;
-	err = walk_export(c, p, &img, t, layers, &config, &config_len);
+	err = walk_export(c, p, &img, t, layers, &config, &config_len, &st);
 done:
 	if (started) {
 		/* unblock the exporter if we stopped reading early */
@@ -645,6 +792,8 @@ done:
 				 !bp_digest_equal(got, img.id))
 				err = bp_error_set(BP_EINTEGRITY, "export of %s: config hashes to %s, not %s",
 						   name, got, img.id);
+			if (!err)
+				err = place_compressed(&img, layers, &st);
 			/* a layer the image lists twice is exported (and pushed) once */
 			for (i = 0; i < img.ndiff_ids; i++) {
 				long first = layer_index(&img, img.diff_ids[i]);
@@ -672,6 +821,7 @@ done:
 		close(fds[1]);
 	free(config);
 	free(layers);
+	export_state_release(&st);
 	bp_daemon__image_release(&img);
 	return err;
 }
