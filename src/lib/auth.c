@@ -451,6 +451,7 @@ struct bp_auth {
 	char *realm;
 	char *service;
 	int token_refused; /* the OAuth2 POST refused our identity token */
+	int tls;           /* the registry answered over https: secrets never go plain */
 	token_entry tokens[TOKENS_MAX];
 	size_t ntokens;
 };
@@ -666,6 +667,17 @@ static int token_request(bp_auth *r, bp_http *h, const char *realm, const char *
 	if (!origin) {
 		err = bp_error_set(BP_EPROTO, "registry %s: token realm \"%.200s\" is not an http(s) URL",
 				   r->domain, realm);
+		goto done;
+	}
+	/*
+	 * A registry reached over https whose token service is plain http
+	 * would see the password (or refresh token) cross the network in
+	 * clear: refused, whatever the registry says.
+	 */
+	if (r->tls && bp_strprefix(origin, "http://") &&
+	    (auth || g == GRANT_PASSWORD || g == GRANT_REFRESH)) {
+		err = bp_error_set(BP_EPROTO, "registry %s: its token service %.200s is plain http; "
+				   "credentials are not sent there", r->domain, realm);
 		goto done;
 	}
 	dbg(r, "token: %s %s (%s%s)", g == GRANT_GET ? "GET" : "POST", url.ptr,
@@ -895,6 +907,9 @@ int bp_auth__ping(bp_auth *a, const bp_http_response *resp)
 	size_t n;
 	int err;
 
+	pthread_mutex_lock(&a->lock);
+	a->tls = resp->url && bp_strprefix(resp->url, "https://") != NULL;
+	pthread_mutex_unlock(&a->lock);
 	if (resp->status != 401) {
 		pthread_mutex_lock(&a->lock);
 		a->kind = AUTH_NONE;

@@ -434,7 +434,8 @@ registry_htpasswd_auth() {
 	printf 'auth:\n  htpasswd:\n    realm: basic-realm\n    path: %s\n' "$file"
 }
 
-# start_registry [AUTH-YAML]: start Debian's docker-registry (distribution 2.8) on a free
+# start_registry [AUTH-YAML]: start Debian's docker-registry (REG_HTTP_EXTRA, when set, is
+# more of its http: section, each line indented by two spaces, e.g. its tls: block) (distribution 2.8) on a free
 # loopback port with its own storage; AUTH-YAML is appended to its configuration. Exports
 # REG_PORT, REG (127.0.0.1:PORT), REG_ROOT (the storage root), REG_LOG (its access log),
 # REG_PID.
@@ -463,6 +464,7 @@ start_registry() {
 		http:
 		  addr: 127.0.0.1:$port
 		  secret: beampush-test-secret
+		${REG_HTTP_EXTRA:-}
 		${1:-}
 		EOF
 		docker-registry serve "$dir/config.yml" </dev/null >"$REG_LOG" 2>&1 &
