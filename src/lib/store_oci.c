@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -406,7 +407,7 @@ int bp_oci_open(bp_oci **out, const char *dir, int create)
 {
 	bp_oci *o = NULL;
 	struct stat st;
-	int rc, empty = 0;
+	int rc, empty = 0, lock_fd = -1;
 
 	if (out)
 		*out = NULL;
@@ -433,13 +434,20 @@ int bp_oci_open(bp_oci **out, const char *dir, int create)
 			goto done;
 		}
 		rc = mkdir_p(dir);
-		if (!rc)
-			rc = create_layout(o);
 		if (rc)
 			goto done;
 	} else if (!S_ISDIR(st.st_mode)) {
 		rc = bp_error_set(BP_EINVAL, "%s is not a directory, so not an OCI layout", dir);
 		goto done;
+	}
+	/* creators at the same time: one makes the layout, the others find it made */
+	if (create) {
+		lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0) {
+			rc = bp_error_set(BP_EIO, "cannot lock OCI layout %s: %s", dir,
+					  strerror(errno));
+			goto done;
+		}
 	}
 
 	rc = read_layout_file(o);
@@ -470,6 +478,8 @@ int bp_oci_open(bp_oci **out, const char *dir, int create)
 	if (!rc)
 		rc = load_entries(o, o->index);
 done:
+	if (lock_fd >= 0)
+		close(lock_fd);
 	if (rc) {
 		bp_oci_free(o);
 		return rc;
@@ -958,7 +968,7 @@ int bp_oci_tag(bp_oci *o, const bp_descriptor *desc, const char *tag)
 {
 	cJSON *index = NULL, *entry = NULL, *manifests;
 	char *text = NULL;
-	int rc, changed;
+	int rc, changed, lock_fd = -1;
 
 	if (!o || !desc)
 		return bp_error_set(BP_EINVAL, "nothing to tag");
@@ -985,6 +995,16 @@ int bp_oci_tag(bp_oci *o, const bp_descriptor *desc, const char *tag)
 	entry = new_entry(desc, tag);
 	if (!entry) {
 		rc = oom();
+		goto done;
+	}
+	/*
+	 * Two processes tagging at once must not lose either change: the
+	 * read-modify-rename of index.json holds a lock on the layout's
+	 * directory (no extra file in the layout).
+	 */
+	lock_fd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0) {
+		rc = bp_error_set(BP_EIO, "cannot lock OCI layout %s: %s", o->dir, strerror(errno));
 		goto done;
 	}
 	/* start from the file, not our copy, to keep others' recent changes */
@@ -1024,6 +1044,8 @@ int bp_oci_tag(bp_oci *o, const bp_descriptor *desc, const char *tag)
 	o->index = index;
 	index = NULL;
 done:
+	if (lock_fd >= 0)
+		close(lock_fd);
 	cJSON_free(text);
 	cJSON_Delete(entry);
 	cJSON_Delete(index);
