@@ -158,6 +158,8 @@ static enum MHD_Result serve_blob(struct mock_req *r, int fd, int64_t size)
 	return mock_reply(r, status, resp);
 }
 
+static enum MHD_Result redirect_to_storage(struct mock_req *r, const char *hex);
+
 /* GET/HEAD /v2/<name>/blobs/<digest>: the stored bytes, read at send time. */
 enum MHD_Result mock_blob_get(struct mock_req *r)
 {
@@ -179,6 +181,74 @@ enum MHD_Result mock_blob_get(struct mock_req *r)
 	if (fd < 0)
 		return mock_reply_error(r, MHD_HTTP_NOT_FOUND, "BLOB_UNKNOWN",
 					"blob unknown to registry", r->ref);
+	if (is_get(r) && r->srv->storage) {
+		close(fd);
+		return redirect_to_storage(r, hex);
+	}
+	return serve_blob(r, fd, (int64_t)st.st_size);
+}
+
+/* --storage-redirect: 307 to the storage port, another origin, with a signed-looking query. */
+static enum MHD_Result redirect_to_storage(struct mock_req *r, const char *hex)
+{
+	struct MHD_Response *resp = mock_resp_empty();
+	char sig[33];
+	char *loc = NULL;
+
+	if (mock_random_hex(sig, 16) == 0)
+		loc = bp_aprintf("http://%s:%u/blob/%s?sig=%s", r->srv->host,
+				 (unsigned)r->srv->storage_port, hex, sig);
+	if (resp && add_header(resp, MHD_HTTP_HEADER_LOCATION, loc) < 0) {
+		MHD_destroy_response(resp);
+		resp = NULL;
+	}
+	free(loc);
+	return mock_reply(r, MHD_HTTP_TEMPORARY_REDIRECT, resp);
+}
+
+/* A bare {"error":MSG} body with status, as S3-style storage answers. */
+static enum MHD_Result storage_error(struct mock_req *r, unsigned status, const char *msg)
+{
+	char *body = bp_aprintf("{\"error\":\"%s\"}", msg);
+	struct MHD_Response *resp =
+		body ? mock_resp_bytes(body, strlen(body), "application/json") : NULL;
+
+	free(body);
+	return mock_reply(r, status, resp);
+}
+
+/*
+ * The storage port: GET/HEAD /blob/<hex>?sig=S serves the stored blob; a
+ * request with any Authorization header gets 400, as S3 answers a presigned
+ * URL sent with a second auth mechanism.
+ */
+enum MHD_Result mock_storage_get(struct mock_req *r, const char *url)
+{
+	const char *hex = bp_strprefix(url, "/blob/");
+	const char *sig = mock_query(r, "sig");
+	char *path = NULL;
+	struct stat st;
+	int fd = -1;
+
+	if (mock_header(r, MHD_HTTP_HEADER_AUTHORIZATION))
+		return storage_error(r, MHD_HTTP_BAD_REQUEST, "only one auth mechanism allowed");
+	if (!is_get(r) && !method_is(r, "HEAD"))
+		return storage_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+	if (!sig || !*sig)
+		return storage_error(r, MHD_HTTP_FORBIDDEN, "signature missing");
+	free(r->ref);
+	r->ref = hex ? bp_aprintf("sha256:%s", hex) : NULL;
+	if (r->ref && mock_valid_digest(r->ref))
+		path = mock_path_blob(r->srv, hex);
+	if (path)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		return storage_error(r, MHD_HTTP_NOT_FOUND, "no such key");
 	return serve_blob(r, fd, (int64_t)st.st_size);
 }
 
@@ -613,6 +683,11 @@ enum MHD_Result mock_upload_session(struct mock_req *r)
 	/* --no-upload-status: as public ECR, an upload cannot say where it stands */
 	if (is_get(r) && r->srv->cfg.no_upload_status)
 		return upload_unknown(r);
+	/* --no-chunked-upload: as Artifact Registry, the blob must come in one PUT */
+	if (is_patch(r) && r->srv->cfg.no_chunked_upload)
+		return mock_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "UNSUPPORTED",
+					"chunked upload is not supported",
+					"send the blob in one PUT");
 	if (claim(r, &res))
 		return res;
 	if (!is_patch(r) && !is_put(r))

@@ -2,6 +2,7 @@
 /*
  * The request log that integration tests grep. One line per request:
  *   METHOD URI STATUS auth=A ct=CT cr=CR cl=CL range=RANGE
+ * prefixed with "storage " for a request to the --storage-redirect port.
  * STATUS is 000 for a request cut off before it was answered.
  * Each line goes out in a single write(2) on an O_APPEND descriptor, so
  * lines from concurrent connections never interleave and a reader sees a
@@ -76,6 +77,8 @@ void mock_log_request(struct mock_log *l, struct mock_req *r, unsigned status)
 	if (!l || l->fd < 0)
 		return;
 	mock_auth_label(r, auth, sizeof(auth));
+	if (r->storage)
+		bp_dynbuf_adds(&b, "storage ");
 	add_field(&b, NULL, r->method);
 	bp_dynbuf_adds(&b, " ");
 	add_field(&b, NULL, r->uri);

@@ -38,6 +38,9 @@ enum opt_id {
 	O_CUT_DOWNLOAD,
 	O_NO_RANGES,
 	O_NO_UPLOAD_STATUS,
+	O_STORAGE_REDIRECT,
+	O_NO_CHUNKED,
+	O_MAX_BODY,
 	O_HELP
 };
 
@@ -124,6 +127,24 @@ static const struct option_def options[] = {
 	  "GET on an upload Location answers 404\n"
 	  "BLOB_UPLOAD_UNKNOWN (as public ECR): a client cannot\n"
 	  "ask where an upload stands" },
+	{ O_STORAGE_REDIRECT, "storage-redirect", NULL,
+	  "also listen on a second loopback port (the storage,\n"
+	  "as S3): blob GETs answer 307 with an absolute Location\n"
+	  "http://HOST:SPORT/blob/HEX?sig=RANDOM there (HEAD is\n"
+	  "still answered here); the storage serves the bytes\n"
+	  "(Range as here) and answers 400 {\"error\":\"only one\n"
+	  "auth mechanism allowed\"} to any request carrying\n"
+	  "Authorization. Its requests are logged with the prefix\n"
+	  "'storage '" },
+	{ O_NO_CHUNKED, "no-chunked-upload", NULL,
+	  "PATCH on an upload answers 405 UNSUPPORTED (as Google\n"
+	  "Artifact Registry); POST then one PUT with the whole\n"
+	  "blob, or a monolithic POST ?digest=, still work" },
+	{ O_MAX_BODY, "max-body", "BYTES",
+	  "any request whose body is larger than BYTES gets 413\n"
+	  "{\"errors\":[{\"code\":\"SIZE_INVALID\",\"message\":\n"
+	  "\"request body too large\"}]} and nothing of it is\n"
+	  "stored (as GHCR's 4 MiB cap)" },
 	{ O_HELP, "help", NULL, "print this help and exit" },
 };
 
@@ -353,6 +374,14 @@ static int apply(struct mock_config *c, enum opt_id id, const char *v)
 	case O_NO_UPLOAD_STATUS:
 		c->no_upload_status = 1;
 		return 0;
+	case O_STORAGE_REDIRECT:
+		c->storage_redirect = 1;
+		return 0;
+	case O_NO_CHUNKED:
+		c->no_chunked_upload = 1;
+		return 0;
+	case O_MAX_BODY:
+		return parse_int64_opt(v, &c->max_body);
 	case O_HELP:
 		return 0;
 	}
@@ -469,6 +498,9 @@ static int run(struct mock_server *srv)
 		goto done;
 	}
 	fprintf(stderr, "mock-registry: listening on %s\n", srv->base_url);
+	if (srv->storage)
+		fprintf(stderr, "mock-registry: storage on http://%s:%u\n", srv->host,
+			(unsigned)srv->storage_port);
 	while (sigwait(&set, &sig) != 0)
 		;
 	rc = 0;
@@ -492,6 +524,7 @@ int main(int argc, char **argv)
 	srv.cfg.chunk_min_length = -1;
 	srv.cfg.cut_upload_after = -1;
 	srv.cfg.cut_download_after = -1;
+	srv.cfg.max_body = -1;
 	rc = parse_args(&srv.cfg, argc, argv);
 	if (rc == 0)
 		rc = run(&srv);

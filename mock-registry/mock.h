@@ -97,6 +97,9 @@ struct mock_config {
 	int64_t cut_download_after; /* -1: off */
 	int no_ranges;		    /* blob GETs ignore Range */
 	int no_upload_status;	    /* GET on an upload Location answers 404 */
+	int storage_redirect;	    /* blob GETs answer 307 to the storage port */
+	int no_chunked_upload;	    /* PATCH on an upload answers 405 */
+	int64_t max_body;	    /* -1: off; larger request bodies get 413 */
 };
 
 struct mock_log;
@@ -112,6 +115,8 @@ struct mock_server {
 	struct mock_tokens *tokens;
 	struct mock_uploads *uploads;
 	struct MHD_Daemon *daemon;
+	struct MHD_Daemon *storage; /* --storage-redirect: the second port */
+	uint16_t storage_port;
 	int cut_upload_done; /* the --cut-* switches act once; under the faults lock */
 	int cut_download_done;
 };
@@ -148,7 +153,8 @@ enum mock_body_mode {
 struct mock_req {
 	struct mock_server *srv;
 	struct MHD_Connection *conn;
-	char *uri; /* path?query exactly as received */
+	int storage; /* arrived on the storage port */
+	char *uri;   /* path?query exactly as received */
 	const char *method;
 	int started;
 	int in_first; /* inside the first (headers) call */
@@ -165,6 +171,7 @@ struct mock_req {
 	int64_t base_size; /* upload size before this request's bytes */
 	int64_t received;
 	int body_error; /* write failure or cap exceeded */
+	int too_large;	/* --max-body passed by a body without Content-Length */
 	bp_dynbuf body;
 	struct mock_upload *up;	  /* claimed upload session, if any */
 	int64_t cr_start, cr_end; /* Content-Range, when has_cr */
@@ -203,6 +210,8 @@ enum MHD_Result mock_route(struct mock_req *r, const char *url);
 /* blobs.c */
 enum MHD_Result mock_blob_get(struct mock_req *r);
 enum MHD_Result mock_blob_delete(struct mock_req *r);
+/* GET/HEAD /blob/<hex>?sig=S on the storage port, refusing any Authorization as S3 does. */
+enum MHD_Result mock_storage_get(struct mock_req *r, const char *url);
 /* POST .../blobs/uploads/ (plain, monolithic or mount): set up or reply. */
 enum MHD_Result mock_upload_post(struct mock_req *r);
 /* PATCH, PUT, GET, DELETE on an upload session: set up or reply. */

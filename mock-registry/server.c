@@ -49,6 +49,16 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return r;
 }
 
+/* As on_uri, for the storage port. */
+static void *on_uri_storage(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct mock_req *r = on_uri(cls, uri, conn);
+
+	if (r)
+		r->storage = 1;
+	return r;
+}
+
 static void req_free(struct mock_req *r)
 {
 	/* Cut off before its answer went out: logged with the status it was to get, or 000. */
@@ -85,6 +95,23 @@ static void body_feed(struct mock_req *r, const char *data, size_t size)
 		r->body_error = 1;
 }
 
+/* --max-body: 1 when the declared Content-Length is over the cap. */
+static int body_too_large(struct mock_req *r)
+{
+	const char *cl = mock_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	int64_t n;
+
+	return r->srv->cfg.max_body >= 0 && cl && bp_parse_int64(cl, 0, INT64_MAX, &n) == 0 &&
+	       n > r->srv->cfg.max_body;
+}
+
+/* 413 SIZE_INVALID, as GHCR answers a body over its cap. */
+static enum MHD_Result reply_too_large(struct mock_req *r)
+{
+	return mock_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "SIZE_INVALID",
+				"request body too large", NULL);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *data,
 				  size_t *size, void **con_cls)
@@ -100,9 +127,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->method = method;
 		mock_auth_identify(r);
 		r->in_first = 1;
-		res = mock_route(r, url);
+		if (body_too_large(r))
+			res = reply_too_large(r);
+		else
+			res = r->storage ? mock_storage_get(r, url) : mock_route(r, url);
 		r->in_first = 0;
 		return res;
+	}
+	if (*size && !r->answered && r->srv->cfg.max_body >= 0 &&
+	    r->received + (int64_t)*size > r->srv->cfg.max_body && !r->too_large) {
+		/* a body without Content-Length passed the cap: undo what this request stored */
+		r->too_large = 1;
+		if (r->fd >= 0 && ftruncate(r->fd, (off_t)r->base_size) < 0)
+			r->body_error = 1;
+		r->body_mode = MOCK_BODY_DISCARD;
 	}
 	if (*size) {
 		size_t keep;
@@ -130,6 +168,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->answered)
 		return MHD_YES;
+	if (r->too_large)
+		return reply_too_large(r);
 	if (!r->finish)
 		return mock_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN",
 					"request not routed", NULL);
@@ -268,31 +308,52 @@ static int fill_addr(const struct mock_config *c, struct sockaddr_storage *ss)
 	}
 }
 
-/* Binds and starts the daemon threads; fills port, host and base_url. */
-int mock_server_start(struct mock_server *srv)
+/* MHD_OPTION_URI_LOG_CALLBACK's function type. */
+typedef void *(*uri_fn)(void *cls, const char *uri, struct MHD_Connection *conn);
+
+/* One daemon on cfg's address and port (0: a free one); NULL with a message on stderr. */
+static struct MHD_Daemon *start_daemon(struct mock_server *srv, uint16_t port, uri_fn uri_cb,
+				       uint16_t *bound)
 {
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *info;
+	struct MHD_Daemon *d;
 	unsigned flags =
 		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
 
 	if (fill_addr(&srv->cfg, &ss) < 0)
-		return -1;
+		return NULL;
 	if (srv->cfg.ipv6)
 		flags |= MHD_USE_IPv6;
-	srv->daemon = MHD_start_daemon(
-		flags, srv->cfg.port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
-		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_done, srv,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)600, MHD_OPTION_END);
-	if (!srv->daemon) {
+	/* fill_addr used cfg.port; the storage port is another one */
+	if (srv->cfg.ipv6)
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+	d = MHD_start_daemon(flags, port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+			     mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+			     MHD_OPTION_URI_LOG_CALLBACK, uri_cb, srv, MHD_OPTION_NOTIFY_COMPLETED,
+			     on_done, srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
+	if (!d) {
 		fprintf(stderr, "mock-registry: cannot listen on %s port %u\n", srv->cfg.listen,
-			(unsigned)srv->cfg.port);
-		return -1;
+			(unsigned)port);
+		return NULL;
 	}
-	info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	srv->port = info ? info->port : srv->cfg.port;
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	*bound = info ? info->port : port;
+	return d;
+}
+
+/* Binds and starts the daemon threads (and the storage port's); fills port, host and base_url. */
+int mock_server_start(struct mock_server *srv)
+{
+	srv->daemon = start_daemon(srv, srv->cfg.port, on_uri, &srv->port);
+	if (!srv->daemon)
+		return -1;
+	if (srv->cfg.storage_redirect &&
+	    !(srv->storage = start_daemon(srv, 0, on_uri_storage, &srv->storage_port)))
+		return -1;
 	snprintf(srv->host, sizeof(srv->host), srv->cfg.ipv6 ? "[%s]" : "%s", srv->cfg.listen);
 	snprintf(srv->base_url, sizeof(srv->base_url), "http://%s:%u", srv->host,
 		 (unsigned)srv->port);
@@ -304,5 +365,8 @@ void mock_server_stop(struct mock_server *srv)
 {
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
+	if (srv->storage)
+		MHD_stop_daemon(srv->storage);
 	srv->daemon = NULL;
+	srv->storage = NULL;
 }

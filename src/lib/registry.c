@@ -29,9 +29,15 @@ struct bp_registry {
 	bp_registry_options opts;
 	bp_http_options http_opts;
 
-	pthread_mutex_t lock;  /* the pool */
+	pthread_mutex_t lock;  /* the pool, and what was learnt about uploads */
 	bp_http *pool[POOL_MAX];
 	size_t npool;
+
+	/* learnt from refusals, for this blob and the later ones */
+	int no_patch;          /* PATCH refused: blobs go in one PUT */
+	int64_t body_cap;      /* >0: request bodies kept to this size after a "too large" */
+	int said_no_patch;
+	int said_cap;
 };
 
 static void dbg(bp_registry *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -780,6 +786,106 @@ static int upload_retry(bp_registry *r, const char *digest, int *tries, const ch
 	return 1;
 }
 
+/* The smallest chunk a "too large" answer may halve the chunk size to. */
+#define CHUNK_FLOOR (64 * 1024)
+
+/* 1 when the registry's JSON error code is code. */
+static int error_code_is(const bp_http_response *resp, const char *code)
+{
+	cJSON *j, *errs, *e, *c;
+	int yes = 0;
+
+	if (!resp->err_body.len)
+		return 0;
+	j = cJSON_ParseWithLength(resp->err_body.ptr, resp->err_body.len);
+	errs = cJSON_GetObjectItemCaseSensitive(j, "errors");
+	e = cJSON_IsArray(errs) ? cJSON_GetArrayItem(errs, 0) : NULL;
+	c = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "code") : NULL;
+	yes = cJSON_IsString(c) && strcmp(c->valuestring, code) == 0;
+	cJSON_Delete(j);
+	return yes;
+}
+
+/* 1 when the body was refused for its size: 413, or GHCR's 416 "request body too large". */
+static int too_large(const bp_http_response *resp)
+{
+	if (resp->status == 413)
+		return 1;
+	size_t i, n = resp->err_body.len;
+
+	if (resp->status != 416)
+		return 0;
+	for (i = 0; i + 9 <= n; i++)
+		if (memcmp(resp->err_body.ptr + i, "too large", 9) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when a PATCH was refused as a method the registry does not do (Artifact Registry). */
+static int patch_refused(const bp_http_response *resp)
+{
+	return resp->status == 405 || resp->status == 404 ||
+	       (resp->status == 400 && error_code_is(resp, "UNSUPPORTED"));
+}
+
+/* Remember that r refuses PATCH; say so once. */
+static void learn_no_patch(bp_registry *r, long status)
+{
+	char msg[200];
+	int say;
+
+	pthread_mutex_lock(&r->lock);
+	r->no_patch = 1;
+	say = !r->said_no_patch;
+	r->said_no_patch = 1;
+	pthread_mutex_unlock(&r->lock);
+	snprintf(msg, sizeof(msg),
+		 "registry %s refuses chunked uploads (PATCH answered %ld): sending each blob "
+		 "in one PUT", r->domain, status);
+	if (say && r->opts.retry_cb)
+		r->opts.retry_cb(msg, r->opts.payload);
+	else
+		dbg(r, "%s", msg);
+}
+
+/* Remember that r takes bodies of at most cap bytes; say so once. */
+static void learn_cap(bp_registry *r, int64_t cap, long status)
+{
+	char msg[200];
+	int say;
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->body_cap || cap < r->body_cap)
+		r->body_cap = cap;
+	say = !r->said_cap;
+	r->said_cap = 1;
+	pthread_mutex_unlock(&r->lock);
+	snprintf(msg, sizeof(msg),
+		 "registry %s refused a request body as too large (%ld): sending chunks of at "
+		 "most %lld bytes", r->domain, status, (long long)cap);
+	if (say && r->opts.retry_cb)
+		r->opts.retry_cb(msg, r->opts.payload);
+	else
+		dbg(r, "%s", msg);
+}
+
+/* What was learnt so far: *no_patch and *cap (0: none). */
+static void learnt(bp_registry *r, int *no_patch, int64_t *cap)
+{
+	pthread_mutex_lock(&r->lock);
+	*no_patch = r->no_patch;
+	*cap = r->body_cap;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Half of n, not below CHUNK_FLOOR; 0 when n is already at the floor. */
+static int64_t halved(int64_t n)
+{
+	if (n <= CHUNK_FLOOR)
+		return 0;
+	return n / 2 > CHUNK_FLOOR ? n / 2 : CHUNK_FLOOR;
+}
+
 /*
  * Upload a blob: POST, then one PUT, or PATCH chunks and a closing PUT. A
  * chunk cut off is not sent again from the start: the upload's status says
@@ -796,8 +902,8 @@ int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *diges
 	char crange[64], hdr_cr[96], why[300];
 	const char *hdrs[3];
 	fd_body fb = { fd, o->offset, 0, 0, size, 0, o->progress, o->payload };
-	int64_t chunk = o->chunk_size > 0 ? o->chunk_size : 16 * 1024 * 1024, off, min;
-	int chunked, tries = 0, err;
+	int64_t chunk = o->chunk_size > 0 ? o->chunk_size : 16 * 1024 * 1024, off, min, cap, half;
+	int chunked, no_patch, force_chunks = 0, tries = 0, err;
 
 	if (!scope)
 		return bp_error_set(BP_ENOMEM, "out of memory");
@@ -808,8 +914,14 @@ restart:
 		dbg(r, "registry wants chunks of at least %lld bytes", (long long)min);
 		chunk = min;
 	}
+	learnt(r, &no_patch, &cap);
+	if (cap > 0 && chunk > cap)
+		chunk = cap;
 	/* one PUT for small blobs; chunks for anything larger than a chunk */
-	chunked = o->monolithic_max < 0 || size > o->monolithic_max || size > chunk;
+	chunked = o->monolithic_max < 0 || size > o->monolithic_max || size > chunk ||
+		  force_chunks;
+	if (chunked && no_patch)
+		chunked = 0;
 	off = 0;
 	while (chunked && off < size) {
 		int64_t n = size - off < chunk ? size - off : chunk, end;
@@ -829,6 +941,31 @@ restart:
 		fb.start = off;
 		fb.base_done = off;
 		err = request(r, scope, &req, &resp, &fb);
+		if (!err && off == 0 && patch_refused(&resp)) {
+			/* Artifact Registry style: no PATCH at all; the session takes one PUT */
+			if (force_chunks) {
+				err = bp_error_set(BP_ERROR, "blob %s: registry refuses both chunks "
+						   "(PATCH answered %ld) and a body of %lld bytes in "
+						   "one PUT", digest, resp.status, (long long)size);
+				goto done;
+			}
+			learn_no_patch(r, resp.status);
+			no_patch = 1;
+			chunked = 0;
+			break;
+		}
+		if (!err && too_large(&resp)) {
+			/* GHCR style: a cap on the body; smaller chunks from where the registry stands */
+			if (!(half = halved(n))) {
+				err = status_error(&resp, "upload chunk");
+				goto done;
+			}
+			chunk = half;
+			learn_cap(r, chunk, resp.status);
+			if (upload_status(r, scope, &loc, &off) != 0)
+				goto restart;
+			continue;
+		}
 		if (err || (resp.status != 202 && resp.status != 201 && resp.status != 204)) {
 			if (!resumable(err, &resp)) {
 				if (!err)
@@ -879,6 +1016,24 @@ restart:
 	req.method = "PUT";
 	req.url = put;
 	err = request(r, scope, &req, &resp, req.read_fn ? &fb : NULL);
+	if (!err && !chunked && too_large(&resp)) {
+		/* one PUT was too large: chunks smaller than the blob, in a new session */
+		int64_t base = size < chunk ? size : chunk;
+
+		if (no_patch || !(half = halved(base))) {
+			if (no_patch)
+				err = bp_error_set(BP_ERROR, "blob %s: registry refuses chunked uploads "
+						   "and a body of %lld bytes in one PUT (answered %ld)",
+						   digest, (long long)size, resp.status);
+			else
+				err = status_error(&resp, digest);
+			goto done;
+		}
+		chunk = half;
+		force_chunks = 1;
+		learn_cap(r, chunk, resp.status);
+		goto restart;
+	}
 	if (err || resp.status != 201) {
 		int64_t have;
 
@@ -1005,6 +1160,23 @@ static int upload_flush(bp_upload *u)
 			if (u->progress)
 				u->progress(u->sent, -1, u->payload);
 			break;
+		}
+		if (!err && u->sent == 0 && patch_refused(&resp)) {
+			/* the digest is known only at the end: no single PUT can replace the PATCH */
+			status_error(&resp, "PATCH");
+			bp_strlcpy(why, bp_error_last(), sizeof(why));
+			err = bp_error_set(BP_ERROR, "upload: registry %s refuses chunked uploads (%s); "
+					   "a layer compressed on the fly cannot be sent in one PUT",
+					   u->r->domain, why);
+			goto done;
+		}
+		if (!err && too_large(&resp)) {
+			status_error(&resp, "PATCH");
+			bp_strlcpy(why, bp_error_last(), sizeof(why));
+			err = bp_error_set(BP_ERROR, "upload chunk %s: registry %s refused the body as "
+					   "too large (%s); try a smaller --chunk-size", crange,
+					   u->r->domain, why);
+			goto done;
 		}
 		if (!resumable(err, &resp)) {
 			if (!err)
