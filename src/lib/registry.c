@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "registry.h"
 #include "auth.h"
+#include "state.h"
 #include "util/strutil.h"
 
 #include <beampush/manifest.h>
@@ -903,13 +904,33 @@ int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *diges
 	const char *hdrs[3];
 	fd_body fb = { fd, o->offset, 0, 0, size, 0, o->progress, o->payload };
 	int64_t chunk = o->chunk_size > 0 ? o->chunk_size : 16 * 1024 * 1024, off, min, cap, half;
+	int64_t resume_off = -1;
 	int chunked, no_patch, force_chunks = 0, tries = 0, err;
 
 	if (!scope)
 		return bp_error_set(BP_ENOMEM, "out of memory");
+	/* a session an earlier run left: go on from where the registry stands */
+	if ((loc = bp_state__upload_get(r->domain, repo, digest))) {
+		if (upload_status(r, scope, &loc, &resume_off) == 0 && resume_off > 0 &&
+		    resume_off < size) {
+			char msg[200];
+
+			snprintf(msg, sizeof(msg), "blob %.19s: resuming the upload of an earlier run at "
+				 "byte %lld of %lld", digest, (long long)resume_off, (long long)size);
+			if (r->opts.retry_cb)
+				r->opts.retry_cb(msg, r->opts.payload);
+			min = 0;
+			goto resume;
+		}
+		bp_state__upload_drop(r->domain, repo, digest);
+		bp_error_clear();
+		resume_off = -1;
+	}
 restart:
+	resume_off = -1;
 	if ((err = upload_open(r, repo, scope, &loc, &min)))
 		goto done;
+resume:
 	if (min > chunk) {
 		dbg(r, "registry wants chunks of at least %lld bytes", (long long)min);
 		chunk = min;
@@ -923,6 +944,12 @@ restart:
 	if (chunked && no_patch)
 		chunked = 0;
 	off = 0;
+	if (resume_off > 0) {
+		chunked = 1;
+		off = resume_off;
+	} else if (chunked) {
+		bp_state__upload_put(r->domain, repo, digest, loc);
+	}
 	while (chunked && off < size) {
 		int64_t n = size - off < chunk ? size - off : chunk, end;
 
@@ -997,6 +1024,8 @@ restart:
 		if (resp.location && (err = next_location(&resp, &loc)))
 			goto done;
 		off += n;
+		/* the newest Location (its _state) is what a later run must use */
+		bp_state__upload_put(r->domain, repo, digest, loc);
 	}
 	memset(&req, 0, sizeof(req));
 	req.body_len = -1;
@@ -1061,6 +1090,7 @@ restart:
 		goto done;
 	}
 verified:
+	bp_state__upload_drop(r->domain, repo, digest);
 	if (o->progress)
 		o->progress(size, size, o->payload);
 done:
