@@ -82,7 +82,7 @@ int bp_push_docker__known(bp_client *c, bp_push_docker *p, const char *diff_id, 
 	if (!has) {
 		/* pushed to another repository of this registry: mount it from there */
 		if (!bp_client__try_mount(c, p->reg, p->cache, p->registry, p->repo, cached, kind,
-					  size))
+					  size, NULL))
 			return 0;
 		bp_strlcpy(out->digest, cached, BP_DIGEST_MAX);
 		out->size = size;
@@ -261,7 +261,7 @@ static int push_config(bp_client *c, bp_push_docker *p, const char *config, size
 		return 0;
 	}
 	if (bp_client__try_mount(c, p->reg, p->cache, p->registry, p->repo, digest, "config",
-				 (int64_t)len))
+				 (int64_t)len, NULL))
 		return 0;
 	bp_client__emit(c, BP_EVENT_BLOB_START, digest, "config", 0, (int64_t)len, NULL);
 	if (!(err = bp_registry__upload_begin(p->reg, p->repo, c->opts.chunk_size, NULL, NULL, &u)) &&

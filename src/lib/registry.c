@@ -491,11 +491,11 @@ static char *url_of(bp_registry *r, const char *repo, const char *kind, const ch
  * Cross-repository mount: POST ?mount=&from= with one token for both
  * repositories. 201: repo has the blob now. 202: the registry opened an
  * upload instead (it may not mount, or the token lacks pull on from):
- * that session is cancelled and BP_ENOTFOUND returned, as for a 401 or
- * 404, so the caller uploads the usual way.
+ * *session (when not NULL) gets that session's Location for the upload;
+ * BP_ENOTFOUND, as for a refused mount, so the caller uploads.
  */
 int bp_registry__blob_mount(bp_registry *r, const char *repo, const char *digest,
-			    const char *from)
+			    const char *from, char **session)
 {
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
@@ -503,6 +503,8 @@ int bp_registry__blob_mount(bp_registry *r, const char *repo, const char *digest
 	char *enc = bp_urlencode(digest), *efrom = bp_urlencode(from), *url = NULL;
 	int err;
 
+	if (session)
+		*session = NULL;
 	if (!scope || !enc || !efrom ||
 	    !(url = bp_aprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", r->base, repo, enc, efrom))) {
 		err = bp_error_set(BP_ENOMEM, "out of memory");
@@ -517,20 +519,9 @@ int bp_registry__blob_mount(bp_registry *r, const char *repo, const char *digest
 					   digest, from, resp.content_digest);
 		goto done;
 	}
-	if (!err && resp.status == 202 && resp.location) {
-		char *loc = bp_http__resolve(resp.url, resp.location);
-		bp_http_request del = BP_HTTP_REQUEST_INIT;
-		bp_http_response dresp = { 0 };
-
-		/* not mounted: give the session back, quietly */
-		if (loc) {
-			del.method = "DELETE";
-			del.url = loc;
-			request(r, scope, &del, &dresp, NULL);
-			bp_http__response_release(&dresp);
-			free(loc);
-		}
-	}
+	/* not mounted: the session it opened takes the upload (else it expires on its own) */
+	if (!err && resp.status == 202 && resp.location && session)
+		*session = bp_http__resolve(resp.url, resp.location);
 	/* a refused mount is no error: the blob is uploaded instead */
 	if (!err || err == BP_EAUTH)
 		err = bp_error_set(BP_ENOTFOUND, "blob %s not mounted from %s", digest, from);
@@ -905,7 +896,7 @@ int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *diges
 	fd_body fb = { fd, o->offset, 0, 0, size, 0, o->progress, o->payload };
 	int64_t chunk = o->chunk_size > 0 ? o->chunk_size : 16 * 1024 * 1024, off, min, cap, half;
 	int64_t resume_off = -1;
-	int chunked, no_patch, force_chunks = 0, tries = 0, err;
+	int chunked, no_patch, force_chunks = 0, tries = 0, session_used = 0, err;
 
 	if (!scope)
 		return bp_error_set(BP_ENOMEM, "out of memory");
@@ -928,8 +919,18 @@ int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *diges
 	}
 restart:
 	resume_off = -1;
-	if ((err = upload_open(r, repo, scope, &loc, &min)))
+	if (o->session && !session_used) {
+		/* the session a refused mount opened (202) takes this upload */
+		session_used = 1;
+		free(loc);
+		if (!(loc = bp_strdup(o->session))) {
+			err = bp_error_set(BP_ENOMEM, "out of memory");
+			goto done;
+		}
+		min = 0;
+	} else if ((err = upload_open(r, repo, scope, &loc, &min))) {
 		goto done;
+	}
 resume:
 	if (min > chunk) {
 		dbg(r, "registry wants chunks of at least %lld bytes", (long long)min);

@@ -43,10 +43,12 @@ int bp_registry__blob_exists(bp_registry *r, const char *repo, const char *diges
 /*
  * Mount digest into repo from another repository of the same registry
  * (one token covering repo pull,push and from pull). 0 when mounted;
- * BP_ENOTFOUND when the registry would not (the caller uploads instead).
+ * BP_ENOTFOUND when the registry would not (the caller uploads instead);
+ * when it answered 202 with a session, *session (if not NULL) gets that
+ * session's Location, new string, for bp_upload_options.session.
  */
 int bp_registry__blob_mount(bp_registry *r, const char *repo, const char *digest,
-			    const char *from);
+			    const char *from, char **session);
 
 /*
  * Stream the blob from byte offset on to write_fn (redirects followed,
@@ -57,6 +59,7 @@ int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest, 
 			  bp_http_write_fn write_fn, void *payload);
 
 typedef struct {
+	const char *session;    /* an upload session already open (a refused mount's), or NULL */
 	int64_t offset;         /* where in fd the blob starts */
 	int64_t chunk_size;     /* PATCH size */
 	int64_t monolithic_max; /* blobs up to this size: one PUT; -1 never */

@@ -133,7 +133,9 @@ static int push_blob(bp_client *c, job *j)
 	push_ctx *x = j->ctx;
 	const bp_descriptor *d = j->desc;
 	progress_ctx pc = { c, d->digest, j->kind };
-	bp_upload_options uo = { 0, c->opts.chunk_size, c->opts.monolithic_max, bp_jobs__progress, &pc };
+	bp_upload_options uo = { NULL, 0, c->opts.chunk_size, c->opts.monolithic_max,
+				 bp_jobs__progress, &pc };
+	char *session = NULL;
 	int64_t have = -1, local;
 	int fd = -1, err;
 
@@ -146,20 +148,24 @@ static int push_blob(bp_client *c, job *j)
 	if (err && err != BP_ENOTFOUND)
 		return err;
 	if (bp_client__try_mount(c, x->reg, x->cache, x->registry, x->repo, d->digest, j->kind,
-				 d->size)) {
+				 d->size, &session) && !session) {
 		remember(x, d->digest);
 		return 0;
 	}
+	uo.session = session;
 	if ((err = bp_oci_blob_open(x->oci, d->digest, &fd, &local)))
-		return err;
+		goto done;
 	if (local != d->size) {
-		close(fd);
-		return bp_error_set(BP_EINTEGRITY, "blob %s: %lld bytes in the layout, descriptor says %lld",
-				    d->digest, (long long)local, (long long)d->size);
+		err = bp_error_set(BP_EINTEGRITY, "blob %s: %lld bytes in the layout, descriptor says %lld",
+				   d->digest, (long long)local, (long long)d->size);
+		goto done;
 	}
 	bp_client__emit(c, BP_EVENT_BLOB_START, d->digest, j->kind, 0, d->size, NULL);
 	err = bp_registry__blob_upload(x->reg, x->repo, d->digest, d->size, fd, &uo);
-	close(fd);
+done:
+	if (fd >= 0)
+		close(fd);
+	free(session);
 	if (err)
 		return err;
 	bp_client__emit(c, BP_EVENT_BLOB_DONE, d->digest, j->kind, d->size, d->size, NULL);
