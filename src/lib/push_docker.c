@@ -21,6 +21,7 @@
 #include "store_daemon.h"
 #include "tar.h"
 #include "util/dynbuf.h"
+#include "util/fileutil.h"
 #include "util/strutil.h"
 
 #include <cjson/cJSON.h>
@@ -372,18 +373,9 @@ typedef struct {
 static int pipe_write(const void *data, size_t len, void *payload)
 {
 	exporter *e = payload;
-	const char *p = data;
 
-	while (len) {
-		ssize_t n = write(e->fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return bp_error_set(BP_EIO, "export: %s", strerror(errno));
-		p += n;
-		len -= (size_t)n;
-	}
+	if (bp_write_all(e->fd, data, len) < 0)
+		return bp_error_set(BP_EIO, "export: %s", strerror(errno));
 	return 0;
 }
 
