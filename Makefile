@@ -117,9 +117,57 @@ install: all
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 .PHONY: all check demo deps install clean unit-tests bench bench-compress bench-archive
 .SECONDARY:
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# Fuzzing (libFuzzer, clang): `make fuzz FUZZ_SECONDS=N` builds each tests/fuzz/fuzz_*.c
+# with the library into build-fuzz/, runs it N seconds on a copy of its committed corpus
+# and fails when any harness finds a crash. Not part of `make check`.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FB           := build-fuzz
+FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Iinclude -Isrc \
+		-Isrc/lib -MMD -MP
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(FB)/fuzz_%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FB)/obj/%.o) $(UTIL_SRC:%.c=$(FB)/obj/%.o)
+
+$(FB)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(LIB_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+		-fno-sanitize-recover=undefined -g -O1 -c -o $@ $<
+
+$(FB)/libbeampush-fuzz.a: $(FUZZ_LIB_OBJ)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(FB)/fuzz_%: $(FB)/obj/tests/fuzz/fuzz_%.o $(FB)/libbeampush-fuzz.a
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FB)/libbeampush-fuzz.a $(LIB_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@fail=0; for n in $(FUZZ_NAMES); do \
+		rm -rf $(FB)/corpus/$$n $(FB)/artifacts/$$n; \
+		mkdir -p $(FB)/corpus/$$n $(FB)/artifacts/$$n; \
+		if [ -d tests/fuzz/corpus/$$n ]; then cp -R tests/fuzz/corpus/$$n/. $(FB)/corpus/$$n/; fi; \
+		echo "  FUZZ    $$n ($(FUZZ_SECONDS)s)"; \
+		if ! $(FB)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(FB)/artifacts/$$n/ $(FB)/corpus/$$n \
+			>$(FB)/fuzz_$$n.log 2>&1; then \
+			echo "  CRASH   $$n: see $(FB)/fuzz_$$n.log and $(FB)/artifacts/$$n/"; fail=1; \
+		fi; \
+		grep -h 'stat::number_of_executed_units\|Done ' $(FB)/fuzz_$$n.log | sed 's/^/          /'; \
+	done; exit $$fail
+
+.PHONY: fuzz fuzz-build
+
+-include $(shell find $(FB)/obj -name '*.d' 2>/dev/null)
