@@ -123,12 +123,6 @@ void bp_registry__free(bp_registry *r)
 	free(r);
 }
 
-/* The base URL chosen by ping. */
-const char *bp_registry__base(const bp_registry *r)
-{
-	return r->base ? r->base : "";
-}
-
 static int conn_get(bp_registry *r, bp_http **h)
 {
 	pthread_mutex_lock(&r->lock);

@@ -113,7 +113,4 @@ int bp_registry__tags(bp_registry *r, const char *repo,
  */
 int bp_registry__login(bp_registry *r, char **refresh);
 
-/* The base URL chosen by ping ("https://host:port"). Borrowed. */
-const char *bp_registry__base(const bp_registry *r);
-
 #endif

@@ -574,7 +574,7 @@ static void remove_layout(const char *dir)
 	}
 	{
 		static const char *const names[] = { "blobs", "index.json", "oci-layout",
-						     "index.json.lock", "image.tar" };
+						     "image.tar" };
 		size_t i;
 
 		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
