@@ -111,6 +111,9 @@ bench: all
 bench-archive: all
 	@B=$(B) bench/archive-push
 
+bench-run: all
+	@B=$(B) bench/run
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(B)/beampush $(DESTDIR)$(BINDIR)/beampush
@@ -119,7 +122,7 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check demo deps install clean unit-tests bench bench-compress bench-archive
+.PHONY: all check demo deps install clean unit-tests bench bench-compress bench-archive bench-run
 .SECONDARY:
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -47,6 +47,7 @@ typedef struct {
 	void *payload;
 	int retries;                    /* passing failures retried this often (0: never) */
 	int compression_level;          /* gzip level for uncompressed layers, 1..12; 0: default */
+	int all_platforms;              /* pull: keep a whole index, every platform */
 } bp_client_options;
 
 /*
@@ -57,7 +58,7 @@ typedef struct {
 #define BP_COMPRESSION_LEVEL_DEFAULT 1
 
 #define BP_RETRIES_DEFAULT 4
-#define BP_CLIENT_OPTIONS_INIT { 1, NULL, 0, 0, 0, 0, NULL, 0, NULL, NULL, BP_RETRIES_DEFAULT, 0 }
+#define BP_CLIENT_OPTIONS_INIT { 1, NULL, 0, 0, 0, 0, NULL, 0, NULL, NULL, BP_RETRIES_DEFAULT, 0, 0 }
 
 #define BP_CHUNK_SIZE_DEFAULT (16 * 1024 * 1024)
 #define BP_MONOLITHIC_MAX_DEFAULT (1024 * 1024)
@@ -77,9 +78,23 @@ int bp_push(bp_client *c, const char *source, const bp_reference *dst,
 /*
  * Pull src into dest ("oci:DIR[:TAG]"). Every blob is verified before it
  * is kept (BP_EINTEGRITY, nothing unverified left). digest gets the digest
- * of the manifest written (for an index: of the chosen platform's).
+ * of the manifest written (for an index: of the chosen platform's, or with
+ * opts.all_platforms, the index's: every platform is kept, into an OCI
+ * layout only).
  */
 int bp_pull(bp_client *c, const bp_reference *src, const char *dest,
+	    char digest[BP_DIGEST_MAX]);
+
+/*
+ * Copy src to dst, registry to registry, without touching the disk: blobs
+ * the destination has are skipped, blobs of the same registry are
+ * mounted, the others streamed from the source into the destination and
+ * committed only when they hash to their digests. An index is copied
+ * whole unless opts.platform picks one of its manifests. Errors name the
+ * side (source or destination) they come from. digest gets the digest of
+ * the manifest put under dst.
+ */
+int bp_copy(bp_client *c, const bp_reference *src, const bp_reference *dst,
 	    char digest[BP_DIGEST_MAX]);
 
 /*

@@ -78,6 +78,10 @@ void cli_progress_verb(const char *verb);
 /* Finish the progress display (newline etc.). */
 void cli_progress_end(void);
 
+/* Write digest and a newline to file: 0, or EXIT_FAIL after saying why. */
+int cli_write_digestfile(const char *file, const char *digest);
+
+int cmd_copy(global_opts *g, int argc, char **argv);
 int cmd_push(global_opts *g, int argc, char **argv);
 int cmd_pull(global_opts *g, int argc, char **argv);
 int cmd_login(global_opts *g, int argc, char **argv);

@@ -12,12 +12,15 @@
 int cmd_pull(global_opts *g, int argc, char **argv)
 {
 	const char *to = NULL;
+	int all_platforms = 0;
 	const cli_option opts[] = {
 		{ "--to", NULL, OPT_STRING, &to, "DEST",
 		  "where to put the image: oci:DIR[:TAG], docker-archive:FILE[:REF] or "
 		  "docker-daemon:REF (default, when a daemon answers)" },
 		{ "--platform", NULL, OPT_STRING, &g->platform, "OS/ARCH[/VARIANT]",
 		  "from an index, the platform to pull (default: this machine's)" },
+		{ "--all-platforms", NULL, OPT_FLAG, &all_platforms, NULL,
+		  "from an index, pull every platform and keep the index (--to oci:DIR only)" },
 		{ NULL, NULL, OPT_FLAG, NULL, NULL, NULL }
 	};
 	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
@@ -32,6 +35,14 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 		return i == -2 ? EXIT_OK : EXIT_USAGE;
 	if (argc - i != 1) {
 		cli_error("pull: expected one REF, got %d (see beampush pull --help)", argc - i);
+		return EXIT_USAGE;
+	}
+	if (all_platforms && g->platform) {
+		cli_error("pull: --all-platforms and --platform exclude each other");
+		return EXIT_USAGE;
+	}
+	if (all_platforms && (!to || strncmp(to, "oci:", 4) != 0)) {
+		cli_error("pull: --all-platforms keeps a whole index: say where with --to oci:DIR");
 		return EXIT_USAGE;
 	}
 	if ((err = bp_reference_parse(&ref, argv[i]))) {
@@ -58,6 +69,7 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 		goto done;
 	}
 	cli_client_options(g, &co);
+	co.all_platforms = all_platforms;
 	cli_progress_verb("Pulling");
 	if ((err = bp_client_new(&c, &co))) {
 		rc = cli_fail(err);

@@ -10,8 +10,6 @@
 #include <string.h>
 
 /* Write the digest to file (the whole file, then a newline). */
-int cli_write_digestfile(const char *file, const char *digest);
-
 int cli_write_digestfile(const char *file, const char *digest)
 {
 	FILE *f = fopen(file, "w");

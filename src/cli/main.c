@@ -15,6 +15,7 @@ static const cli_command commands[] = {
 	{ "logout", cmd_logout, "[SERVER]", "remove stored credentials" },
 	{ "push", cmd_push, "[--from SOURCE] REF", "push an image to a registry" },
 	{ "pull", cmd_pull, "[--to DEST] REF", "pull an image, verifying every digest" },
+	{ "copy", cmd_copy, "SRC-REF DST-REF", "copy an image between registries, disk untouched" },
 	{ "version", cmd_version, "", "print the versions of beampush and its libraries" },
 	{ NULL, NULL, NULL, NULL }
 };

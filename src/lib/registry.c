@@ -1110,6 +1110,7 @@ struct bp_upload {
 	int failed;
 	bp_registry_progress_fn progress;
 	void *payload;
+	char expect[BP_DIGEST_MAX]; /* the digest the bytes must have, or "" */
 };
 
 /* Start a session for a blob whose digest is known only at the end. */
@@ -1255,6 +1256,12 @@ int bp_registry__upload_write(bp_upload *u, const void *data, size_t len)
 	return 0;
 }
 
+/* The digest the bytes must hash to: finish refuses to commit others. */
+void bp_registry__upload_expect(bp_upload *u, const char *digest)
+{
+	bp_strlcpy(u->expect, digest, sizeof(u->expect));
+}
+
 /* Send the rest and close the upload with its digest. */
 int bp_registry__upload_finish(bp_upload *u, char digest[BP_DIGEST_MAX], int64_t *size)
 {
@@ -1268,6 +1275,11 @@ int bp_registry__upload_finish(bp_upload *u, char digest[BP_DIGEST_MAX], int64_t
 	if ((err = upload_flush(u)) || (err = bp_hasher_final(u->hash, digest)))
 		goto done;
 	*size = u->sent;
+	/* bytes that are not what was promised are never committed */
+	if (u->expect[0] && !bp_digest_equal(u->expect, digest)) {
+		err = bp_error_set(BP_EINTEGRITY, "blob %s: the bytes hash to %s", u->expect, digest);
+		goto done;
+	}
 	if (!(put = with_digest(u->loc, digest))) {
 		err = bp_error_set(BP_ENOMEM, "out of memory");
 		goto done;

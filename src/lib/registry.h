@@ -86,6 +86,8 @@ int bp_registry__upload_begin(bp_registry *r, const char *repo, int64_t chunk_si
 			      bp_registry_progress_fn progress, void *payload, bp_upload **out);
 int bp_registry__upload_write(bp_upload *u, const void *data, size_t len);
 int bp_registry__upload_finish(bp_upload *u, char digest[BP_DIGEST_MAX], int64_t *size);
+/* The digest the bytes must have (a copy): finish fails (BP_EINTEGRITY) and cancels otherwise. */
+void bp_registry__upload_expect(bp_upload *u, const char *digest);
 void bp_registry__upload_free(bp_upload *u);
 
 /*

@@ -12,6 +12,7 @@
 #include "store_archive.h"
 #include "store_daemon.h"
 #include "tar.h"
+#include "transfer.h"
 #include "util/fileutil.h"
 #include "compress.h"
 #include "registry.h"
@@ -90,7 +91,7 @@ static int parse_transport(const char *spec, transport *t)
 
 /* Jobs for an image manifest's blobs, the config first (small blobs must
  * not wait behind large ones). */
-static job *image_jobs(const bp_manifest *m, void *ctx, size_t *n)
+job *bp_transfer__image_jobs(const bp_manifest *m, void *ctx, size_t *n)
 {
 	size_t nl = bp_manifest_count(m), i;
 	job *jobs = calloc(nl + 1, sizeof(*jobs));
@@ -203,7 +204,7 @@ static int push_manifest(bp_client *c, push_ctx *x, const bp_descriptor *desc, c
 				goto done;
 		}
 	} else {
-		if (!(jobs = image_jobs(m, x, &n))) {
+		if (!(jobs = bp_transfer__image_jobs(m, x, &n))) {
 			err = BP_ENOMEM;
 			goto done;
 		}
@@ -432,8 +433,9 @@ static int pull_blob(bp_client *c, job *j)
  * Fetch a manifest and check it: by digest, the bytes must hash to it; by
  * tag, to the Docker-Content-Digest the registry sent, when it sent one.
  */
-static int fetch_manifest(bp_registry *reg, const char *repo, const char *ref, int by_digest,
-			  char **bytes, size_t *len, char **ctype, char digest[BP_DIGEST_MAX])
+int bp_transfer__fetch_manifest(bp_registry *reg, const char *repo, const char *ref,
+				int by_digest, char **bytes, size_t *len, char **ctype,
+				char digest[BP_DIGEST_MAX])
 {
 	char sent[BP_DIGEST_MAX];
 	int err;
@@ -461,6 +463,59 @@ fail:
 	return err;
 }
 
+/*
+ * Pull an image manifest's blobs into the layout, then the manifest itself
+ * (untagged): a reader never sees a half image.
+ */
+static int pull_image(bp_client *c, pull_ctx *x, const bp_manifest *m, const char *bytes,
+		      size_t len, const char *digest)
+{
+	job *jobs;
+	size_t n;
+	int err;
+
+	if (!(jobs = bp_transfer__image_jobs(m, x, &n)))
+		return BP_ENOMEM;
+	if (!(err = bp_jobs__run(c, jobs, n, pull_blob)))
+		err = bp_oci_blob_put(x->oci, digest, bytes, len);
+	free(jobs);
+	return err;
+}
+
+/* Every platform of an index, then the index itself. */
+static int pull_index(bp_client *c, pull_ctx *x, const bp_reference *src, const bp_manifest *idx)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < bp_manifest_count(idx) && !err; i++) {
+		const bp_descriptor *d = bp_manifest_item(idx, i);
+		bp_manifest *m = NULL;
+		char *bytes = NULL, *ctype = NULL, digest[BP_DIGEST_MAX];
+		size_t len;
+
+		if (bp_oci_blob_exists(x->oci, d->digest, d->size) == 1) {
+			/* the manifest is written last: its blobs are there already */
+			bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, "manifest", d->size, d->size,
+					NULL);
+			continue;
+		}
+		err = bp_transfer__fetch_manifest(x->reg, x->repo, d->digest, 1, &bytes, &len, &ctype,
+						  digest);
+		if (!err && (err = bp_manifest_parse(&m, bytes, len, ctype)))
+			bp_error_prefix("%s: manifest %s", bp_reference_string(src), d->digest);
+		if (!err && bp_manifest_kind_is_index(bp_manifest_kind_get(m)))
+			err = bp_error_set(BP_EUNSUPPORTED, "%s: index within an index",
+					   bp_reference_string(src));
+		if (!err)
+			err = pull_image(c, x, m, bytes, len, digest);
+		bp_manifest_free(m);
+		free(bytes);
+		free(ctype);
+	}
+	return err;
+}
+
 /* Pull src into the OCI layout at path, tagged tag (NULL: src's tag). */
 static int pull_oci(bp_client *c, const bp_reference *src, const char *path, const char *tag,
 		    char digest[BP_DIGEST_MAX])
@@ -471,22 +526,26 @@ static int pull_oci(bp_client *c, const bp_reference *src, const char *path, con
 	char mdigest[BP_DIGEST_MAX];
 	const char *platform = c->opts.platform ? c->opts.platform : bp_platform_default();
 	bp_descriptor mdesc;
-	job *jobs = NULL;
-	size_t len, n;
-	int err;
+	size_t len;
+	int err, index;
 
 	if ((err = bp_client__open_registry(c, bp_reference_domain(src), NULL, 0, &x.reg)))
 		goto done;
 	/* name:tag@digest is pulled by digest, as docker does */
-	err = fetch_manifest(x.reg, x.repo, bp_reference_object(src),
-			     bp_reference_digest(src) != NULL, &bytes, &len, &ctype, mdigest);
+	err = bp_transfer__fetch_manifest(x.reg, x.repo, bp_reference_object(src),
+					  bp_reference_digest(src) != NULL, &bytes, &len, &ctype,
+					  mdigest);
 	if (err)
 		goto done;
 	if ((err = bp_manifest_parse(&m, bytes, len, ctype))) {
 		bp_error_prefix("%s", bp_reference_string(src));
 		goto done;
 	}
-	if (bp_manifest_kind_is_index(bp_manifest_kind_get(m))) {
+	index = bp_manifest_kind_is_index(bp_manifest_kind_get(m));
+	if (index && c->opts.all_platforms) {
+		if ((err = bp_oci_open(&x.oci, path, 1)) || (err = pull_index(c, &x, src, m)))
+			goto done;
+	} else if (index) {
 		const bp_descriptor *pick;
 		char *child = NULL, *cctype = NULL;
 		size_t clen;
@@ -497,7 +556,8 @@ static int pull_oci(bp_client *c, const bp_reference *src, const char *path, con
 		}
 		bp_client__debug(c, "index %s: platform %s is %s", mdigest, platform, pick->digest);
 		bp_strlcpy(mdigest, pick->digest, sizeof(mdigest));
-		err = fetch_manifest(x.reg, x.repo, mdigest, 1, &child, &clen, &cctype, mdigest);
+		err = bp_transfer__fetch_manifest(x.reg, x.repo, mdigest, 1, &child, &clen, &cctype,
+						  mdigest);
 		if (err)
 			goto done;
 		bp_manifest_free(m);
@@ -517,17 +577,15 @@ static int pull_oci(bp_client *c, const bp_reference *src, const char *path, con
 			goto done;
 		}
 	}
-	if ((err = bp_oci_open(&x.oci, path, 1)))
-		goto done;
-	if (!(jobs = image_jobs(m, &x, &n))) {
-		err = BP_ENOMEM;
+	if (index && c->opts.all_platforms) {
+		/* the index last, after every manifest it lists */
+		if ((err = bp_oci_blob_put(x.oci, mdigest, bytes, len)))
+			goto done;
+	} else if ((err = bp_oci_open(&x.oci, path, 1)) ||
+		   (err = pull_image(c, &x, m, bytes, len, mdigest))) {
 		goto done;
 	}
-	if ((err = bp_jobs__run(c, jobs, n, pull_blob)))
-		goto done;
-	/* the manifest and the tag last: a reader never sees a half image */
-	if ((err = bp_oci_blob_put(x.oci, mdigest, bytes, len)))
-		goto done;
+	/* the tag last: a reader never sees a half image */
 	memset(&mdesc, 0, sizeof(mdesc));
 	mdesc.media_type = bp_manifest_media_type(m);
 	bp_strlcpy(mdesc.digest, mdigest, sizeof(mdesc.digest));
@@ -535,10 +593,10 @@ static int pull_oci(bp_client *c, const bp_reference *src, const char *path, con
 	err = bp_oci_tag(x.oci, &mdesc, tag ? tag : bp_reference_tag(src));
 	if (err)
 		goto done;
-	bp_client__emit(c, BP_EVENT_MANIFEST, mdigest, "manifest", (int64_t)len, (int64_t)len, NULL);
+	bp_client__emit(c, BP_EVENT_MANIFEST, mdigest, index && c->opts.all_platforms ? "index" :
+			"manifest", (int64_t)len, (int64_t)len, NULL);
 	bp_strlcpy(digest, mdigest, BP_DIGEST_MAX);
 done:
-	free(jobs);
 	bp_manifest_free(m);
 	free(bytes);
 	free(ctype);
@@ -885,6 +943,9 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 		return err;
 	if (t.kind == TRANSPORT_OCI)
 		err = pull_oci(c, src, t.path, t.ref, digest);
+	else if (c->opts.all_platforms)
+		err = bp_error_set(BP_EINVAL, "every platform of an index goes into an OCI layout "
+				   "only (--to oci:DIR), not into %s", dest);
 	else
 		err = pull_docker(c, src, &t, digest);
 	transport_release(&t);
