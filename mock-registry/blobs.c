@@ -435,6 +435,12 @@ static enum MHD_Result finish_patch(struct mock_req *r)
 	bp_strlcpy(uuid, mock_upload_uuid(r->up), sizeof(uuid));
 	if (mock_uploads_rotate(r->srv->uploads, r->up, state) < 0)
 		return server_error(r, "cannot make a new _state");
+	/*
+	 * --patch-created: as ECR, 201 instead of 202, and a Range that stops
+	 * advancing: it says 0-(size of this chunk - 1), right only the first time
+	 */
+	if (r->srv->cfg.patch_created)
+		return reply_session(r, MHD_HTTP_CREATED, uuid, state, (int64_t)r->received);
 	return reply_session(r, MHD_HTTP_ACCEPTED, uuid, state, r->base_size + r->received);
 }
 

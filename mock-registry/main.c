@@ -41,6 +41,8 @@ enum opt_id {
 	O_STORAGE_REDIRECT,
 	O_NO_CHUNKED,
 	O_MAX_BODY,
+	O_PATCH_CREATED,
+	O_SLOW,
 	O_HELP
 };
 
@@ -140,6 +142,14 @@ static const struct option_def options[] = {
 	  "PATCH on an upload answers 405 UNSUPPORTED (as Google\n"
 	  "Artifact Registry); POST then one PUT with the whole\n"
 	  "blob, or a monolithic POST ?digest=, still work" },
+	{ O_PATCH_CREATED, "patch-created", NULL,
+	  "PATCH on an upload answers 201 Created instead of 202,\n"
+	  "with a Range that stops advancing after the first\n"
+	  "chunk (0-N where N+1 is this chunk's length), as\n"
+	  "Amazon ECR: the bytes are stored all the same" },
+	{ O_SLOW, "slow", "MS",
+	  "wait MS milliseconds before every answer (a registry\n"
+	  "far away; connections are served in parallel)" },
 	{ O_MAX_BODY, "max-body", "BYTES",
 	  "any request whose body is larger than BYTES gets 413\n"
 	  "{\"errors\":[{\"code\":\"SIZE_INVALID\",\"message\":\n"
@@ -382,6 +392,11 @@ static int apply(struct mock_config *c, enum opt_id id, const char *v)
 		return 0;
 	case O_MAX_BODY:
 		return parse_int64_opt(v, &c->max_body);
+	case O_SLOW:
+		return parse_int64_opt(v, &c->slow_ms);
+	case O_PATCH_CREATED:
+		c->patch_created = 1;
+		return 0;
 	case O_HELP:
 		return 0;
 	}

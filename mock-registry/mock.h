@@ -99,6 +99,8 @@ struct mock_config {
 	int no_upload_status;	    /* GET on an upload Location answers 404 */
 	int storage_redirect;	    /* blob GETs answer 307 to the storage port */
 	int no_chunked_upload;	    /* PATCH on an upload answers 405 */
+	int patch_created;	    /* PATCH answers 201, its Range stuck (as ECR) */
+	int64_t slow_ms;	    /* every answer waits this long first; 0: off */
 	int64_t max_body;	    /* -1: off; larger request bodies get 413 */
 };
 

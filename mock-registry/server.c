@@ -10,6 +10,7 @@
 #include "mock.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -244,6 +246,14 @@ enum MHD_Result mock_reply(struct mock_req *r, unsigned status, struct MHD_Respo
 {
 	const char *expect = mock_header(r, MHD_HTTP_HEADER_EXPECT);
 
+	/* --slow: a registry far away (each connection has its own thread) */
+	if (r->srv->cfg.slow_ms > 0) {
+		struct timespec ts = { (time_t)(r->srv->cfg.slow_ms / 1000),
+				       (long)(r->srv->cfg.slow_ms % 1000) * 1000000L };
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
 	/* Free the session before the client can see the answer and reuse it. */
 	mock_uploads_release(r->srv->uploads, r->up, 0);
 	r->up = NULL;

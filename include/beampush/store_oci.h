@@ -64,6 +64,20 @@ int64_t bp_oci_writer_count(const bp_oci_writer *w);
 int bp_oci_blob_commit(bp_oci_writer *w);
 void bp_oci_writer_abort(bp_oci_writer *w);
 
+/*
+ * A download that may outlive the process: like bp_oci_blob_begin, but the
+ * temporary file is blobs/sha256/.partial-HEX (locked while written), and
+ * the bytes a previous run left there are taken over, hashed again:
+ * bp_oci_writer_count tells where the download goes on. No file of that
+ * name is ever read as a blob; commit verifies it like any other. When
+ * another process holds the partial file, a private temporary file is used.
+ */
+int bp_oci_blob_resume(bp_oci *o, bp_oci_writer **w, const char *digest, int64_t size);
+/* Bytes the partial file held when the writer was opened (0: none). */
+int64_t bp_oci_writer_resumed(const bp_oci_writer *w);
+/* Free w, keeping its partial file (when it has one) for a later run. */
+void bp_oci_writer_keep(bp_oci_writer *w);
+
 /* Write a whole small blob, verified, through the same temp + rename. */
 int bp_oci_blob_put(bp_oci *o, const char *digest, const void *data,
 		    size_t len);

@@ -64,6 +64,8 @@ struct bp_oci_writer {
 	bp_hasher *h;
 	int err; /* a write failed: commit reports this */
 	char errmsg[512];
+	int partial;     /* tmp is .partial-HEX, locked: it may outlive the process */
+	int64_t resumed; /* bytes it held when opened */
 };
 
 static int oom(void)
@@ -811,12 +813,7 @@ int bp_oci_blob_commit(bp_oci_writer *w)
 		rc = bp_error_set(BP_EIO, "cannot write %s: %s", w->tmp, strerror(errno));
 		goto done;
 	}
-	rc = close(w->fd);
-	w->fd = -1;
-	if (rc < 0) {
-		rc = bp_error_set(BP_EIO, "cannot write %s: %s", w->tmp, strerror(errno));
-		goto done;
-	}
+	/* the file stays open (and a partial file locked) until it has its name */
 	if (w->size >= 0 && w->count != w->size) {
 		rc = bp_error_set(BP_EINTEGRITY,
 				  "blob %s: size mismatch (got %lld bytes, expected %lld)",
@@ -846,6 +843,126 @@ done:
 	free(path);
 	writer_free(w);
 	return rc;
+}
+
+/*
+ * Open blobs/sha256/.partial-HEX, locked, and take over the bytes it holds
+ * (hashed again: nothing is trusted that is not hashed). 0 with w filled;
+ * 1 when another process holds it (the caller uses a private file).
+ */
+static int partial_open(bp_oci_writer *w)
+{
+	char buf[65536];
+	struct stat st, again;
+	int tries, rc;
+	ssize_t n;
+
+	for (tries = 0; tries < 3; tries++) {
+		w->fd = open(w->tmp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, w->o->file_mode);
+		if (w->fd < 0 && errno == ENOENT && (rc = mkdir_p(w->o->blobs)))
+			return rc;
+		if (w->fd < 0 && errno == ENOENT)
+			w->fd = open(w->tmp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, w->o->file_mode);
+		if (w->fd < 0)
+			return bp_error_set(BP_EIO, "cannot open %s: %s", w->tmp, strerror(errno));
+		if (flock(w->fd, LOCK_EX | LOCK_NB) < 0) {
+			close(w->fd);
+			w->fd = -1;
+			return 1;
+		}
+		/* still the file of that name (not one committed meanwhile)? */
+		if (fstat(w->fd, &st) == 0 && stat(w->tmp, &again) == 0 && st.st_ino == again.st_ino &&
+		    st.st_dev == again.st_dev && S_ISREG(st.st_mode))
+			break;
+		close(w->fd);
+		w->fd = -1;
+	}
+	if (w->fd < 0)
+		return 1;
+	if (fchmod(w->fd, w->o->file_mode) < 0)
+		return bp_error_set(BP_EIO, "cannot chmod %s: %s", w->tmp, strerror(errno));
+	if (w->size >= 0 && st.st_size > w->size && ftruncate(w->fd, 0) < 0)
+		return bp_error_set(BP_EIO, "cannot truncate %s: %s", w->tmp, strerror(errno));
+	while ((n = read(w->fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			/* unreadable: start from nothing */
+			bp_hasher_free(w->h);
+			w->h = NULL;
+			w->count = 0;
+			if (ftruncate(w->fd, 0) < 0 || lseek(w->fd, 0, SEEK_SET) < 0)
+				return bp_error_set(BP_EIO, "cannot reset %s: %s", w->tmp,
+						    strerror(errno));
+			return bp_hasher_new(&w->h);
+		}
+		bp_hasher_update(w->h, buf, (size_t)n);
+		w->count += n;
+	}
+	w->partial = 1;
+	w->resumed = w->count;
+	return 0;
+}
+
+/* See store_oci.h. */
+int bp_oci_blob_resume(bp_oci *o, bp_oci_writer **out, const char *digest, int64_t size)
+{
+	bp_oci_writer *w;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!o || !out)
+		return bp_error_set(BP_EINVAL, "no OCI layout to write to");
+	if ((rc = bp_digest_validate(digest)))
+		return rc;
+	if (size < 0 || strncmp(digest, "sha256:", 7) != 0)
+		return bp_oci_blob_begin(o, out, digest, size);
+	if (!(w = calloc(1, sizeof(*w))))
+		return oom();
+	w->o = o;
+	w->fd = -1;
+	w->size = size;
+	bp_strlcpy(w->digest, digest, sizeof(w->digest));
+	if ((rc = bp_hasher_new(&w->h)))
+		goto fail;
+	if (!(w->tmp = bp_aprintf("%s/.partial-%s", o->blobs, bp_digest_hex(digest)))) {
+		rc = oom();
+		goto fail;
+	}
+	rc = partial_open(w);
+	if (rc == 1) {
+		/* another pull is writing this blob: this one gets a file of its own */
+		free(w->tmp);
+		w->tmp = NULL;
+		writer_free(w);
+		return bp_oci_blob_begin(o, out, digest, size);
+	}
+	if (rc)
+		goto fail;
+	*out = w;
+	return 0;
+fail:
+	writer_free(w);
+	return rc;
+}
+
+/* See store_oci.h. */
+int64_t bp_oci_writer_resumed(const bp_oci_writer *w)
+{
+	return w && w->partial ? w->resumed : 0;
+}
+
+/* See store_oci.h. */
+void bp_oci_writer_keep(bp_oci_writer *w)
+{
+	if (!w)
+		return;
+	if (w->partial && !w->err && w->fd >= 0 && fsync(w->fd) == 0) {
+		free(w->tmp);
+		w->tmp = NULL;
+	}
+	writer_free(w);
 }
 
 /* Delete the temporary file and free w; NULL-safe. */

@@ -392,38 +392,70 @@ static int sink_write(const void *data, size_t len, void *payload)
 	return 0;
 }
 
+/*
+ * Download one blob into w from where it stands. A cut download goes on
+ * from where it stopped, the hash carried over.
+ */
+static int download(bp_client *c, pull_ctx *x, sink *s)
+{
+	const bp_descriptor *d = s->d;
+	int err, tries;
+
+	for (tries = 0;; tries++) {
+		int64_t have = bp_oci_writer_count(s->w);
+
+		if (have >= d->size)
+			return 0;
+		err = bp_registry__blob_get(x->reg, x->repo, d->digest, have, sink_write, s);
+		if (err != BP_ENET || tries >= c->opts.retries || bp_oci_writer_count(s->w) == have)
+			return err;
+		bp_client__debug(c, "blob %s: cut off at byte %lld, resuming", d->digest,
+				 (long long)bp_oci_writer_count(s->w));
+	}
+}
+
 static int pull_blob(bp_client *c, job *j)
 {
 	pull_ctx *x = j->ctx;
 	const bp_descriptor *d = j->desc;
 	progress_ctx pc = { c, d->digest, j->kind };
 	sink s = { NULL, d, &pc };
-	int err, tries;
+	int64_t resumed;
+	int err;
 
 	if (bp_oci_blob_exists(x->oci, d->digest, d->size) == 1) {
 		bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, j->kind, d->size, d->size, NULL);
 		return 0;
 	}
 	bp_client__emit(c, BP_EVENT_BLOB_START, d->digest, j->kind, 0, d->size, NULL);
-	if ((err = bp_oci_blob_begin(x->oci, &s.w, d->digest, d->size)))
+	/* what an earlier run left of this blob is taken over (and hashed again) */
+	if ((err = bp_oci_blob_resume(x->oci, &s.w, d->digest, d->size)))
 		return err;
-	/* a download cut off goes on from where it stopped, the hash carried over */
-	for (tries = 0;; tries++) {
-		int64_t have = bp_oci_writer_count(s.w);
-
-		err = bp_registry__blob_get(x->reg, x->repo, d->digest, have, sink_write, &s);
-		if (err != BP_ENET || have >= d->size || tries >= c->opts.retries ||
-		    bp_oci_writer_count(s.w) == have)
-			break;
-		bp_client__debug(c, "blob %s: cut off at byte %lld, resuming", d->digest,
-				 (long long)bp_oci_writer_count(s.w));
-	}
-	if (err) {
-		bp_oci_writer_abort(s.w);
+	if ((resumed = bp_oci_writer_resumed(s.w)) > 0)
+		bp_client__debug(c, "blob %s: %lld bytes left by an earlier pull, resuming", d->digest,
+				 (long long)resumed);
+	if ((err = download(c, x, &s))) {
+		/* what arrived stays for the next run, unless it cannot be of use */
+		if (err == BP_EINTEGRITY || err == BP_ENOTFOUND || bp_oci_writer_count(s.w) == 0)
+			bp_oci_writer_abort(s.w);
+		else
+			bp_oci_writer_keep(s.w);
 		return err;
 	}
 	/* commit checks size and digest, and keeps nothing that does not match */
-	if ((err = bp_oci_blob_commit(s.w)))
+	err = bp_oci_blob_commit(s.w);
+	if (err == BP_EINTEGRITY && resumed > 0) {
+		/* the earlier run's bytes may be what was wrong: once more, from nothing */
+		bp_client__debug(c, "blob %s: %s; downloading it whole", d->digest, bp_error_last());
+		if ((err = bp_oci_blob_begin(x->oci, &s.w, d->digest, d->size)))
+			return err;
+		if ((err = download(c, x, &s))) {
+			bp_oci_writer_abort(s.w);
+			return err;
+		}
+		err = bp_oci_blob_commit(s.w);
+	}
+	if (err)
 		return err;
 	bp_client__emit(c, BP_EVENT_BLOB_DONE, d->digest, j->kind, d->size, d->size, NULL);
 	return 0;

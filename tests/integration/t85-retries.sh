@@ -174,4 +174,15 @@ test_expect_success '--no-ranges: a resumed download drops the bytes it already 
 	test_same_image $IMG pulled latest "$DIGEST"
 '
 
+test_expect_success 'a slow registry (--slow 150: every answer 150 ms late): push and pull end right' '
+	start_mock --auth token --user alice:pw --slow 150 &&
+	docker_auth "$MOCK" alice pw &&
+	push_it &&
+	pull_it &&
+	test_grep -E "^PUT /v2/beam/python/manifests/latest 201 " $MOCK_LOG &&
+	test "$(count_log " 000 ")" = 0 &&
+	stored_is_source &&
+	test_same_image $IMG pulled latest "$DIGEST"
+'
+
 test_done

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Registry upload strategies: a registry that refuses PATCH (Artifact Registry; the mock's
 # --no-chunked-upload) gets each blob in one PUT; a registry that caps request bodies (GHCR;
-# --max-body) gets chunks halved until they fit, also after a single PUT was too large. Both
+# --max-body) gets chunks halved until they fit, also after a single PUT was too large; a
+# registry that answers PATCH with 201 and a Range that stops advancing (ECR;
+# --patch-created) is believed. Both
 # for OCI layouts, whose blobs are uploaded from a file of known size.
 . "$(dirname "$0")/lib.sh"
 test_require_build
@@ -123,6 +125,26 @@ test_expect_success SKOPEO 'PATCH refused for a layer compressed on the fly: a c
 	test_grep "refuses chunked uploads (PATCH: registry answered 405 UNSUPPORTED: chunked upload is not supported); a layer compressed on the fly cannot be sent in one PUT" err &&
 	test "$(count_log "^PATCH [^ ]* 2[0-9][0-9] ")" = 0 &&
 	test "$(count_log "^PUT /v2/beam/app/manifests/")" = 0
+'
+
+test_expect_success 'PATCH answered 201 with a Range that stops advancing (ECR, --patch-created): accepted' '
+	start_mock --auth token --user alice:pw --patch-created &&
+	docker_auth "$MOCK" alice pw &&
+	push_img "$BIG" --chunk-size 262144 &&
+	test "$(count_log "^PATCH /v2/beam/app/blobs/uploads/[^ ]* 201 ")" -ge 10 &&
+	test "$(count_log "^PATCH [^ ]* [45][0-9][0-9] ")" = 0 &&
+	test "$(count_log "^PUT /v2/beam/app/manifests/latest 201 ")" = 1 &&
+	stored_is_source "$BIG"
+'
+
+test_expect_success SKOPEO 'PATCH answered 201 for a layer compressed on the fly: accepted' '
+	skopeo copy -q "oci:$BIG:latest" "docker-archive:$PWD/big.tar:beam/app:latest" &&
+	start_mock --patch-created &&
+	beampush --progress none push --chunk-size 262144 --from "docker-archive:$PWD/big.tar" \
+		"$MOCK/beam/app:latest" >out 2>err &&
+	test "$(count_log "^PATCH /v2/beam/app/blobs/uploads/[^ ]* 201 ")" -ge 2 &&
+	test "$(count_log "^PUT /v2/beam/app/manifests/latest 201 ")" = 1 &&
+	beampush -q pull --to "docker-archive:$PWD/back.tar" "$MOCK/beam/app:latest" >/dev/null
 '
 
 test_done
