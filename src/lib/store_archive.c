@@ -502,6 +502,23 @@ static int blob_member(bp_archive *a, const char *digest, int64_t size, const ch
 	return rc;
 }
 
+/* See store_archive.h. */
+int bp_archive__blob(bp_archive *a, const char *digest, int64_t size, uint64_t *offset)
+{
+	const struct member *m;
+	int rc = blob_member(a, digest, size, "blob", &m);
+
+	if (!rc)
+		*offset = m->offset;
+	return rc;
+}
+
+/* See store_archive.h. */
+int bp_archive__fd(const bp_archive *a)
+{
+	return a->fd;
+}
+
 /* A small blob, verified: manifests and configs. */
 static int read_blob(bp_archive *a, const char *digest, int64_t size, size_t max, const char *what,
 		     char **data, size_t *len)
@@ -512,6 +529,13 @@ static int read_blob(bp_archive *a, const char *digest, int64_t size, size_t max
 	if (rc)
 		return rc;
 	return read_verified(a, m, digest, max, what, data, len);
+}
+
+/* See store_archive.h. */
+int bp_archive__read_blob(bp_archive *a, const char *digest, int64_t size, size_t max, char **data,
+			  size_t *len)
+{
+	return read_blob(a, digest, size, max, "blob", data, len);
 }
 
 /* ---- names ---- */
@@ -987,6 +1011,11 @@ static int resolve_oci(bp_archive *a, const bp_descriptor *desc, const char *pla
 	bp_strlcpy(img->pub.manifest_digest, used, sizeof(img->pub.manifest_digest));
 	img->manifest_media_type = bp_strdup(bp_manifest_media_type(mf));
 	img->pub.manifest_media_type = img->manifest_media_type;
+	/* reached through an index: remember it, a push may want all of it */
+	if (!bp_digest_equal(used, desc->digest)) {
+		bp_strlcpy(img->pub.index_digest, desc->digest, sizeof(img->pub.index_digest));
+		img->pub.index_size = desc->size;
+	}
 
 	cfg = bp_manifest_config(mf);
 	if (!cfg) {

@@ -105,6 +105,13 @@ typedef struct {
 	size_t manifest_len;
 	char manifest_digest[BP_DIGEST_MAX];
 	const char *manifest_media_type;
+	/*
+	 * Docker 25+: when the image was reached through an index (a
+	 * multi-platform image), that index's digest and size; "" and 0
+	 * otherwise. Not read yet: bp_archive__read_blob.
+	 */
+	char index_digest[BP_DIGEST_MAX];
+	int64_t index_size;
 } bp_archive_image;
 
 typedef struct bp_archive bp_archive;
@@ -210,5 +217,17 @@ int bp_archive__commit(bp_archive_writer *w);
 
 /* Delete the temporary file and free w; NULL-safe. */
 void bp_archive__abort(bp_archive_writer *w);
+
+/*
+ * Blobs of a Docker 25+ archive (blobs/sha256/<hex>, links followed), for
+ * pushing an index whole. bp_archive__blob: where its bytes start in the
+ * archive file (read them with pread on bp_archive__fd), its size checked
+ * unless -1; BP_ENOTFOUND when the archive lacks it. read_blob: a small
+ * blob whole, at most max bytes, verified against its digest.
+ */
+int bp_archive__blob(bp_archive *a, const char *digest, int64_t size, uint64_t *offset);
+int bp_archive__read_blob(bp_archive *a, const char *digest, int64_t size, size_t max, char **data,
+			  size_t *len);
+int bp_archive__fd(const bp_archive *a);
 
 #endif

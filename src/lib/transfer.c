@@ -116,11 +116,50 @@ job *bp_transfer__image_jobs(const bp_manifest *m, void *ctx, size_t *n)
 
 typedef struct {
 	bp_registry *reg;
-	bp_oci *oci;
+	bp_oci *oci;           /* the blobs come from a layout, */
+	bp_archive *archive;   /* or from a Docker 25+ archive's blobs/sha256 */
 	const char *repo;
 	const char *registry;
 	bp_cache *cache;       /* mount sources; may be NULL */
 } push_ctx;
+
+/* A manifest of the source, read whole and verified. */
+static int read_source_manifest(push_ctx *x, const bp_descriptor *d, char **bytes, size_t *len)
+{
+	if (x->archive)
+		return bp_archive__read_blob(x->archive, d->digest, d->size, BP_MANIFEST_MAX, bytes,
+					     len);
+	return bp_oci_blob_read(x->oci, d->digest, BP_MANIFEST_MAX, bytes, len);
+}
+
+/*
+ * Where the bytes of a source blob are: *fd (to close when *owned) from
+ * *offset on, checked to be d->size long.
+ */
+static int open_source_blob(push_ctx *x, const bp_descriptor *d, int *fd, int64_t *offset,
+			    int *owned)
+{
+	uint64_t off;
+	int64_t local;
+	int err;
+
+	*owned = 0;
+	*offset = 0;
+	if (x->archive) {
+		if ((err = bp_archive__blob(x->archive, d->digest, d->size, &off)))
+			return err;
+		*fd = bp_archive__fd(x->archive);
+		*offset = (int64_t)off;
+		return 0;
+	}
+	if ((err = bp_oci_blob_open(x->oci, d->digest, fd, &local)))
+		return err;
+	*owned = 1;
+	if (local != d->size)
+		return bp_error_set(BP_EINTEGRITY, "blob %s: %lld bytes in the layout, descriptor says %lld",
+				    d->digest, (long long)local, (long long)d->size);
+	return 0;
+}
 
 /* Remember that the repository now holds digest (a mount source next time). */
 static void remember(push_ctx *x, const char *digest)
@@ -137,8 +176,8 @@ static int push_blob(bp_client *c, job *j)
 	bp_upload_options uo = { NULL, 0, c->opts.chunk_size, c->opts.monolithic_max,
 				 bp_jobs__progress, &pc };
 	char *session = NULL;
-	int64_t have = -1, local;
-	int fd = -1, err;
+	int64_t have = -1, offset;
+	int fd = -1, owned = 0, err;
 
 	err = bp_registry__blob_exists(x->reg, x->repo, d->digest, &have);
 	if (err == 0 && (have < 0 || have == d->size)) {
@@ -154,17 +193,13 @@ static int push_blob(bp_client *c, job *j)
 		return 0;
 	}
 	uo.session = session;
-	if ((err = bp_oci_blob_open(x->oci, d->digest, &fd, &local)))
+	if ((err = open_source_blob(x, d, &fd, &offset, &owned)))
 		goto done;
-	if (local != d->size) {
-		err = bp_error_set(BP_EINTEGRITY, "blob %s: %lld bytes in the layout, descriptor says %lld",
-				   d->digest, (long long)local, (long long)d->size);
-		goto done;
-	}
+	uo.offset = offset;
 	bp_client__emit(c, BP_EVENT_BLOB_START, d->digest, j->kind, 0, d->size, NULL);
 	err = bp_registry__blob_upload(x->reg, x->repo, d->digest, d->size, fd, &uo);
 done:
-	if (fd >= 0)
+	if (owned && fd >= 0)
 		close(fd);
 	free(session);
 	if (err)
@@ -190,10 +225,10 @@ static int push_manifest(bp_client *c, push_ctx *x, const bp_descriptor *desc, c
 
 	if (depth > MANIFEST_DEPTH_MAX)
 		return bp_error_set(BP_EINVAL, "manifest %s: indexes nested too deep", desc->digest);
-	if ((err = bp_oci_blob_read(x->oci, desc->digest, BP_MANIFEST_MAX, &bytes, &len)))
+	if ((err = read_source_manifest(x, desc, &bytes, &len)))
 		goto done;
 	if ((err = bp_manifest_parse(&m, bytes, len, desc->media_type))) {
-		bp_error_prefix("manifest %s in the layout", desc->digest);
+		bp_error_prefix("manifest %s in the %s", desc->digest, x->archive ? "archive" : "layout");
 		goto done;
 	}
 	if (bp_manifest_kind_is_index(bp_manifest_kind_get(m))) {
@@ -238,6 +273,86 @@ static long archive_read_at(void *src, const bp_archive_layer *l, uint64_t off, 
 	return bp_archive__read_at(src, l, off, buf, len);
 }
 
+/*
+ * 1 when the archive holds every blob of every platform of the index desc
+ * names (docker save may have only this machine's), else 0.
+ */
+static int archive_index_complete(bp_client *c, push_ctx *x, const bp_descriptor *desc)
+{
+	bp_manifest *idx = NULL;
+	char *bytes = NULL;
+	size_t len, i, k;
+	uint64_t off;
+	int ok = 0;
+
+	if (read_source_manifest(x, desc, &bytes, &len) ||
+	    bp_manifest_parse(&idx, bytes, len, desc->media_type) ||
+	    !bp_manifest_kind_is_index(bp_manifest_kind_get(idx)))
+		goto done;
+	for (i = 0; i < bp_manifest_count(idx); i++) {
+		const bp_descriptor *d = bp_manifest_item(idx, i);
+		bp_manifest *m = NULL;
+		char *mb = NULL;
+		size_t ml;
+		int here;
+
+		here = read_source_manifest(x, d, &mb, &ml) == 0 &&
+		       bp_manifest_parse(&m, mb, ml, d->media_type) == 0 &&
+		       !bp_manifest_kind_is_index(bp_manifest_kind_get(m)) &&
+		       bp_manifest_config(m) &&
+		       bp_archive__blob(x->archive, bp_manifest_config(m)->digest,
+					bp_manifest_config(m)->size, &off) == 0;
+		for (k = 0; here && k < bp_manifest_count(m); k++)
+			here = bp_archive__blob(x->archive, bp_manifest_item(m, k)->digest,
+						bp_manifest_item(m, k)->size, &off) == 0;
+		if (!here)
+			bp_client__debug(c, "index %s: the archive lacks blobs of %s: %s", desc->digest,
+					 d->digest, bp_error_last());
+		bp_manifest_free(m);
+		free(mb);
+		if (!here)
+			goto done;
+	}
+	ok = 1;
+done:
+	bp_error_clear();
+	bp_manifest_free(idx);
+	free(bytes);
+	return ok;
+}
+
+/*
+ * Push the whole index of a Docker 25+ archive, every platform as it is
+ * stored (the digests stay those of the index), when the archive has all
+ * of it. 1 when it did not try (the caller pushes one platform).
+ */
+static int push_archive_index(bp_client *c, bp_archive *a, const bp_archive_image *img,
+			      const bp_reference *dst, char digest[BP_DIGEST_MAX])
+{
+	push_ctx x = { NULL, NULL, a, bp_reference_path(dst), bp_reference_domain(dst), NULL };
+	bp_descriptor desc;
+	int err;
+
+	memset(&desc, 0, sizeof(desc));
+	bp_strlcpy(desc.digest, img->index_digest, sizeof(desc.digest));
+	desc.size = img->index_size;
+	if (!archive_index_complete(c, &x, &desc))
+		return 1;
+	bp_client__debug(c, "pushing the whole index %s of the archive", desc.digest);
+	if (bp_cache__open(&x.cache))
+		x.cache = NULL;
+	if (!(err = bp_client__open_registry(c, bp_reference_domain(dst), NULL, 1, &x.reg)))
+		err = push_manifest(c, &x, &desc, bp_reference_tag(dst), 0, digest);
+	if (!err && bp_reference_digest(dst) && !bp_digest_equal(bp_reference_digest(dst), digest))
+		err = bp_error_set(BP_EINVAL, "%s names digest %s, but the pushed index is %s",
+				   bp_reference_string(dst), bp_reference_digest(dst), digest);
+	if (x.cache && bp_cache__save(x.cache))
+		bp_client__debug(c, "cache not saved: %s", bp_error_last());
+	bp_cache__free(x.cache);
+	bp_registry__free(x.reg);
+	return err;
+}
+
 /* Push an image from a `docker save` archive. */
 static int push_archive(bp_client *c, const transport *t, const bp_reference *dst,
 			char digest[BP_DIGEST_MAX])
@@ -253,6 +368,11 @@ static int push_archive(bp_client *c, const transport *t, const bp_reference *ds
 	if ((err = bp_archive__open(&a, t->path)) ||
 	    (err = bp_archive__find(a, t->ref, c->opts.platform, &img)))
 		goto done;
+	/* a multi-platform image goes whole, unless a platform was asked for */
+	if (img->index_digest[0] && !c->opts.platform &&
+	    (err = push_archive_index(c, a, img, dst, digest)) != 1)
+		goto done;
+	err = 0;
 	p.src = a;
 	if (bp_cache__open(&p.cache))
 		p.cache = NULL;
@@ -311,7 +431,7 @@ static int push_daemon(bp_client *c, const transport *t, const bp_reference *dst
 static int push_oci(bp_client *c, const transport *t, const bp_reference *dst,
 		    char digest[BP_DIGEST_MAX])
 {
-	push_ctx x = { NULL, NULL, bp_reference_path(dst), bp_reference_domain(dst), NULL };
+	push_ctx x = { NULL, NULL, NULL, bp_reference_path(dst), bp_reference_domain(dst), NULL };
 	const bp_descriptor *desc;
 	int err;
 

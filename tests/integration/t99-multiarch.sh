@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Multi-platform images: an OCI layout holding an index (or a Docker manifest list) is pushed
-# whole; a pull picks one platform (--platform) or keeps the whole index (--all-platforms).
+# Multi-platform images: an OCI layout or a Docker 25+ archive holding an index (or a Docker
+# manifest list) is pushed whole; a pull picks one platform (--platform) or keeps the whole
+# index (--all-platforms).
 . "$(dirname "$0")/lib.sh"
 test_require_build
 
@@ -116,6 +117,67 @@ test_expect_success 'skopeo reads the index beampush pushed to docker-registry, 
 	cmp raw "$(blob_path_layout "$OCI" "$INDEX")" &&
 	skopeo copy -q --all --src-tls-verify=false "docker://$REG/beam/python:latest" "oci:$T/sk:latest" &&
 	layout_contains "$OCI" "$T/sk"
+'
+
+# config_of LAYOUT MANIFEST: the config digest a manifest of the layout names
+config_of() {
+	tr -d " \n" <"$(blob_path_layout "$1" "$2")" | grep -o "\"config\":{[^}]*}" |
+		grep -o "sha256:[0-9a-f]\{64\}"
+}
+
+# pushed_config HOST/REPO:TAG: the config digest of the image manifest the mock serves
+pushed_config() {
+	local ref=$1
+	curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+		-H "Accept: application/vnd.docker.distribution.manifest.v2+json" \
+		"http://${ref%%/*}/v2/$(echo "${ref#*/}" | cut -d: -f1)/manifests/${ref##*:}" |
+		tr -d " \n" | grep -o "\"config\":{[^}]*}" | grep -o "sha256:[0-9a-f]\{64\}"
+}
+
+# docker_archive LAYOUT FILE: the layout as `docker save` (Docker 25+) writes a multi-platform
+# image: oci-layout, index.json naming it docker.io/beam/python:latest, blobs/sha256
+docker_archive() {
+	local idx size
+	idx=$(layout_digest "$1" latest)
+	size=$(file_size "$(blob_path_layout "$1" "$idx")")
+	mkdir -p "$T/arch" && rm -rf "$T/arch"/* &&
+	cp -R "$1/blobs" "$1/oci-layout" "$T/arch/" &&
+	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"%s","size":%s,"annotations":{"io.containerd.image.name":"docker.io/beam/python:latest","org.opencontainers.image.ref.name":"latest"}}]}' \
+		"$idx" "$size" >"$T/arch/index.json" &&
+	tar -C "$T/arch" -cf "$2" oci-layout index.json blobs
+}
+
+test_expect_success 'a Docker 25+ archive of a multi-platform image is pushed whole, digests kept' '
+	docker_archive "$OCI" multi.tar &&
+	beampush -q push --from "docker-archive:$PWD/multi.tar" "$MOCK/beam/archive:latest" >out &&
+	test "$(cat out)" = "$INDEX" &&
+	test_grep -E "^PUT /v2/beam/archive/manifests/$AMD 201" "$MOCK_LOG" &&
+	test_grep -E "^PUT /v2/beam/archive/manifests/$ARM 201" "$MOCK_LOG" &&
+	beampush -q pull --all-platforms --to "oci:$T/from-archive:latest" "$MOCK/beam/archive:latest" >out &&
+	test "$(cat out)" = "$INDEX" && layout_contains "$OCI" "$T/from-archive"
+'
+
+test_expect_success 'with --platform, an archive of a multi-platform image pushes that platform only' '
+	docker_archive "$OCI" multi.tar &&
+	beampush -q --platform linux/arm64 push --from "docker-archive:$PWD/multi.tar" \
+		"$MOCK/beam/archive:arm" >out &&
+	test_grep -E "^PUT /v2/beam/archive/manifests/arm 201" "$MOCK_LOG" &&
+	pushed_config "$MOCK/beam/archive:arm" >got &&
+	test "$(cat got)" = "$(config_of "$OCI" "$ARM")"
+'
+
+test_expect_success 'an archive lacking the blobs of one platform (docker save of a pulled image): this machine'"'"'s' '
+	test "$(uname -m)" = x86_64 || exit 0
+	rm -rf part && cp -R "$OCI" part &&
+	for d in $(grep -o "sha256:[0-9a-f]\{64\}" "$(blob_path_layout "$OCI" "$ARM")"); do
+		rm -f "$(blob_path_layout part "$d")"
+	done &&
+	docker_archive part part.tar &&
+	beampush -q --debug push --from "docker-archive:$PWD/part.tar" "$MOCK/beam/part:latest" >out 2>err &&
+	test_grep "the archive lacks blobs of $ARM" err &&
+	test_grep -E "^PUT /v2/beam/part/manifests/latest 201" "$MOCK_LOG" &&
+	pushed_config "$MOCK/beam/part:latest" >got &&
+	test "$(cat got)" = "$(config_of "$OCI" "$AMD")"
 '
 
 test_done
