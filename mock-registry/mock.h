@@ -100,6 +100,9 @@ struct mock_config {
 	int storage_redirect;	    /* blob GETs answer 307 to the storage port */
 	int no_chunked_upload;	    /* PATCH on an upload answers 405 */
 	int64_t max_body;	    /* -1: off; larger request bodies get 413 */
+	char *tls_cert;		    /* --tls-cert: PEM contents; NULL: plain http */
+	char *tls_key;
+	char *tls_client_ca;	    /* --tls-client-ca: a client certificate is required */
 };
 
 struct mock_log;
@@ -110,7 +113,8 @@ struct mock_server {
 	struct mock_config cfg;
 	uint16_t port;
 	char host[72];	   /* 127.0.0.1 or [::1] */
-	char base_url[96]; /* http://HOST:PORT */
+	char base_url[96]; /* http://HOST:PORT, https:// with --tls-cert */
+	const char *scheme; /* "http" or "https" */
 	struct mock_log *log;
 	struct mock_tokens *tokens;
 	struct mock_uploads *uploads;
