@@ -439,6 +439,7 @@ start_mock() {
 #   server.crt server.key     for 127.0.0.1 and localhost, signed by ca.crt
 #   other.crt                 for other.example only (same key), signed by ca.crt
 #   expired.crt               for 127.0.0.1 and localhost (same key), valid in 2020 only
+#   future.crt                the same, valid from 2099 on
 #   client-ca.crt client-ca.key  the CA of client certificates
 #   client.cert client.key    a client certificate signed by client-ca.crt
 # EC P-256 keys: quick to make. Needs no root and no clock games.
@@ -471,12 +472,16 @@ make_tls_certs() {
 		printf '[ca]\ndefault_ca=test\n[test]\ndatabase=ca-db/index.txt\n%s\n%s\n%s\n%s\n' \
 			"new_certs_dir=ca-db" "serial=ca-db/serial" "default_md=sha256" \
 			"policy=any" >ca.cnf &&
+		echo "unique_subject=no" >>ca.cnf &&
 		printf '[any]\ncommonName=supplied\n[ext]\n%s\n' \
 			"subjectAltName=IP:127.0.0.1,DNS:localhost" >>ca.cnf &&
 		echo 01 >ca-db/serial &&
 		openssl ca -batch -config ca.cnf -cert ca.crt -keyfile ca.key -extensions ext \
 			-startdate 20200101000000Z -enddate 20200201000000Z -in server.csr \
 			-out expired.crt 2>/dev/null &&
+		openssl ca -batch -config ca.cnf -cert ca.crt -keyfile ca.key -extensions ext \
+			-startdate 20990101000000Z -enddate 20990201000000Z -in server.csr \
+			-out future.crt 2>/dev/null &&
 		# shellcheck disable=SC2086
 		openssl genpkey $ec -out client.key 2>/dev/null &&
 		openssl req -new -key client.key -subj "/CN=beampush test client" \

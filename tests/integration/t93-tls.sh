@@ -128,6 +128,15 @@ test_expect_success 'an expired certificate: said so, nothing sent' '
 	nothing_reached_the_registry
 '
 
+test_expect_success 'a certificate not valid yet: said so, nothing sent' '
+	start_tls future.crt &&
+	certs_d certs.d ca.crt &&
+	test_expect_code 1 push 2>err &&
+	test_line_count = 1 err &&
+	test_grep -F "the registry'"'"'s certificate is not valid yet" err &&
+	nothing_reached_the_registry
+'
+
 test_expect_success 'client certificate required: the pair in certs.d is used' '
 	start_tls server.crt --tls-client-ca "$PKI/client-ca.crt" &&
 	certs_d certs.d ca.crt client.cert client.key &&
