@@ -41,6 +41,7 @@ typedef struct {
 	bp_http_response *resp;
 	int to_body;       /* 2xx: body goes to the request's sink */
 	int cb_error;      /* error code a callback returned */
+	int rewind_failed; /* the connection died after part of a stream was sent */
 	int64_t sent;
 } xfer;
 
@@ -265,13 +266,20 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *p)
 	return (size_t)n;
 }
 
-/* Needed because curl may rewind a body on a redirect or auth retry. */
+/*
+ * curl rewinds a body to send it again on a fresh connection when the
+ * reused one died under it. A body in memory, or a stream not read from
+ * yet, starts over; a stream read from cannot (the caller retries it,
+ * knowing what the registry holds), and the failure then says why.
+ */
 static int on_seek(void *p, curl_off_t off, int origin)
 {
 	xfer *x = p;
 
-	if (origin != SEEK_SET || off != 0 || x->req->read_fn)
+	if (origin != SEEK_SET || off != 0 || (x->req->read_fn && x->sent)) {
+		x->rewind_failed = 1;
 		return CURL_SEEKFUNC_CANTSEEK;
+	}
 	x->sent = 0;
 	return CURL_SEEKFUNC_OK;
 }
@@ -613,6 +621,9 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 		err = x.cb_error;
 	else if (h->ctx_error)
 		err = h->ctx_error;
+	else if (rc == CURLE_SEND_FAIL_REWIND && x.rewind_failed)
+		err = bp_error_set(BP_ENET, "%s: connection closed while sending the request body "
+				   "(%lld bytes read)", url, (long long)x.sent);
 	else if (rc != CURLE_OK)
 		err = map_curl_error(h, rc, url);
 	goto done;
