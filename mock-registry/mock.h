@@ -102,7 +102,7 @@ struct mock_config {
 	int64_t max_body;	    /* -1: off; larger request bodies get 413 */
 	char *tls_cert;		    /* --tls-cert: PEM contents; NULL: plain http */
 	char *tls_key;
-	char *tls_client_ca;	    /* --tls-client-ca: a client certificate is required */
+	char *tls_client_ca; /* --tls-client-ca: a client certificate is required */
 };
 
 struct mock_log;
@@ -112,8 +112,8 @@ struct mock_uploads;
 struct mock_server {
 	struct mock_config cfg;
 	uint16_t port;
-	char host[72];	   /* 127.0.0.1 or [::1] */
-	char base_url[96]; /* http://HOST:PORT, https:// with --tls-cert */
+	char host[72];	    /* 127.0.0.1 or [::1] */
+	char base_url[96];  /* http://HOST:PORT, https:// with --tls-cert */
 	const char *scheme; /* "http" or "https" */
 	struct mock_log *log;
 	struct mock_tokens *tokens;

@@ -366,10 +366,10 @@ static struct MHD_Daemon *start_daemon(struct mock_server *srv, uint16_t port, u
 		((struct sockaddr_in *)&ss)->sin_port = htons(port);
 	if (srv->cfg.tls_cert) {
 		flags |= MHD_USE_TLS;
-		tls[nt++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
-						     srv->cfg.tls_cert };
-		tls[nt++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
-						     srv->cfg.tls_key };
+		tls[nt++] =
+			(struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cfg.tls_cert };
+		tls[nt++] =
+			(struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, srv->cfg.tls_key };
 		if (srv->cfg.tls_client_ca)
 			tls[nt++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
 							     srv->cfg.tls_client_ca };
