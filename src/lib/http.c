@@ -358,6 +358,15 @@ static int certs_for(bp_http *h, const char *hostport, const bp_certs **certs)
 	}
 	if ((err = bp_certs__load(&c, hostport)))
 		return err;
+	if (c && h->opts.debug && h->opts.log_cb) {
+		char line[1024];
+
+		snprintf(line, sizeof(line), "certs.d for %s: %zu CA certificate(s) from %s%s%s",
+			 hostport, bp_certs__ncas(c), bp_certs__dir(c),
+			 bp_certs__client_cert(c) ? ", client certificate " : "",
+			 bp_certs__client_cert(c) ? bp_certs__client_cert(c) : "");
+		h->opts.log_cb(line, h->opts.payload);
+	}
 	if (!(hp = bp_strdup(hostport))) {
 		bp_certs__free(c);
 		return bp_error_set(BP_ENOMEM, "out of memory");

@@ -140,7 +140,8 @@ test_expect_success 'a certificate not valid yet: said so, nothing sent' '
 test_expect_success 'client certificate required: the pair in certs.d is used' '
 	start_tls server.crt --tls-client-ca "$PKI/client-ca.crt" &&
 	certs_d certs.d ca.crt client.cert client.key &&
-	push >out 2>err &&
+	push --debug >out 2>err &&
+	test_grep -F "certs.d for $MOCK: 1 CA certificate(s) from $T/certs.d/$MOCK, client certificate $T/certs.d/$MOCK/client.cert" err &&
 	pull >pull.out 2>pull.err &&
 	test_same_image "$IMG" pulled latest "$DIGEST" &&
 	test "$(count_log "^PUT /v2/beam/tls/manifests/latest 201 auth=bearer:alice ")" = 1 &&
