@@ -10,7 +10,7 @@ V       ?= 0
 Q       := $(if $(filter 1,$(V)),,@)
 
 PKGS      := libcurl openssl libcjson zlib libsecret-1 libdeflate
-MOCK_PKGS := libmicrohttpd openssl libcjson
+MOCK_PKGS := libmicrohttpd openssl libcjson gnutls
 TEST_PKGS := cmocka
 
 pc = $(shell pkg-config $(1) $(2) 2>/dev/null)

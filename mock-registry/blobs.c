@@ -196,7 +196,7 @@ static enum MHD_Result redirect_to_storage(struct mock_req *r, const char *hex)
 	char *loc = NULL;
 
 	if (mock_random_hex(sig, 16) == 0)
-		loc = bp_aprintf("http://%s:%u/blob/%s?sig=%s", r->srv->host,
+		loc = bp_aprintf("%s://%s:%u/blob/%s?sig=%s", r->srv->scheme, r->srv->host,
 				 (unsigned)r->srv->storage_port, hex, sig);
 	if (resp && add_header(resp, MHD_HTTP_HEADER_LOCATION, loc) < 0) {
 		MHD_destroy_response(resp);

@@ -43,6 +43,9 @@ enum opt_id {
 	O_MAX_BODY,
 	O_PATCH_CREATED,
 	O_SLOW,
+	O_TLS_CERT,
+	O_TLS_KEY,
+	O_TLS_CLIENT_CA,
 	O_HELP
 };
 
@@ -155,6 +158,16 @@ static const struct option_def options[] = {
 	  "{\"errors\":[{\"code\":\"SIZE_INVALID\",\"message\":\n"
 	  "\"request body too large\"}]} and nothing of it is\n"
 	  "stored (as GHCR's 4 MiB cap)" },
+	{ O_TLS_CERT, "tls-cert", "FILE",
+	  "serve https with this PEM certificate (its chain may\n"
+	  "follow it); needs --tls-key. Every URL the mock hands\n"
+	  "out (token realm, Locations, storage) is then https" },
+	{ O_TLS_KEY, "tls-key", "FILE", "the PEM private key of --tls-cert" },
+	{ O_TLS_CLIENT_CA, "tls-client-ca", "FILE",
+	  "require a client certificate signed by a CA of this\n"
+	  "PEM file: a connection without one (or with another)\n"
+	  "gets the TLS alert certificate_required and is closed\n"
+	  "before any request is logged" },
 	{ O_HELP, "help", NULL, "print this help and exit" },
 };
 
@@ -318,6 +331,21 @@ static int set_auth(struct mock_config *c, const char *s)
 }
 
 /* Applies one option; 0, or -1 when its value is bad. */
+/* The contents of a PEM file (up to 1 MiB) into *out; -1 when unreadable or not PEM. */
+static int read_pem(const char *path, char **out)
+{
+	bp_dynbuf b;
+
+	bp_dynbuf_init(&b, 1024 * 1024);
+	if (mock_read_small(path, &b) < 0 || !strstr(b.ptr ? b.ptr : "", "-----BEGIN ")) {
+		bp_dynbuf_release(&b);
+		return -1;
+	}
+	free(*out);
+	*out = bp_dynbuf_detach(&b, NULL);
+	return *out ? 0 : -1;
+}
+
 static int apply(struct mock_config *c, enum opt_id id, const char *v)
 {
 	long n;
@@ -397,6 +425,12 @@ static int apply(struct mock_config *c, enum opt_id id, const char *v)
 	case O_PATCH_CREATED:
 		c->patch_created = 1;
 		return 0;
+	case O_TLS_CERT:
+		return read_pem(v, &c->tls_cert);
+	case O_TLS_KEY:
+		return read_pem(v, &c->tls_key);
+	case O_TLS_CLIENT_CA:
+		return read_pem(v, &c->tls_client_ca);
 	case O_HELP:
 		return 0;
 	}
@@ -447,6 +481,12 @@ static int parse_args(struct mock_config *c, int argc, char **argv)
 	}
 	if (!c->root)
 		return usage_error("--root DIR is required");
+	if (!c->tls_cert != !c->tls_key)
+		return usage_error("--tls-cert and --tls-key go together");
+	if (c->tls_client_ca && !c->tls_cert)
+		return usage_error("--tls-client-ca needs --tls-cert and --tls-key");
+	if (c->tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return usage_error("this libmicrohttpd has no TLS support");
 	return 0;
 }
 
@@ -465,6 +505,12 @@ static void config_release(struct mock_config *c)
 	free(c->root);
 	free(c->port_file);
 	free(c->log_path);
+	free(c->tls_cert);
+	if (c->tls_key) {
+		explicit_bzero(c->tls_key, strlen(c->tls_key));
+		free(c->tls_key);
+	}
+	free(c->tls_client_ca);
 }
 
 /* Writes "PORT\n" to a temporary file beside path, then renames it over path. */
@@ -514,7 +560,7 @@ static int run(struct mock_server *srv)
 	}
 	fprintf(stderr, "mock-registry: listening on %s\n", srv->base_url);
 	if (srv->storage)
-		fprintf(stderr, "mock-registry: storage on http://%s:%u\n", srv->host,
+		fprintf(stderr, "mock-registry: storage on %s://%s:%u\n", srv->scheme, srv->host,
 			(unsigned)srv->storage_port);
 	while (sigwait(&set, &sig) != 0)
 		;

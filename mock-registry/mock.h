@@ -102,6 +102,9 @@ struct mock_config {
 	int patch_created;	    /* PATCH answers 201, its Range stuck (as ECR) */
 	int64_t slow_ms;	    /* every answer waits this long first; 0: off */
 	int64_t max_body;	    /* -1: off; larger request bodies get 413 */
+	char *tls_cert;		    /* --tls-cert: PEM contents; NULL: plain http */
+	char *tls_key;
+	char *tls_client_ca; /* --tls-client-ca: a client certificate is required */
 };
 
 struct mock_log;
@@ -111,8 +114,9 @@ struct mock_uploads;
 struct mock_server {
 	struct mock_config cfg;
 	uint16_t port;
-	char host[72];	   /* 127.0.0.1 or [::1] */
-	char base_url[96]; /* http://HOST:PORT */
+	char host[72];	    /* 127.0.0.1 or [::1] */
+	char base_url[96];  /* http://HOST:PORT, https:// with --tls-cert */
+	const char *scheme; /* "http" or "https" */
 	struct mock_log *log;
 	struct mock_tokens *tokens;
 	struct mock_uploads *uploads;

@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include "util/strutil.h"
 
@@ -114,6 +116,34 @@ static enum MHD_Result reply_too_large(struct mock_req *r)
 				"request body too large", NULL);
 }
 
+/*
+ * --tls-client-ca: libmicrohttpd asks for a client certificate but lets a
+ * connection without one through; refuse it here as a server that
+ * requires one does, with a TLS alert, before anything is logged.
+ */
+static int client_cert_ok(struct mock_req *r)
+{
+	const union MHD_ConnectionInfo *ci;
+	gnutls_session_t s;
+	unsigned status = 0;
+	unsigned n = 0;
+
+	if (!r->srv->cfg.tls_client_ca)
+		return 1;
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return 0;
+	s = (gnutls_session_t)ci->tls_session;
+	if (gnutls_certificate_get_peers(s, &n) && n &&
+	    gnutls_certificate_verify_peers2(s, &status) == GNUTLS_E_SUCCESS && status == 0)
+		return 1;
+	fprintf(stderr, "mock-registry: refused a connection without a trusted client "
+			"certificate\n");
+	gnutls_alert_send(s, GNUTLS_AL_FATAL,
+			  n ? GNUTLS_A_BAD_CERTIFICATE : GNUTLS_A_CERTIFICATE_REQUIRED);
+	return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *data,
 				  size_t *size, void **con_cls)
@@ -125,6 +155,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!r->started) {
 		enum MHD_Result res;
 
+		if (!client_cert_ok(r))
+			return MHD_NO;
 		r->started = 1;
 		r->method = method;
 		mock_auth_identify(r);
@@ -328,6 +360,8 @@ static struct MHD_Daemon *start_daemon(struct mock_server *srv, uint16_t port, u
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *info;
 	struct MHD_Daemon *d;
+	struct MHD_OptionItem tls[4];
+	size_t nt = 0;
 	unsigned flags =
 		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
 
@@ -340,11 +374,23 @@ static struct MHD_Daemon *start_daemon(struct mock_server *srv, uint16_t port, u
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
 	else
 		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+	if (srv->cfg.tls_cert) {
+		flags |= MHD_USE_TLS;
+		tls[nt++] =
+			(struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cfg.tls_cert };
+		tls[nt++] =
+			(struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, srv->cfg.tls_key };
+		if (srv->cfg.tls_client_ca)
+			tls[nt++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
+							     srv->cfg.tls_client_ca };
+	}
+	tls[nt] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	d = MHD_start_daemon(flags, port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
 			     mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 			     MHD_OPTION_URI_LOG_CALLBACK, uri_cb, srv, MHD_OPTION_NOTIFY_COMPLETED,
 			     on_done, srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_ARRAY, tls,
+			     MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "mock-registry: cannot listen on %s port %u\n", srv->cfg.listen,
 			(unsigned)port);
@@ -358,6 +404,7 @@ static struct MHD_Daemon *start_daemon(struct mock_server *srv, uint16_t port, u
 /* Binds and starts the daemon threads (and the storage port's); fills port, host and base_url. */
 int mock_server_start(struct mock_server *srv)
 {
+	srv->scheme = srv->cfg.tls_cert ? "https" : "http";
 	srv->daemon = start_daemon(srv, srv->cfg.port, on_uri, &srv->port);
 	if (!srv->daemon)
 		return -1;
@@ -365,7 +412,7 @@ int mock_server_start(struct mock_server *srv)
 	    !(srv->storage = start_daemon(srv, 0, on_uri_storage, &srv->storage_port)))
 		return -1;
 	snprintf(srv->host, sizeof(srv->host), srv->cfg.ipv6 ? "[%s]" : "%s", srv->cfg.listen);
-	snprintf(srv->base_url, sizeof(srv->base_url), "http://%s:%u", srv->host,
+	snprintf(srv->base_url, sizeof(srv->base_url), "%s://%s:%u", srv->scheme, srv->host,
 		 (unsigned)srv->port);
 	return 0;
 }

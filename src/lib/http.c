@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "http.h"
+#include "certs.h"
 #include "util/strutil.h"
 
 #include <curl/curl.h>
+#include <openssl/x509_vfy.h>
 #include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,12 +13,26 @@
 
 #define ERR_BODY_MAX (64 * 1024)
 #define MAX_REDIRECTS 10
+#define CERTS_SLOTS 4
+
+/* certs.d material read for one host[:port] (certs NULL: nothing there). */
+typedef struct {
+	char *hostport;
+	bp_certs *certs;
+} certs_slot;
 
 struct bp_http {
 	CURL *curl;
 	bp_http_options opts;
 	char errbuf[CURL_ERROR_SIZE];
 	int plain_http;
+	/* the hosts this handle talked to over https: a registry, its token realm */
+	certs_slot slots[CERTS_SLOTS];
+	size_t nslots;
+	/* this transfer's */
+	char *hostport;
+	const bp_certs *certs;
+	int ctx_error;
 };
 
 /* State of one transfer, handed to curl's callbacks. */
@@ -25,6 +41,7 @@ typedef struct {
 	bp_http_response *resp;
 	int to_body;       /* 2xx: body goes to the request's sink */
 	int cb_error;      /* error code a callback returned */
+	int rewind_failed; /* the connection died after part of a stream was sent */
 	int64_t sent;
 } xfer;
 
@@ -60,9 +77,16 @@ int bp_http__new(bp_http **out, const bp_http_options *opts)
 /* Free h and close its connections; NULL is fine. */
 void bp_http__free(bp_http *h)
 {
+	size_t i;
+
 	if (!h)
 		return;
 	curl_easy_cleanup(h->curl);
+	for (i = 0; i < h->nslots; i++) {
+		free(h->slots[i].hostport);
+		bp_certs__free(h->slots[i].certs);
+	}
+	free(h->hostport);
 	free(h);
 }
 
@@ -242,13 +266,20 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *p)
 	return (size_t)n;
 }
 
-/* Needed because curl may rewind a body on a redirect or auth retry. */
+/*
+ * curl rewinds a body to send it again on a fresh connection when the
+ * reused one died under it. A body in memory, or a stream not read from
+ * yet, starts over; a stream read from cannot (the caller retries it,
+ * knowing what the registry holds), and the failure then says why.
+ */
 static int on_seek(void *p, curl_off_t off, int origin)
 {
 	xfer *x = p;
 
-	if (origin != SEEK_SET || off != 0 || x->req->read_fn)
+	if (origin != SEEK_SET || off != 0 || (x->req->read_fn && x->sent)) {
+		x->rewind_failed = 1;
 		return CURL_SEEKFUNC_CANTSEEK;
+	}
 	x->sent = 0;
 	return CURL_SEEKFUNC_OK;
 }
@@ -285,22 +316,177 @@ static int debug_cb(CURL *c, curl_infotype type, char *data, size_t size, void *
 	return 0;
 }
 
+/* "host" or "host:port" as the URL gives them (the certs.d directory name); NULL if none. */
+static char *url_hostport(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *out = NULL;
+
+	if (!u)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+			out = bp_aprintf("%s:%s", host, port);
+		else
+			out = bp_strdup(host);
+	}
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return out;
+}
+
+/*
+ * The certs.d material of hostport, read once per handle (*certs NULL
+ * when there is none); an unpaired or unreadable file is an error each
+ * time, nothing is kept of it.
+ */
+static int certs_for(bp_http *h, const char *hostport, const bp_certs **certs)
+{
+	certs_slot *s;
+	bp_certs *c = NULL;
+	char *hp;
+	size_t i;
+	int err;
+
+	for (i = 0; i < h->nslots; i++) {
+		if (strcmp(h->slots[i].hostport, hostport) == 0) {
+			*certs = h->slots[i].certs;
+			return 0;
+		}
+	}
+	if ((err = bp_certs__load(&c, hostport)))
+		return err;
+	if (c && h->opts.debug && h->opts.log_cb) {
+		char line[1024];
+
+		snprintf(line, sizeof(line), "certs.d for %s: %zu CA certificate(s) from %s%s%s",
+			 hostport, bp_certs__ncas(c), bp_certs__dir(c),
+			 bp_certs__client_cert(c) ? ", client certificate " : "",
+			 bp_certs__client_cert(c) ? bp_certs__client_cert(c) : "");
+		h->opts.log_cb(line, h->opts.payload);
+	}
+	if (!(hp = bp_strdup(hostport))) {
+		bp_certs__free(c);
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	}
+	if (h->nslots == CERTS_SLOTS) {
+		/* the oldest goes: not in use, this handle does one transfer at a time */
+		free(h->slots[0].hostport);
+		bp_certs__free(h->slots[0].certs);
+		memmove(h->slots, h->slots + 1, (CERTS_SLOTS - 1) * sizeof(h->slots[0]));
+		h->nslots--;
+	}
+	s = &h->slots[h->nslots++];
+	s->hostport = hp;
+	s->certs = c;
+	*certs = c;
+	return 0;
+}
+
+/* CURLOPT_SSL_CTX_FUNCTION: the certs.d CAs and client pair into OpenSSL's context. */
+static CURLcode on_ssl_ctx(CURL *c, void *ssl_ctx, void *p)
+{
+	bp_http *h = p;
+	int err;
+
+	if (!h->certs)
+		return CURLE_OK;
+	if ((err = bp_certs__apply(h->certs, ssl_ctx))) {
+		h->ctx_error = err;
+		return CURLE_SSL_CERTPROBLEM;
+	}
+	return CURLE_OK;
+}
+
+/* Whether the server ended the handshake with an alert about our (missing) certificate. */
+static int client_cert_alert(const char *msg)
+{
+	return strstr(msg, "alert certificate required") || strstr(msg, "alert bad certificate") ||
+	       strstr(msg, "alert unknown ca") || strstr(msg, "alert handshake failure") ||
+	       strstr(msg, "alert certificate unknown") || strstr(msg, "alert access denied");
+}
+
+/* The one-line explanation of a failed certificate check, with the fix to try. */
+static int verify_error(bp_http *h, const char *url, const char *msg, long vr)
+{
+	const char *hp = h->hostport ? h->hostport : "?";
+	const char *end = hp[0] == '[' ? strchr(hp, ']') : strchr(hp, ':');
+	int hostlen = (int)(end ? (size_t)(end - hp) + (hp[0] == '[') : strlen(hp));
+	char *dir;
+	int err;
+
+	/* curl checks the name itself, after OpenSSL said the chain is fine */
+	if (vr == X509_V_OK || vr == X509_V_ERR_UNSPECIFIED || vr == X509_V_ERR_HOSTNAME_MISMATCH ||
+	    vr == X509_V_ERR_IP_ADDRESS_MISMATCH || strstr(msg, "match target host name"))
+		return bp_error_set(BP_ETLS, "%s: the registry's certificate does not match the "
+				    "host name %.*s (%s)", url, hostlen, hp, msg);
+	switch (vr) {
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return bp_error_set(BP_ETLS, "%s: the registry's certificate has expired (%s): "
+				    "it must be renewed, or this machine's clock is wrong", url, msg);
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return bp_error_set(BP_ETLS, "%s: the registry's certificate is not valid yet (%s): "
+				    "check this machine's clock", url, msg);
+	}
+	dir = bp_certs__suggest_dir(hp);
+	if (vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+	    vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+	    vr == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ||
+	    vr == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+	    vr == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN || vr == X509_V_ERR_CERT_UNTRUSTED)
+		err = bp_error_set(BP_ETLS, "%s: certificate signed by an unknown authority (%s): "
+				   "if you trust it, put its CA certificate (a .crt file) in %s/, "
+				   "or use --tls-verify=false", url, msg, dir ? dir : "certs.d");
+	else
+		err = bp_error_set(BP_ETLS, "%s: certificate not trusted (%s): CA certificates for "
+				   "this registry go in %s/; --tls-verify=false skips the check",
+				   url, msg, dir ? dir : "certs.d");
+	free(dir);
+	return err;
+}
+
 static int map_curl_error(bp_http *h, CURLcode rc, const char *url)
 {
 	const char *msg = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
+	int https = bp_strprefix(url, "https://") != NULL;
+	curl_off_t handshake = 0;
+	long vr = 0;
 
+	curl_easy_getinfo(h->curl, CURLINFO_APPCONNECT_TIME_T, &handshake);
+	curl_easy_getinfo(h->curl, CURLINFO_SSL_VERIFYRESULT, &vr);
 	/*
 	 * A server that does not speak TLS answers a ClientHello with an
 	 * HTTP 400 ("wrong version number") or just closes or resets the
-	 * connection. None of these is a certificate problem.
+	 * connection. None of these is a certificate problem, and none of
+	 * them comes after a finished handshake or with a TLS alert.
 	 */
-	h->plain_http = bp_strprefix(url, "https://") &&
+	h->plain_http = https && !handshake && !client_cert_alert(msg) &&
 			(rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_RECV_ERROR ||
 			 rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING);
+	if (https && client_cert_alert(msg) &&
+	    (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR)) {
+		const char *mine = bp_certs__client_cert(h->certs);
+		char *dir = bp_certs__suggest_dir(h->hostport ? h->hostport : "");
+		int err;
+
+		if (mine)
+			err = bp_error_set(BP_ETLS, "%s: the registry refused the client certificate "
+					   "%s (%s)", url, mine, msg);
+		else
+			err = bp_error_set(BP_ETLS, "%s: the registry refused the TLS connection (%s): "
+					   "it may require a client certificate: put it and its "
+					   "key as NAME.cert and NAME.key in %s/", url, msg,
+					   dir ? dir : "certs.d");
+		free(dir);
+		return err;
+	}
 	switch (rc) {
 	case CURLE_SSL_CONNECT_ERROR:
 		return bp_error_set(BP_ETLS, "%s: tls handshake failed: %s", url, msg);
 	case CURLE_PEER_FAILED_VERIFICATION:
+		return verify_error(h, url, msg, vr);
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CIPHER:
@@ -348,6 +534,16 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 	resp->url = bp_strdup(url);
 	h->errbuf[0] = '\0';
 	h->plain_http = 0;
+	h->certs = NULL;
+	h->ctx_error = 0;
+	free(h->hostport);
+	h->hostport = NULL;
+	if (bp_strprefix(url, "https://") && !(h->hostport = url_hostport(url)))
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	/* certs.d is read for verified registries only, as Docker does */
+	if (h->hostport && h->opts.tls_verify && !h->opts.unix_socket &&
+	    (err = certs_for(h, h->hostport, &h->certs)))
+		return err;
 
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -369,6 +565,16 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 	if (!h->opts.tls_verify) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (h->certs) {
+		if (curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) != CURLE_OK)
+			return bp_error_set(BP_EUNSUPPORTED, "%s: certificates in %s need a libcurl "
+					    "built with OpenSSL", url, bp_certs__dir(h->certs));
+		curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, h);
+#if LIBCURL_VERSION_NUM >= 0x075700
+		/* the store gets this host's CAs: it must not be shared with another host */
+		curl_easy_setopt(c, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+#endif
 	}
 	if (h->opts.debug && h->opts.log_cb) {
 		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
@@ -422,6 +628,11 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 	}
 	if (x.cb_error)
 		err = x.cb_error;
+	else if (h->ctx_error)
+		err = h->ctx_error;
+	else if (rc == CURLE_SEND_FAIL_REWIND && x.rewind_failed)
+		err = bp_error_set(BP_ENET, "%s: connection closed while sending the request body "
+				   "(%lld bytes read)", url, (long long)x.sent);
 	else if (rc != CURLE_OK)
 		err = map_curl_error(h, rc, url);
 	goto done;

@@ -363,15 +363,22 @@ _bp_server_id() {
 	echo $(($(wc -l <"$T/.servers") + 1))
 }
 
-# _bp_wait_http PID URL SECONDS: wait until URL answers with any HTTP status, while PID runs.
+# _bp_wait_http PID URL SECONDS: wait until URL answers with any HTTP status, while PID runs
+# (https: whatever its certificate, or a TLS alert).
 _bp_wait_http() {
-	local pid=$1 url=$2 deadline code
+	local pid=$1 url=$2 deadline code rc
 	deadline=$(($(date +%s) + $3))
 	while :; do
-		code=$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$url" 2>/dev/null) || :
+		rc=0
+		code=$(curl -s -k -o /dev/null --max-time 2 -w '%{http_code}' "$url" 2>/dev/null) ||
+			rc=$?
 		case $code in
 		''|000) ;;
 		*) return 0 ;;
+		esac
+		# a TLS alert (a client certificate required): it is listening
+		case $url:$rc in
+		https:*:35|https:*:56) return 0 ;;
 		esac
 		_bp_alive "$pid" || return 2
 		[ "$(date +%s)" -lt "$deadline" ] || return 1
@@ -380,10 +387,14 @@ _bp_wait_http() {
 }
 
 # start_mock [ARGS...]: start the mock registry on a free loopback port with its own storage;
-# ARGS go to it (e.g. --auth token --user alice:pw). Exports MOCK_PORT, MOCK (127.0.0.1:PORT),
-# MOCK_ROOT, MOCK_LOG, MOCK_PID.
+# ARGS go to it (e.g. --auth token --user alice:pw; --tls-cert F --tls-key F: https, see
+# make_tls_certs). Exports MOCK_PORT, MOCK (127.0.0.1:PORT), MOCK_ROOT, MOCK_LOG, MOCK_PID,
+# MOCK_OUT (its stderr).
 start_mock() {
-	local n portfile out port="" deadline
+	local n portfile out port="" deadline scheme=http a
+	for a in "$@"; do
+		[ "$a" != --tls-cert ] || scheme=https
+	done
 	n=$(_bp_server_id)
 	MOCK_ROOT=$T/mock-$n
 	MOCK_LOG=$T/mock-$n.log
@@ -403,7 +414,7 @@ start_mock() {
 			esac
 		fi
 		if [ -n "$port" ]; then
-			_bp_wait_http "$MOCK_PID" "http://127.0.0.1:$port/v2/" 1 && break
+			_bp_wait_http "$MOCK_PID" "$scheme://127.0.0.1:$port/v2/" 1 && break
 		fi
 		if ! _bp_alive "$MOCK_PID"; then
 			echo "start_mock: mock-registry $* exited before it was ready:" >&2
@@ -419,7 +430,66 @@ start_mock() {
 	done
 	MOCK_PORT=$port
 	MOCK=127.0.0.1:$port
-	export MOCK_PORT MOCK MOCK_ROOT MOCK_LOG MOCK_PID
+	MOCK_OUT=$out
+	export MOCK_PORT MOCK MOCK_ROOT MOCK_LOG MOCK_PID MOCK_OUT
+}
+
+# make_tls_certs DIR: a test PKI made with the openssl CLI, in DIR:
+#   ca.crt ca.key             the CA of the registry's certificates
+#   server.crt server.key     for 127.0.0.1 and localhost, signed by ca.crt
+#   other.crt                 for other.example only (same key), signed by ca.crt
+#   expired.crt               for 127.0.0.1 and localhost (same key), valid in 2020 only
+#   future.crt                the same, valid from 2099 on
+#   client-ca.crt client-ca.key  the CA of client certificates
+#   client.cert client.key    a client certificate signed by client-ca.crt
+# EC P-256 keys: quick to make. Needs no root and no clock games.
+make_tls_certs() {
+	local d=$1 ec="-algorithm EC -pkeyopt ec_paramgen_curve:P-256"
+	mkdir -p "$d/ca-db" &&
+	(
+		cd "$d" &&
+		# shellcheck disable=SC2086
+		openssl genpkey $ec -out ca.key 2>/dev/null &&
+		openssl req -x509 -new -key ca.key -subj "/CN=beampush test CA" -days 3 \
+			-addext "basicConstraints=critical,CA:TRUE" \
+			-addext "keyUsage=critical,keyCertSign,cRLSign" -out ca.crt 2>/dev/null &&
+		# shellcheck disable=SC2086
+		openssl genpkey $ec -out client-ca.key 2>/dev/null &&
+		openssl req -x509 -new -key client-ca.key -subj "/CN=beampush test client CA" \
+			-days 3 -addext "basicConstraints=critical,CA:TRUE" \
+			-addext "keyUsage=critical,keyCertSign,cRLSign" -out client-ca.crt 2>/dev/null &&
+		# shellcheck disable=SC2086
+		openssl genpkey $ec -out server.key 2>/dev/null &&
+		openssl req -new -key server.key -subj "/CN=127.0.0.1" -out server.csr 2>/dev/null &&
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' \
+			>server.ext &&
+		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+			-extfile server.ext -out server.crt 2>/dev/null &&
+		printf 'subjectAltName=DNS:other.example\nextendedKeyUsage=serverAuth\n' >other.ext &&
+		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+			-extfile other.ext -out other.crt 2>/dev/null &&
+		: >ca-db/index.txt &&
+		printf '[ca]\ndefault_ca=test\n[test]\ndatabase=ca-db/index.txt\n%s\n%s\n%s\n%s\n' \
+			"new_certs_dir=ca-db" "serial=ca-db/serial" "default_md=sha256" \
+			"policy=any" >ca.cnf &&
+		echo "unique_subject=no" >>ca.cnf &&
+		printf '[any]\ncommonName=supplied\n[ext]\n%s\n' \
+			"subjectAltName=IP:127.0.0.1,DNS:localhost" >>ca.cnf &&
+		echo 01 >ca-db/serial &&
+		openssl ca -batch -config ca.cnf -cert ca.crt -keyfile ca.key -extensions ext \
+			-startdate 20200101000000Z -enddate 20200201000000Z -in server.csr \
+			-out expired.crt 2>/dev/null &&
+		openssl ca -batch -config ca.cnf -cert ca.crt -keyfile ca.key -extensions ext \
+			-startdate 20990101000000Z -enddate 20990201000000Z -in server.csr \
+			-out future.crt 2>/dev/null &&
+		# shellcheck disable=SC2086
+		openssl genpkey $ec -out client.key 2>/dev/null &&
+		openssl req -new -key client.key -subj "/CN=beampush test client" \
+			-out client.csr 2>/dev/null &&
+		printf 'extendedKeyUsage=clientAuth\n' >client.ext &&
+		openssl x509 -req -in client.csr -CA client-ca.crt -CAkey client-ca.key \
+			-CAcreateserial -days 2 -extfile client.ext -out client.cert 2>/dev/null
+	)
 }
 
 # registry_htpasswd_auth USER PASS [USER PASS...]: write a bcrypt htpasswd file; print the
