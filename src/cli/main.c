@@ -15,6 +15,10 @@ static const cli_command commands[] = {
 	{ "logout", cmd_logout, "[SERVER]", "remove stored credentials" },
 	{ "push", cmd_push, "[--from SOURCE] REF", "push an image to a registry" },
 	{ "pull", cmd_pull, "[--to DEST] REF", "pull an image, verifying every digest" },
+	{ "inspect", cmd_inspect, "[--raw | --config | --format json] REF",
+	  "show a manifest and its config" },
+	{ "tags", cmd_tags, "REPO", "list the tags of a repository" },
+	{ "delete", cmd_delete, "REF", "delete a manifest (by digest, or the one a tag names)" },
 	{ "version", cmd_version, "", "print the versions of beampush and its libraries" },
 	{ NULL, NULL, NULL, NULL }
 };
