@@ -44,6 +44,10 @@ const struct mock_fault_kind mock_fault_kinds[] = {
 	  "POST that opens an upload: 202 with Location: " MOCK_BAD_LOCATION },
 	{ "digest-header-wrong", MOCK_FAULT_DIGEST_HEADER_WRONG,
 	  "manifest GET/HEAD: Docker-Content-Digest is the sha256 of other bytes" },
+	{ "link-loop", MOCK_FAULT_LINK_LOOP,
+	  "tags/list: the last page's Link (a lone page's too) leads back to the first page" },
+	{ "many-tags", MOCK_FAULT_MANY_TAGS,
+	  "tags/list of an existing repository: also lists t00000 .. t09999 (10000 tags)" },
 	{ NULL, 0, NULL },
 };
 

@@ -41,6 +41,8 @@ enum opt_id {
 	O_STORAGE_REDIRECT,
 	O_NO_CHUNKED,
 	O_MAX_BODY,
+	O_TAGS_PAGE,
+	O_NO_DELETE,
 	O_HELP
 };
 
@@ -145,6 +147,14 @@ static const struct option_def options[] = {
 	  "{\"errors\":[{\"code\":\"SIZE_INVALID\",\"message\":\n"
 	  "\"request body too large\"}]} and nothing of it is\n"
 	  "stored (as GHCR's 4 MiB cap)" },
+	{ O_TAGS_PAGE, "tags-page", "N",
+	  "GET tags/list without ?n= answers N tags a page (with\n"
+	  "a Link to the next page, as ?n=N does); 0 (default):\n"
+	  "every tag at once" },
+	{ O_NO_DELETE, "no-delete", NULL,
+	  "DELETE of a manifest or a blob answers 405\n"
+	  "{\"errors\":[{\"code\":\"UNSUPPORTED\",...}]}, as\n"
+	  "docker-registry without storage.delete.enabled" },
 	{ O_HELP, "help", NULL, "print this help and exit" },
 };
 
@@ -382,6 +392,11 @@ static int apply(struct mock_config *c, enum opt_id id, const char *v)
 		return 0;
 	case O_MAX_BODY:
 		return parse_int64_opt(v, &c->max_body);
+	case O_TAGS_PAGE:
+		return bp_parse_int64(v, 0, 100000, &c->tags_page);
+	case O_NO_DELETE:
+		c->no_delete = 1;
+		return 0;
 	case O_HELP:
 		return 0;
 	}

@@ -48,8 +48,13 @@ enum mock_fault {
 	MOCK_FAULT_ERROR_BODY_HTML = 1u << 4,
 	MOCK_FAULT_ERROR_BODY_BINARY = 1u << 5,
 	MOCK_FAULT_LOCATION_NOT_URL = 1u << 6,
-	MOCK_FAULT_DIGEST_HEADER_WRONG = 1u << 7
+	MOCK_FAULT_DIGEST_HEADER_WRONG = 1u << 7,
+	MOCK_FAULT_LINK_LOOP = 1u << 8,
+	MOCK_FAULT_MANY_TAGS = 1u << 9
 };
+
+/* --fault many-tags: this many tags t00000..t09999 beside the stored ones. */
+#define MOCK_MANY_TAGS 10000
 
 struct mock_fault_kind {
 	const char *name; /* the KIND of --fault KIND */
@@ -100,6 +105,8 @@ struct mock_config {
 	int storage_redirect;	    /* blob GETs answer 307 to the storage port */
 	int no_chunked_upload;	    /* PATCH on an upload answers 405 */
 	int64_t max_body;	    /* -1: off; larger request bodies get 413 */
+	int64_t tags_page;	    /* tags/list without ?n=: this many a page; 0: all */
+	int no_delete;		    /* DELETE of manifests and blobs answers 405 UNSUPPORTED */
 };
 
 struct mock_log;
