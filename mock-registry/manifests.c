@@ -563,13 +563,24 @@ static int page_size(struct mock_req *r, int64_t *n)
 	return s ? bp_parse_int64(s, 0, 100000, n) : 0;
 }
 
+/* What goes before /v2/ in a next-page Link: nothing, or an origin (--fault link-*). */
+static const char *link_origin(struct mock_req *r, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (mock_fault_on(r, MOCK_FAULT_LINK_FOREIGN))
+		snprintf(buf, size, "http://localhost:%u", (unsigned)r->srv->port);
+	else if (mock_fault_on(r, MOCK_FAULT_LINK_ABSOLUTE))
+		bp_strlcpy(buf, r->srv->base_url, size);
+	return buf;
+}
+
 /* GET /v2/<name>/tags/list[?n=&last=]: sorted tags, a Link when more remain. */
 enum MHD_Result mock_tags_list(struct mock_req *r)
 {
 	struct taglist t = { NULL, 0 };
 	const char *last = mock_query(r, "last");
 	struct MHD_Response *resp;
-	char *body = NULL, *link = NULL;
+	char *body = NULL, *link = NULL, origin[96];
 	size_t count;
 	int64_t n;
 	enum MHD_Result res;
@@ -588,8 +599,8 @@ enum MHD_Result mock_tags_list(struct mock_req *r)
 		n = r->srv->cfg.tags_page;
 	count = n >= 0 && (size_t)n < t.n ? (size_t)n : t.n;
 	if (count < t.n && count > 0)
-		link = bp_aprintf("</v2/%s/tags/list?last=%s&n=%" PRId64 ">; rel=\"next\"", r->name,
-				  t.v[count - 1], n);
+		link = bp_aprintf("<%s/v2/%s/tags/list?last=%s&n=%" PRId64 ">; rel=\"next\"",
+				  link_origin(r, origin, sizeof(origin)), r->name, t.v[count - 1], n);
 	else if (mock_fault_on(r, MOCK_FAULT_LINK_LOOP))
 		link = bp_aprintf("</v2/%s/tags/list>; rel=\"next\"", r->name);
 	body = tags_json(r->name, &t, count);

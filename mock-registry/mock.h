@@ -50,7 +50,9 @@ enum mock_fault {
 	MOCK_FAULT_LOCATION_NOT_URL = 1u << 6,
 	MOCK_FAULT_DIGEST_HEADER_WRONG = 1u << 7,
 	MOCK_FAULT_LINK_LOOP = 1u << 8,
-	MOCK_FAULT_MANY_TAGS = 1u << 9
+	MOCK_FAULT_MANY_TAGS = 1u << 9,
+	MOCK_FAULT_LINK_ABSOLUTE = 1u << 10,
+	MOCK_FAULT_LINK_FOREIGN = 1u << 11
 };
 
 /* --fault many-tags: this many tags t00000..t09999 beside the stored ones. */

@@ -209,6 +209,23 @@ test_expect_success 'tags stops on a Link loop with a clear message, exit 1, not
 	test "$(count_log "^GET /v2/beam/python/tags/list")" = 2
 '
 
+test_expect_success 'tags follows an absolute Link to its own registry, not one to another origin' '
+	mock_with_image --tags-page 1 --fault link-absolute &&
+	beampush -q push --from oci:$IMG:latest $MOCK/beam/python:v1 >/dev/null &&
+	beampush tags $MOCK/beam/python >out &&
+	printf "%s\n" latest v1 >want &&
+	test_cmp want out &&
+	test "$(count_log "^GET /v2/beam/python/tags/list\?last=latest&n=1 200 ")" = 1 &&
+	start_mock --auth token --user alice:pw --tags-page 1 --fault link-foreign &&
+	docker_auth "$MOCK" alice pw &&
+	beampush -q push --from oci:$IMG:latest $MOCK/beam/python:latest >/dev/null &&
+	beampush -q push --from oci:$IMG:latest $MOCK/beam/python:v1 >/dev/null &&
+	test_expect_code 1 beampush tags $MOCK/beam/python >out 2>err &&
+	test_must_be_empty out &&
+	test_grep -F "Link header leads to another server" err &&
+	test "$(count_log "^GET /v2/beam/python/tags/list")" = 1
+'
+
 test_expect_success 'tags of a repository that does not exist: exit 4 naming it' '
 	mock_with_image &&
 	test_expect_code 4 beampush tags $MOCK/beam/nothing >out 2>err &&
