@@ -1432,19 +1432,50 @@ done:
 	return err;
 }
 
-/* The next page's URL from a Link header (`<url>; rel="next"`), or NULL. */
-static char *link_next(const char *base, const char *link)
+/* 1 when the parameters of one link-value (len bytes at p) hold rel="next" or rel=next. */
+static int rel_is_next(const char *p, size_t len)
 {
-	const char *lt, *gt;
-	char *ref, *out;
+	size_t i;
 
-	if (!link || !strstr(link, "rel=\"next\"") || !(lt = strchr(link, '<')) ||
-	    !(gt = strchr(lt, '>')))
-		return NULL;
-	ref = bp_strndup(lt + 1, (size_t)(gt - lt - 1));
-	out = ref ? bp_http__resolve(base, ref) : NULL;
-	free(ref);
-	return out;
+	for (i = 0; i + 8 <= len; i++) {
+		if (strncasecmp(p + i, "rel=", 4) != 0)
+			continue;
+		if (len - i >= 10 && strncasecmp(p + i + 4, "\"next\"", 6) == 0)
+			return 1;
+		if (strncasecmp(p + i + 4, "next", 4) == 0 &&
+		    (i + 8 == len || p[i + 8] == ';' || p[i + 8] == ',' || p[i + 8] == ' '))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The next page from a Link header (`<url>; rel="next"`, maybe among other
+ * link-values): 1 and *out (new string, resolved against base); 0 when
+ * there is none; -1 when it cannot be resolved.
+ */
+static int link_next(const char *base, const char *link, char **out)
+{
+	const char *lt = link, *gt, *params, *end;
+	char *ref;
+
+	*out = NULL;
+	while (lt && (lt = strchr(lt, '<'))) {
+		if (!(gt = strchr(lt, '>')))
+			return 0;
+		params = gt + 1;
+		end = strchr(params, '<');
+		if (!end)
+			end = params + strlen(params);
+		if (rel_is_next(params, (size_t)(end - params))) {
+			ref = bp_strndup(lt + 1, (size_t)(gt - lt - 1));
+			*out = ref ? bp_http__resolve(base, ref) : NULL;
+			free(ref);
+			return *out ? 1 : -1;
+		}
+		lt = end;
+	}
+	return 0;
 }
 
 /* 1 when url was listed already. */
@@ -1482,6 +1513,7 @@ int bp_registry__tags(bp_registry *r, const char *repo,
 		bp_http_request req = BP_HTTP_REQUEST_INIT;
 		cJSON *j, *tags, *t;
 		char *next, *origin, **grown;
+		int found;
 
 		if (nseen >= TAGS_PAGES_MAX) {
 			err = bp_error_set(BP_EPROTO, "tags of %s/%s: more than %d pages, giving up",
@@ -1529,9 +1561,10 @@ int bp_registry__tags(bp_registry *r, const char *repo,
 		}
 		cJSON_Delete(j);
 		url = NULL;
-		if (!resp.link || !strstr(resp.link, "rel=\"next\""))
+		found = resp.link ? link_next(resp.url, resp.link, &next) : 0;
+		if (found == 0)
 			break;
-		if (!(next = link_next(resp.url, resp.link))) {
+		if (found < 0) {
 			err = bp_error_set(BP_EPROTO, "tags of %s/%s: unusable Link header", r->domain,
 					   repo);
 			goto done;
