@@ -1449,12 +1449,8 @@ static int rel_is_next(const char *p, size_t len)
 	return 0;
 }
 
-/*
- * The next page from a Link header (`<url>; rel="next"`, maybe among other
- * link-values): 1 and *out (new string, resolved against base); 0 when
- * there is none; -1 when it cannot be resolved.
- */
-static int link_next(const char *base, const char *link, char **out)
+/* The next page from a Link header; see registry.h. */
+int bp_registry__link_next(const char *base, const char *link, char **out)
 {
 	const char *lt = link, *gt, *params, *end;
 	char *ref;
@@ -1561,7 +1557,7 @@ int bp_registry__tags(bp_registry *r, const char *repo,
 		}
 		cJSON_Delete(j);
 		url = NULL;
-		found = resp.link ? link_next(resp.url, resp.link, &next) : 0;
+		found = resp.link ? bp_registry__link_next(resp.url, resp.link, &next) : 0;
 		if (found == 0)
 			break;
 		if (found < 0) {

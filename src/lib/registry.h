@@ -112,6 +112,13 @@ int bp_registry__tags(bp_registry *r, const char *repo,
 		      int (*fn)(const char *tag, void *payload), void *payload);
 
 /*
+ * The next page from a Link header (`<url>; rel="next"`, maybe among other
+ * link-values): 1 and *out (new string, resolved against base); 0 when
+ * there is none; -1 when it cannot be resolved.
+ */
+int bp_registry__link_next(const char *base, const char *link, char **out);
+
+/*
  * DELETE /v2/<repo>/manifests/<digest> (scope repository:<repo>:delete).
  * BP_ENOTFOUND when absent, BP_EUNSUPPORTED when the registry forbids
  * deletion (405 or UNSUPPORTED), BP_EAUTH when refused.
