@@ -43,10 +43,11 @@ static void fetched_release(fetched *f)
 
 /*
  * GET a manifest and check it: by digest, the bytes must hash to it; by
- * tag, to the Docker-Content-Digest when one was sent. Then parse it.
+ * tag, to the Docker-Content-Digest when one was sent. Then parse it,
+ * unless parse is 0 (--raw prints manifests of any type).
  */
 static int fetch(bp_registry *reg, const char *domain, const char *repo, const char *ref,
-		 int by_digest, fetched *f)
+		 int by_digest, int parse, fetched *f)
 {
 	char sent[BP_DIGEST_MAX];
 	int err;
@@ -62,7 +63,7 @@ static int fetch(bp_registry *reg, const char *domain, const char *repo, const c
 	if (sent[0] && !bp_digest_equal(sent, f->digest))
 		return bp_error_set(BP_EINTEGRITY, "manifest %s: Docker-Content-Digest %s, but the "
 				    "bytes hash to %s", ref, sent, f->digest);
-	if ((err = bp_manifest_parse(&f->m, f->bytes, f->len, f->ctype)))
+	if (parse && (err = bp_manifest_parse(&f->m, f->bytes, f->len, f->ctype)))
 		return bp_error_prefix("%s/%s manifest %s", domain, repo, ref);
 	return 0;
 }
@@ -443,10 +444,12 @@ int bp_inspect(bp_client *c, const bp_reference *ref, const bp_inspect_options *
 	if ((err = bp_client__open_registry(c, domain, NULL, 0, &reg)))
 		goto done;
 	err = fetch(reg, domain, repo, bp_reference_object(ref), bp_reference_digest(ref) != NULL,
-		    &top);
+		    opts->format != BP_INSPECT_RAW || platform, &top);
 	if (err)
 		goto done;
 	s.image = &top;
+	if (!top.m)
+		goto render;
 	if (bp_manifest_kind_is_index(bp_manifest_kind_get(top.m))) {
 		const bp_descriptor *pick;
 
@@ -462,7 +465,7 @@ int bp_inspect(bp_client *c, const bp_reference *ref, const bp_inspect_options *
 		}
 		bp_client__debug(c, "index %s: platform %s is %s", top.digest, platform,
 				 pick->digest);
-		if ((err = fetch(reg, domain, repo, pick->digest, 1, &child)))
+		if ((err = fetch(reg, domain, repo, pick->digest, 1, 1, &child)))
 			goto done;
 		if (bp_manifest_kind_is_index(bp_manifest_kind_get(child.m))) {
 			err = bp_error_set(BP_EUNSUPPORTED, "%s: index within an index",

@@ -135,6 +135,15 @@ test_expect_success 'inspect of a manifest whose Docker-Content-Digest lies: exi
 	test_grep -F "Docker-Content-Digest" err
 '
 
+test_expect_success 'inspect --raw prints a manifest of a type it does not know; a summary fails' '
+	mock_with_image --fault manifest-unknown-type &&
+	beampush inspect --raw $MOCK/beam/python:latest >raw &&
+	test_grep -F "\"mediaType\":\"application/vnd.example.unknown+json\"" raw &&
+	test_expect_code 1 beampush inspect $MOCK/beam/python:latest >out 2>err &&
+	test_must_be_empty out &&
+	test_grep -F "application/vnd.example.unknown+json" err
+'
+
 test_expect_success 'inspect of a tag or repository that does not exist: exit 4 naming it' '
 	mock_with_image &&
 	test_expect_code 4 beampush inspect $MOCK/beam/python:nope >out 2>err &&
