@@ -19,11 +19,13 @@ int cmd_delete(global_opts *g, int argc, char **argv)
 
 	i = cli_parse("delete", "REF",
 		      "Delete a manifest from a registry: by digest, or the manifest a tag names "
-		      "(with every tag that points at it).", NULL, argc, argv);
+		      "(with every tag that points at it).",
+		      NULL, argc, argv);
 	if (i < 0)
 		return i == -2 ? EXIT_OK : EXIT_USAGE;
 	if (argc - i != 1) {
-		cli_error("delete: expected one REF, got %d (see beampush delete --help)", argc - i);
+		cli_error("delete: expected one REF, got %d (see beampush delete --help)",
+			  argc - i);
 		return EXIT_USAGE;
 	}
 	if ((err = bp_reference_parse(&ref, argv[i]))) {

@@ -36,11 +36,13 @@ int cmd_inspect(global_opts *g, int argc, char **argv)
 
 	i = cli_parse("inspect", "REF",
 		      "Show an image's manifest and config: digest, platforms, entrypoint, "
-		      "environment, layers.", opts, argc, argv);
+		      "environment, layers.",
+		      opts, argc, argv);
 	if (i < 0)
 		return i == -2 ? EXIT_OK : EXIT_USAGE;
 	if (argc - i != 1) {
-		cli_error("inspect: expected one REF, got %d (see beampush inspect --help)", argc - i);
+		cli_error("inspect: expected one REF, got %d (see beampush inspect --help)",
+			  argc - i);
 		return EXIT_USAGE;
 	}
 	if (format && strcmp(format, "json") == 0) {
@@ -53,8 +55,10 @@ int cmd_inspect(global_opts *g, int argc, char **argv)
 		cli_error("inspect: --raw, --config and --format json exclude each other");
 		return EXIT_USAGE;
 	}
-	io.format = raw ? BP_INSPECT_RAW : config ? BP_INSPECT_CONFIG
-						   : json ? BP_INSPECT_JSON : BP_INSPECT_TEXT;
+	io.format = raw	     ? BP_INSPECT_RAW
+		    : config ? BP_INSPECT_CONFIG
+		    : json   ? BP_INSPECT_JSON
+			     : BP_INSPECT_TEXT;
 	io.platform = g->platform;
 	if ((err = bp_reference_parse(&ref, argv[i]))) {
 		cli_error("%s", bp_error_last());

@@ -58,11 +58,14 @@ static int fetch(bp_registry *reg, const char *domain, const char *repo, const c
 	if ((err = bp_digest_buf(f->digest, f->bytes, f->len)))
 		return err;
 	if (by_digest && !bp_digest_equal(f->digest, ref))
-		return bp_error_set(BP_EINTEGRITY, "manifest %s: registry sent bytes that hash to %s",
-				    ref, f->digest);
+		return bp_error_set(BP_EINTEGRITY,
+				    "manifest %s: registry sent bytes that hash to %s", ref,
+				    f->digest);
 	if (sent[0] && !bp_digest_equal(sent, f->digest))
-		return bp_error_set(BP_EINTEGRITY, "manifest %s: Docker-Content-Digest %s, but the "
-				    "bytes hash to %s", ref, sent, f->digest);
+		return bp_error_set(BP_EINTEGRITY,
+				    "manifest %s: Docker-Content-Digest %s, but the "
+				    "bytes hash to %s",
+				    ref, sent, f->digest);
 	if (parse && (err = bp_manifest_parse(&f->m, f->bytes, f->len, f->ctype)))
 		return bp_error_prefix("%s/%s manifest %s", domain, repo, ref);
 	return 0;
@@ -82,8 +85,10 @@ static int config_write(const void *data, size_t len, void *p)
 	if (bp_dynbuf_add(&s->buf, data, len) == 0)
 		return 0;
 	if (bp_dynbuf_full(&s->buf, len))
-		bp_error_set(BP_EINTEGRITY, "config %s: registry sent more than the %" PRId64
-			     " bytes the manifest gives", s->digest, s->size);
+		bp_error_set(BP_EINTEGRITY,
+			     "config %s: registry sent more than the %" PRId64
+			     " bytes the manifest gives",
+			     s->digest, s->size);
 	else
 		bp_error_set(BP_ENOMEM, "out of memory");
 	return 1;
@@ -99,13 +104,17 @@ static int fetch_config(bp_registry *reg, const char *repo, const bp_descriptor 
 
 	*out = NULL;
 	if (d->size > CONFIG_MAX)
-		return bp_error_set(BP_EUNSUPPORTED, "config %s is %" PRId64 " bytes, more than "
-				    "the %d this reads", d->digest, d->size, CONFIG_MAX);
+		return bp_error_set(BP_EUNSUPPORTED,
+				    "config %s is %" PRId64 " bytes, more than "
+				    "the %d this reads",
+				    d->digest, d->size, CONFIG_MAX);
 	if ((err = bp_registry__blob_get(reg, repo, d->digest, 0, config_write, &s)))
 		goto done;
 	if ((int64_t)s.buf.len != d->size) {
-		err = bp_error_set(BP_EINTEGRITY, "config %s: registry sent %zu bytes, the manifest "
-				   "gives %" PRId64, d->digest, s.buf.len, d->size);
+		err = bp_error_set(BP_EINTEGRITY,
+				   "config %s: registry sent %zu bytes, the manifest "
+				   "gives %" PRId64,
+				   d->digest, s.buf.len, d->size);
 		goto done;
 	}
 	if ((err = bp_digest_buf(got, s.buf.ptr ? s.buf.ptr : "", s.buf.len)))
@@ -130,9 +139,9 @@ done:
 /* What the summary says; strings borrowed from the manifests and the config. */
 typedef struct {
 	const bp_reference *ref;
-	const fetched *top;    /* what REF names */
-	const fetched *image;  /* the image manifest summarised, or NULL for an index */
-	const cJSON *config;   /* the parsed config, or NULL */
+	const fetched *top;   /* what REF names */
+	const fetched *image; /* the image manifest summarised, or NULL for an index */
+	const cJSON *config;  /* the parsed config, or NULL */
 	const bp_descriptor *config_desc;
 } summary;
 
@@ -231,7 +240,7 @@ static void put_list(outbuf *b, const char *name, const cJSON *arr)
 
 	if (!cJSON_IsArray(arr))
 		return;
-	cJSON_ArrayForEach(v, arr) {
+	cJSON_ArrayForEach (v, arr) {
 		out_printf(b, "%-12s ", first ? name : "");
 		put_safe(b, cJSON_IsString(v) ? v->valuestring : "?");
 		out_adds(b, "\n");
@@ -285,7 +294,7 @@ static int render_text(const summary *s, outbuf *b)
 		if (cJSON_IsObject(labels)) {
 			int first = 1;
 
-			cJSON_ArrayForEach(l, labels) {
+			cJSON_ArrayForEach (l, labels) {
 				out_printf(b, "%-12s ", first ? "Labels:" : "");
 				put_safe(b, l->string);
 				out_adds(b, "=");
@@ -296,7 +305,7 @@ static int render_text(const summary *s, outbuf *b)
 		}
 	}
 	out_printf(b, "%-12s %s  %" PRId64 "  ", "Config:", s->config_desc->digest,
-			 s->config_desc->size);
+		   s->config_desc->size);
 	put_safe(b, s->config_desc->media_type);
 	out_adds(b, "\n");
 	out_printf(b, "%-12s %zu\n", "Layers:", bp_manifest_count(s->image->m));
@@ -359,7 +368,8 @@ static int render_json(const summary *s, outbuf *b)
 	int ok = 0;
 
 	if (!o || !cJSON_AddStringToObject(o, "Name", bp_reference_name(s->ref)) ||
-	    (bp_reference_tag(s->ref) && !cJSON_AddStringToObject(o, "Tag", bp_reference_tag(s->ref))))
+	    (bp_reference_tag(s->ref) &&
+	     !cJSON_AddStringToObject(o, "Tag", bp_reference_tag(s->ref))))
 		goto done;
 	if (!s->image) {
 		if (!cJSON_AddStringToObject(o, "Digest", s->top->digest) ||
@@ -425,8 +435,8 @@ static int copy_out(const char *data, size_t len, char **out, size_t *olen)
 }
 
 /* Inspect a manifest; see inspect.h. */
-int bp_inspect(bp_client *c, const bp_reference *ref, const bp_inspect_options *opts,
-	       char **out, size_t *len)
+int bp_inspect(bp_client *c, const bp_reference *ref, const bp_inspect_options *opts, char **out,
+	       size_t *len)
 {
 	const char *domain = bp_reference_domain(ref), *repo = bp_reference_path(ref);
 	const char *platform = opts->platform;
@@ -513,8 +523,8 @@ done:
 }
 
 /* List the tags of a repository; see inspect.h. */
-int bp_tags(bp_client *c, const bp_reference *repo,
-	    int (*fn)(const char *tag, void *payload), void *payload)
+int bp_tags(bp_client *c, const bp_reference *repo, int (*fn)(const char *tag, void *payload),
+	    void *payload)
 {
 	bp_registry *reg = NULL;
 	int err;
@@ -549,7 +559,8 @@ int bp_delete(bp_client *c, const bp_reference *ref, char digest[BP_DIGEST_MAX])
 		if ((err = bp_digest_buf(digest, f.bytes, f.len)))
 			goto done;
 		if (sent[0] && !bp_digest_equal(sent, digest)) {
-			err = bp_error_set(BP_EINTEGRITY, "manifest %s: Docker-Content-Digest %s, but "
+			err = bp_error_set(BP_EINTEGRITY,
+					   "manifest %s: Docker-Content-Digest %s, but "
 					   "the bytes hash to %s: nothing deleted",
 					   bp_reference_tag(ref), sent, digest);
 			goto done;
