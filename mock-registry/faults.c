@@ -44,6 +44,14 @@ const struct mock_fault_kind mock_fault_kinds[] = {
 	  "POST that opens an upload: 202 with Location: " MOCK_BAD_LOCATION },
 	{ "digest-header-wrong", MOCK_FAULT_DIGEST_HEADER_WRONG,
 	  "manifest GET/HEAD: Docker-Content-Digest is the sha256 of other bytes" },
+	{ "link-loop", MOCK_FAULT_LINK_LOOP,
+	  "tags/list: the last page's Link (a lone page's too) leads back to the first page" },
+	{ "many-tags", MOCK_FAULT_MANY_TAGS,
+	  "tags/list of an existing repository: also lists t00000 .. t09999 (10000 tags)" },
+	{ "link-absolute", MOCK_FAULT_LINK_ABSOLUTE,
+	  "tags/list: the next page's Link is an absolute http://HOST:PORT/v2/... URL" },
+	{ "link-foreign", MOCK_FAULT_LINK_FOREIGN,
+	  "tags/list: the next page's Link names another origin (http://localhost:PORT/...)" },
 	{ NULL, 0, NULL },
 };
 

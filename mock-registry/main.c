@@ -46,6 +46,8 @@ enum opt_id {
 	O_TLS_CERT,
 	O_TLS_KEY,
 	O_TLS_CLIENT_CA,
+	O_TAGS_PAGE,
+	O_NO_DELETE,
 	O_HELP
 };
 
@@ -168,6 +170,14 @@ static const struct option_def options[] = {
 	  "PEM file: a connection without one (or with another)\n"
 	  "gets the TLS alert certificate_required and is closed\n"
 	  "before any request is logged" },
+	{ O_TAGS_PAGE, "tags-page", "N",
+	  "GET tags/list without ?n= answers N tags a page (with\n"
+	  "a Link to the next page, as ?n=N does); 0 (default):\n"
+	  "every tag at once" },
+	{ O_NO_DELETE, "no-delete", NULL,
+	  "DELETE of a manifest or a blob answers 405\n"
+	  "{\"errors\":[{\"code\":\"UNSUPPORTED\",...}]}, as\n"
+	  "docker-registry without storage.delete.enabled" },
 	{ O_HELP, "help", NULL, "print this help and exit" },
 };
 
@@ -431,6 +441,11 @@ static int apply(struct mock_config *c, enum opt_id id, const char *v)
 		return read_pem(v, &c->tls_key);
 	case O_TLS_CLIENT_CA:
 		return read_pem(v, &c->tls_client_ca);
+	case O_TAGS_PAGE:
+		return bp_parse_int64(v, 0, 100000, &c->tags_page);
+	case O_NO_DELETE:
+		c->no_delete = 1;
+		return 0;
 	case O_HELP:
 		return 0;
 	}

@@ -476,6 +476,28 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* --fault many-tags: t00000 .. t09999 after last (exclusive) into t; 0 or -1. */
+static int add_many_tags(const char *last, struct taglist *t)
+{
+	char name[16];
+	char **v;
+	int i;
+
+	v = realloc(t->v, (t->n + MOCK_MANY_TAGS) * sizeof(*v));
+	if (!v)
+		return -1;
+	t->v = v;
+	for (i = 0; i < MOCK_MANY_TAGS; i++) {
+		snprintf(name, sizeof(name), "t%05d", i);
+		if (last && strcmp(name, last) <= 0)
+			continue;
+		if (!(t->v[t->n] = bp_strdup(name)))
+			return -1;
+		t->n++;
+	}
+	return 0;
+}
+
 /* Sorted valid tag names of the repository after last (exclusive); 0 or -1. */
 static int read_tags(struct mock_req *r, const char *last, struct taglist *t)
 {
@@ -502,6 +524,8 @@ static int read_tags(struct mock_req *r, const char *last, struct taglist *t)
 	if (d)
 		closedir(d);
 	free(dir);
+	if (rc == 0 && mock_fault_on(r, MOCK_FAULT_MANY_TAGS))
+		rc = add_many_tags(last, t);
 	if (t->n)
 		qsort(t->v, t->n, sizeof(*t->v), cmp_str);
 	return rc;
@@ -539,13 +563,24 @@ static int page_size(struct mock_req *r, int64_t *n)
 	return s ? bp_parse_int64(s, 0, 100000, n) : 0;
 }
 
+/* What goes before /v2/ in a next-page Link: nothing, or an origin (--fault link-*). */
+static const char *link_origin(struct mock_req *r, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (mock_fault_on(r, MOCK_FAULT_LINK_FOREIGN))
+		snprintf(buf, size, "http://localhost:%u", (unsigned)r->srv->port);
+	else if (mock_fault_on(r, MOCK_FAULT_LINK_ABSOLUTE))
+		bp_strlcpy(buf, r->srv->base_url, size);
+	return buf;
+}
+
 /* GET /v2/<name>/tags/list[?n=&last=]: sorted tags, a Link when more remain. */
 enum MHD_Result mock_tags_list(struct mock_req *r)
 {
 	struct taglist t = { NULL, 0 };
 	const char *last = mock_query(r, "last");
 	struct MHD_Response *resp;
-	char *body = NULL, *link = NULL;
+	char *body = NULL, *link = NULL, origin[96];
 	size_t count;
 	int64_t n;
 	enum MHD_Result res;
@@ -560,10 +595,14 @@ enum MHD_Result mock_tags_list(struct mock_req *r)
 		res = server_error(r, "cannot list tags");
 		goto done;
 	}
+	if (n < 0 && r->srv->cfg.tags_page > 0)
+		n = r->srv->cfg.tags_page;
 	count = n >= 0 && (size_t)n < t.n ? (size_t)n : t.n;
 	if (count < t.n && count > 0)
-		link = bp_aprintf("</v2/%s/tags/list?last=%s&n=%" PRId64 ">; rel=\"next\"", r->name,
-				  t.v[count - 1], n);
+		link = bp_aprintf("<%s/v2/%s/tags/list?last=%s&n=%" PRId64 ">; rel=\"next\"",
+				  link_origin(r, origin, sizeof(origin)), r->name, t.v[count - 1], n);
+	else if (mock_fault_on(r, MOCK_FAULT_LINK_LOOP))
+		link = bp_aprintf("</v2/%s/tags/list>; rel=\"next\"", r->name);
 	body = tags_json(r->name, &t, count);
 	resp = body ? mock_resp_bytes(body, strlen(body), "application/json") : NULL;
 	if (resp && link && MHD_add_response_header(resp, MHD_HTTP_HEADER_LINK, link) != MHD_YES) {

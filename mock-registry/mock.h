@@ -48,8 +48,15 @@ enum mock_fault {
 	MOCK_FAULT_ERROR_BODY_HTML = 1u << 4,
 	MOCK_FAULT_ERROR_BODY_BINARY = 1u << 5,
 	MOCK_FAULT_LOCATION_NOT_URL = 1u << 6,
-	MOCK_FAULT_DIGEST_HEADER_WRONG = 1u << 7
+	MOCK_FAULT_DIGEST_HEADER_WRONG = 1u << 7,
+	MOCK_FAULT_LINK_LOOP = 1u << 8,
+	MOCK_FAULT_MANY_TAGS = 1u << 9,
+	MOCK_FAULT_LINK_ABSOLUTE = 1u << 10,
+	MOCK_FAULT_LINK_FOREIGN = 1u << 11
 };
+
+/* --fault many-tags: this many tags t00000..t09999 beside the stored ones. */
+#define MOCK_MANY_TAGS 10000
 
 struct mock_fault_kind {
 	const char *name; /* the KIND of --fault KIND */
@@ -105,6 +112,8 @@ struct mock_config {
 	char *tls_cert;		    /* --tls-cert: PEM contents; NULL: plain http */
 	char *tls_key;
 	char *tls_client_ca; /* --tls-client-ca: a client certificate is required */
+	int64_t tags_page;	    /* tags/list without ?n=: this many a page; 0: all */
+	int no_delete;		    /* DELETE of manifests and blobs answers 405 UNSUPPORTED */
 };
 
 struct mock_log;

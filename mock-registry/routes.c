@@ -129,6 +129,11 @@ static enum MHD_Result dispatch(struct mock_req *r, enum route_kind kind)
 {
 	int get = is(r, "GET") || is(r, "HEAD");
 
+	/* --no-delete: as docker-registry without storage.delete.enabled */
+	if (is(r, "DELETE") && r->srv->cfg.no_delete && (kind == R_MANIFEST || kind == R_BLOB))
+		return mock_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "UNSUPPORTED",
+					"The operation is unsupported.", NULL);
+
 	switch (kind) {
 	case R_TAGS:
 		return mock_tags_list(r);

@@ -86,6 +86,9 @@ int cmd_push(global_opts *g, int argc, char **argv);
 int cmd_pull(global_opts *g, int argc, char **argv);
 int cmd_login(global_opts *g, int argc, char **argv);
 int cmd_logout(global_opts *g, int argc, char **argv);
+int cmd_inspect(global_opts *g, int argc, char **argv);
+int cmd_tags(global_opts *g, int argc, char **argv);
+int cmd_delete(global_opts *g, int argc, char **argv);
 int cmd_version(global_opts *g, int argc, char **argv);
 
 #endif

@@ -16,6 +16,10 @@ static const cli_command commands[] = {
 	{ "push", cmd_push, "[--from SOURCE] REF", "push an image to a registry" },
 	{ "pull", cmd_pull, "[--to DEST] REF", "pull an image, verifying every digest" },
 	{ "copy", cmd_copy, "SRC-REF DST-REF", "copy an image between registries, disk untouched" },
+	{ "inspect", cmd_inspect, "[--raw | --config | --format json] REF",
+	  "show a manifest and its config" },
+	{ "tags", cmd_tags, "REPO", "list the tags of a repository" },
+	{ "delete", cmd_delete, "REF", "delete a manifest (by digest, or the one a tag names)" },
 	{ "version", cmd_version, "", "print the versions of beampush and its libraries" },
 	{ NULL, NULL, NULL, NULL }
 };

@@ -104,9 +104,28 @@ int bp_registry__manifest_put(bp_registry *r, const char *repo, const char *ref,
 			      const char *body, size_t len, const char *media_type,
 			      char digest[BP_DIGEST_MAX]);
 
-/* Every tag of repo, following Link pages; fn returns non-zero to stop. */
+/*
+ * Every tag of repo, in the registry's order, following Link pages (same
+ * origin only; a page seen before is a loop: BP_EPROTO; at most 10000
+ * pages); fn returns non-zero to stop. BP_ENOTFOUND when the repository
+ * does not exist.
+ */
 int bp_registry__tags(bp_registry *r, const char *repo,
 		      int (*fn)(const char *tag, void *payload), void *payload);
+
+/*
+ * The next page from a Link header (`<url>; rel="next"`, maybe among other
+ * link-values): 1 and *out (new string, resolved against base); 0 when
+ * there is none; -1 when it cannot be resolved.
+ */
+int bp_registry__link_next(const char *base, const char *link, char **out);
+
+/*
+ * DELETE /v2/<repo>/manifests/<digest> (scope repository:<repo>:delete).
+ * BP_ENOTFOUND when absent, BP_EUNSUPPORTED when the registry forbids
+ * deletion (405 or UNSUPPORTED), BP_EAUTH when refused.
+ */
+int bp_registry__manifest_delete(bp_registry *r, const char *repo, const char *digest);
 
 /*
  * After a ping: check the credentials as a push would authenticate. BP_EAUTH
