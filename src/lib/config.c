@@ -257,6 +257,15 @@ static int json_element_line(const char *s, size_t len, int idx)
 	return 1;
 }
 
+/* The offset of the first byte from off on that is not JSON white space (data is not terminated). */
+static size_t skip_space(const char *data, size_t off, size_t len)
+{
+	while (off < len && (data[off] == ' ' || data[off] == '\t' || data[off] == '\r' ||
+			     data[off] == '\n'))
+		off++;
+	return off;
+}
+
 static int json_bool(const cJSON *v, int *out)
 {
 	if (!cJSON_IsBool(v))
@@ -273,7 +282,7 @@ static int parse_json(entry_list *l, const char *file, const char *data, size_t 
 	size_t rest;
 	int err = 0, idx = 0;
 
-	if (strspn(data, " \t\r\n") == len)
+	if (skip_space(data, 0, len) == len)
 		return 0;
 	root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
 	if (!root) {
@@ -281,8 +290,7 @@ static int parse_json(entry_list *l, const char *file, const char *data, size_t 
 
 		return at_line(file, line_at(data, off), "not valid JSON");
 	}
-	rest = (size_t)(end - data);
-	rest += strspn(end, " \t\r\n");
+	rest = skip_space(data, (size_t)(end - data), len);
 	if (rest < len) {
 		err = at_line(file, line_at(data, rest), "unexpected text after the JSON object");
 		goto done;
