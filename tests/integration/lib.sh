@@ -167,6 +167,8 @@ test_have_prereq() {
 			;;
 		# no Docker daemon at the default socket (for scenarios that unset DOCKER_HOST)
 		NO_DOCKER_SOCKET) [ ! -e /var/run/docker.sock ] || return 1 ;;
+		MANDOC) command -v mandoc >/dev/null 2>&1 || return 1 ;;
+		ZSH) command -v zsh >/dev/null 2>&1 || return 1 ;;
 		*) echo "# unknown prerequisite $p" >&2; return 1 ;;
 		esac
 	done
