@@ -44,6 +44,8 @@ static void usage(FILE *f)
 		"  -h, --help                 this help; beampush COMMAND --help for a command\n"
 		"  --version                  same as beampush version\n"
 		"\ntransports: oci:DIR[:TAG], docker-archive:FILE[:REF], docker-daemon:REF\n"
+		"endpoint mapping: ~/.config/beampush/config.json, then containers registries.conf\n"
+		"                  (see beampush-config(5))\n"
 		"exit status: 0 done, 1 failed, 2 usage, 3 authentication refused, 4 not found,\n"
 		"             5 integrity failure (nothing unverified was kept)\n");
 }

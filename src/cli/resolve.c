@@ -73,7 +73,7 @@ int cli_reference(global_opts *g, const char *cmd, const char *arg, int reposito
 		goto done;
 	}
 	if (m.matched && g->debug)
-		fprintf(stderr, "beampush: %s: %s is %s (%s:%d)\n", cmd, bp_reference_string(ref),
+		fprintf(stderr, "debug: %s: %s maps to %s (%s:%d)\n", cmd, bp_reference_string(ref),
 			bp_reference_string(*out), m.file, m.line);
 	if (m.insecure)
 		rc = allow_insecure(g, cmd, bp_reference_domain(*out));
@@ -100,7 +100,8 @@ int cli_server(global_opts *g, const char *cmd, const char *host, char **out)
 		return fail_status(err);
 	}
 	if (m.matched && g->debug)
-		fprintf(stderr, "beampush: %s: %s is %s (%s:%d)\n", cmd, host, *out, m.file, m.line);
+		fprintf(stderr, "debug: %s: %s maps to %s (%s:%d)\n", cmd, host, *out, m.file,
+			m.line);
 	if (m.insecure && (rc = allow_insecure(g, cmd, *out))) {
 		free(*out);
 		*out = NULL;

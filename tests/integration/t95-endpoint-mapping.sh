@@ -41,8 +41,10 @@ test_expect_success 'config.json: the Beam name lands in the mock as beam/python
 	for d in $(image_blobs $IMG latest); do
 		cmp "$(blob_path_layout $IMG $d)" "$(blob_path_mock $d)" || exit 1
 	done &&
-	beampush --progress none pull --to oci:$PWD/pulled:latest $BEAM/python:latest >out &&
+	beampush --debug --progress none pull --to oci:$PWD/pulled:latest $BEAM/python:latest >out 2>err &&
 	test_grep -Fx "pulled $BEAM/python:latest" out &&
+	test_grep -Fx "location: $MOCK/beam/python:latest" out &&
+	test_grep -F "debug: pull: $BEAM/python:latest maps to $MOCK/beam/python:latest ($XDG_CONFIG_HOME/beampush/config.json:3)" err &&
 	test_grep -Fx "digest: $DIGEST" out &&
 	test_same_image $IMG pulled latest "$DIGEST"
 '
