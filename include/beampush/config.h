@@ -25,15 +25,15 @@ typedef struct bp_config bp_config;
 
 typedef enum {
 	BP_CONFIG_JSON, /* {"registries": [{"prefix", "location", "insecure", "blocked"}]} */
-	BP_CONFIG_TOML  /* containers registries.conf v2: [[registry]] tables */
+	BP_CONFIG_TOML	/* containers registries.conf v2: [[registry]] tables */
 } bp_config_format;
 
 /* What bp_config_resolve found. Strings are borrowed from the config. */
 typedef struct {
-	int matched;      /* 1 when an entry applied */
-	int insecure;     /* the entry says insecure = true */
+	int matched;	  /* 1 when an entry applied */
+	int insecure;	  /* the entry says insecure = true */
 	const char *file; /* the file of that entry */
-	int line;         /* and its line */
+	int line;	  /* and its line */
 	const char *prefix;
 	const char *location; /* NULL for a wildcard entry */
 } bp_config_match;
@@ -90,7 +90,6 @@ int bp_config_resolve(const bp_config *cfg, const bp_reference *in, bp_reference
  * BP_EUNSUPPORTED when the entry is blocked; BP_EINVAL when the entries
  * of host map to different registries (the message names them).
  */
-int bp_config_resolve_host(const bp_config *cfg, const char *host, char **out,
-			   bp_config_match *m);
+int bp_config_resolve_host(const bp_config *cfg, const char *host, char **out, bp_config_match *m);
 
 #endif

@@ -25,7 +25,7 @@
 #define NEST_MAX 32
 
 typedef struct {
-	char *prefix;   /* "host/beam", or "*.example.com" */
+	char *prefix;	/* "host/beam", or "*.example.com" */
 	char *location; /* "127.0.0.1:5000/beam"; NULL for a wildcard */
 	int insecure;
 	int blocked;
@@ -122,8 +122,7 @@ static int valid_name(const char *s)
  * prefix or location, and the checks. key_line: the line of the prefix
  * (or location) key, for messages.
  */
-static int entry_finish(entry *e, const char *file, int line, int prefix_line,
-			int location_line)
+static int entry_finish(entry *e, const char *file, int line, int prefix_line, int location_line)
 {
 	if (e->location && !*e->location) {
 		free(e->location);
@@ -257,11 +256,12 @@ static int json_element_line(const char *s, size_t len, int idx)
 	return 1;
 }
 
-/* The offset of the first byte from off on that is not JSON white space (data is not terminated). */
+/* The offset of the first byte from off on that is not JSON white space (data is not terminated).
+ */
 static size_t skip_space(const char *data, size_t off, size_t len)
 {
-	while (off < len && (data[off] == ' ' || data[off] == '\t' || data[off] == '\r' ||
-			     data[off] == '\n'))
+	while (off < len &&
+	       (data[off] == ' ' || data[off] == '\t' || data[off] == '\r' || data[off] == '\n'))
 		off++;
 	return off;
 }
@@ -301,7 +301,8 @@ static int parse_json(entry_list *l, const char *file, const char *data, size_t 
 	}
 	for (item = root->child; item; item = item->next)
 		if (strcmp(item->string, "registries") != 0) {
-			err = at_line(file, 1, "unknown key \"%.100s\" (beampush knows \"registries\")",
+			err = at_line(file, 1,
+				      "unknown key \"%.100s\" (beampush knows \"registries\")",
 				      item->string);
 			goto done;
 		}
@@ -312,8 +313,7 @@ static int parse_json(entry_list *l, const char *file, const char *data, size_t 
 		err = at_line(file, 1, "\"registries\" must be an array of objects");
 		goto done;
 	}
-	cJSON_ArrayForEach(item, regs)
-	{
+	cJSON_ArrayForEach (item, regs) {
 		int line = json_element_line(data, len, idx);
 		entry e = { 0 };
 		const cJSON *f;
@@ -325,7 +325,8 @@ static int parse_json(entry_list *l, const char *file, const char *data, size_t 
 		for (f = item->child; f; f = f->next) {
 			int bad = 0;
 
-			if (strcmp(f->string, "prefix") == 0 || strcmp(f->string, "location") == 0) {
+			if (strcmp(f->string, "prefix") == 0 ||
+			    strcmp(f->string, "location") == 0) {
 				char **dst = f->string[0] == 'p' ? &e.prefix : &e.location;
 
 				if (!cJSON_IsString(f) || *dst)
@@ -337,13 +338,15 @@ static int parse_json(entry_list *l, const char *file, const char *data, size_t 
 			} else if (strcmp(f->string, "blocked") == 0) {
 				bad = json_bool(f, &e.blocked);
 			} else {
-				err = at_line(file, line,
-					      "registries[%d]: unknown key \"%.100s\" (beampush knows "
-					      "prefix, location, insecure, blocked)",
-					      idx, f->string);
+				err = at_line(
+					file, line,
+					"registries[%d]: unknown key \"%.100s\" (beampush knows "
+					"prefix, location, insecure, blocked)",
+					idx, f->string);
 			}
 			if (bad)
-				err = at_line(file, line, "registries[%d].%s must be %s", idx, f->string,
+				err = at_line(file, line, "registries[%d].%s must be %s", idx,
+					      f->string,
 					      f->string[0] == 'p' || f->string[0] == 'l'
 						      ? "a string, given once"
 						      : "true or false");
@@ -512,16 +515,33 @@ static int parse_string(toml *t, char **out)
 			}
 			c = (unsigned char)*t->p++;
 			switch (c) {
-			case 'b': c = '\b'; break;
-			case 't': c = '\t'; break;
-			case 'n': c = '\n'; break;
-			case 'f': c = '\f'; break;
-			case 'r': c = '\r'; break;
-			case '"': case '\\': break;
-			case 'u': n = 4; break;
-			case 'U': n = 8; break;
+			case 'b':
+				c = '\b';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			case 'f':
+				c = '\f';
+				break;
+			case 'r':
+				c = '\r';
+				break;
+			case '"':
+			case '\\':
+				break;
+			case 'u':
+				n = 4;
+				break;
+			case 'U':
+				n = 8;
+				break;
 			default:
-				err = terr(t, "unknown escape \\%c in a string", isprint(c) ? c : '?');
+				err = terr(t, "unknown escape \\%c in a string",
+					   isprint(c) ? c : '?');
 				goto done;
 			}
 			if (!n) {
@@ -537,14 +557,16 @@ static int parse_string(toml *t, char **out)
 							       : -1;
 
 				if (d < 0) {
-					err = terr(t, "\\%c wants %d hex digits", n == 4 ? 'u' : 'U', n);
+					err = terr(t, "\\%c wants %d hex digits",
+						   n == 4 ? 'u' : 'U', n);
 					goto done;
 				}
 				cp = cp * 16 + (unsigned long)d;
 				t->p++;
 			}
 			if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0) {
-				err = terr(t, "escape \\%c names no valid character", n == 4 ? 'u' : 'U');
+				err = terr(t, "escape \\%c names no valid character",
+					   n == 4 ? 'u' : 'U');
 				goto done;
 			}
 			if (put_utf8(&b, cp) < 0)
@@ -589,7 +611,8 @@ static int parse_key(toml *t, char *buf, size_t size)
 			len = (size_t)(t->p - part);
 			if (!len)
 				return t->p < t->end && *t->p != '\n'
-					       ? terr(t, "unexpected '%c' where a key should be", *t->p)
+					       ? terr(t, "unexpected '%c' where a key should be",
+						      *t->p)
 					       : terr(t, "a key is missing");
 		}
 		if (n + len + 2 > size) {
@@ -780,8 +803,8 @@ static int registry_key(toml *t, const char *key, tvalue *v, int line)
 	size_t i;
 
 	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
-		if (strcmp(key, ignored[i]) == 0 || (bp_strprefix(key, ignored[i]) &&
-						     key[strlen(ignored[i])] == '.'))
+		if (strcmp(key, ignored[i]) == 0 ||
+		    (bp_strprefix(key, ignored[i]) && key[strlen(ignored[i])] == '.'))
 			return 0;
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcmp(key, known[i]) == 0)
@@ -858,7 +881,8 @@ static int parse_toml(entry_list *l, const char *file, const char *data, size_t 
 				free(v.s);
 				break;
 			}
-			/* top-level keys (unqualified-search-registries ...) and other tables: ignored */
+			/* top-level keys (unqualified-search-registries ...) and other tables:
+			 * ignored */
 			if (t.in_registry)
 				err = registry_key(&t, key, &v, line);
 			free(v.s);
@@ -902,9 +926,9 @@ int bp_config_add(bp_config *cfg, const char *name, const char *data, size_t len
 	int err;
 
 	if (memchr(data, '\0', len))
-		return at_line(name, line_at(data, (size_t)((const char *)memchr(data, '\0', len) -
-							    data)),
-			       "NUL byte in a text file");
+		return at_line(
+			name, line_at(data, (size_t)((const char *)memchr(data, '\0', len) - data)),
+			"NUL byte in a text file");
 	err = fmt == BP_CONFIG_JSON ? parse_json(&l, name, data, len)
 				    : parse_toml(&l, name, data, len);
 	if (!err)
@@ -1111,9 +1135,8 @@ int bp_config_resolve(const bp_config *cfg, const bp_reference *in, bp_reference
 		return reparse(in, bp_reference_string(in), out);
 	rest = name + strlen(e->prefix);
 	if (!strchr(e->location, '/') && !*rest)
-		return bp_error_set(BP_EINVAL,
-				    "%s maps to %s (%s:%d), which names no repository", name,
-				    e->location, e->file, e->line);
+		return bp_error_set(BP_EINVAL, "%s maps to %s (%s:%d), which names no repository",
+				    name, e->location, e->file, e->line);
 	mapped = bp_aprintf("%s%s%s%s%s%s", e->location, rest, tag ? ":" : "", tag ? tag : "",
 			    digest ? "@" : "", digest ? digest : "");
 	if (!mapped)
@@ -1134,8 +1157,7 @@ static size_t domain_len(const char *location)
 }
 
 /* See config.h. */
-int bp_config_resolve_host(const bp_config *cfg, const char *host, char **out,
-			   bp_config_match *m)
+int bp_config_resolve_host(const bp_config *cfg, const char *host, char **out, bp_config_match *m)
 {
 	size_t hlen = strlen(host);
 	const entry *e;
@@ -1168,13 +1190,13 @@ int bp_config_resolve_host(const bp_config *cfg, const char *host, char **out,
 				first = x;
 			} else if (domain_len(x->location) != domain_len(first->location) ||
 				   strncmp(x->location, first->location, domain_len(x->location))) {
-				return bp_error_set(BP_EINVAL,
-						    "%s maps to more than one registry: %.*s (%s:%d) "
-						    "and %.*s (%s:%d); name the location instead",
-						    host, (int)domain_len(first->location),
-						    first->location, first->file, first->line,
-						    (int)domain_len(x->location), x->location, x->file,
-						    x->line);
+				return bp_error_set(
+					BP_EINVAL,
+					"%s maps to more than one registry: %.*s (%s:%d) "
+					"and %.*s (%s:%d); name the location instead",
+					host, (int)domain_len(first->location), first->location,
+					first->file, first->line, (int)domain_len(x->location),
+					x->location, x->file, x->line);
 			}
 		}
 		if (first) {

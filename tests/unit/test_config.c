@@ -41,7 +41,8 @@ static const struct bad_row bad_rows[] = {
 	  "f:1: registries[0].insecure must be true or false" },
 	{ J, "{\"registries\": [{\"prefix\": \"a.io\", \"blocked\": 1}]}",
 	  "f:1: registries[0].blocked must be true or false" },
-	{ J, "{\"registries\": [{\"prefx\": \"a.io\"}]}", "f:1: registries[0]: unknown key \"prefx\"" },
+	{ J, "{\"registries\": [{\"prefx\": \"a.io\"}]}",
+	  "f:1: registries[0]: unknown key \"prefx\"" },
 	{ J, "{\"registries\": [{\"insecure\": true}]}",
 	  "f:1: a registry entry needs a prefix or a location" },
 	{ J, "{\"registries\": [\n{\"prefix\": \"beam/python\", \"location\": \"a.io\"}]}",
@@ -49,7 +50,8 @@ static const struct bad_row bad_rows[] = {
 	{ J, "{\"registries\": [{\"prefix\": \"a.io\", \"location\": \"http://b.io\"}]}",
 	  "f:1: location \"http://b.io\" is not a registry name" },
 	{ J, "{\"registries\": [{\"prefix\": \"a.io/Beam\"}]}", "f:1: prefix \"a.io/Beam\"" },
-	{ J, "{\"registries\": [{\"prefix\": \"a.io/beam:tag\"}]}", "f:1: prefix \"a.io/beam:tag\"" },
+	{ J, "{\"registries\": [{\"prefix\": \"a.io/beam:tag\"}]}",
+	  "f:1: prefix \"a.io/beam:tag\"" },
 	{ J, "{\"registries\": [{\"prefix\": \"a.io/beam@sha256:00\"}]}", "f:1: prefix" },
 	{ J, "{\"registries\": [{\"prefix\": \"\"}]}", "f:1: prefix \"\" is not" },
 	{ J, "{\"registries\": [\n{\"prefix\": \"a.io\"},\n{\"prefix\": \"a.io\"}]}",
@@ -84,17 +86,20 @@ static const struct bad_row bad_rows[] = {
 	/* TOML types and values */
 	{ T, "[[registry]]\nprefix = \"a.io\"\ninsecure = \"true\"\n",
 	  "f:3: insecure must be true or false" },
-	{ T, "[[registry]]\nprefix = \"a.io\"\nblocked = 1\n", "f:3: blocked must be true or false" },
+	{ T, "[[registry]]\nprefix = \"a.io\"\nblocked = 1\n",
+	  "f:3: blocked must be true or false" },
 	{ T, "[[registry]]\nprefix = true\n", "f:2: prefix must be a string in quotes" },
 	{ T, "[[registry]]\nprefix = \"a.io\"\nprefix = \"b.io\"\n",
 	  "f:3: \"prefix\" is set twice in this [[registry]]" },
 	{ T, "[[registry]]\nlocaton = \"a.io\"\n", "f:2: unknown key \"locaton\" in [[registry]]" },
-	{ T, "\n[[registry]]\ninsecure = true\n", "f:2: a registry entry needs a prefix or a location" },
+	{ T, "\n[[registry]]\ninsecure = true\n",
+	  "f:2: a registry entry needs a prefix or a location" },
 	{ T, "[[registry]]\nprefix = \"a.io\"\nlocation = \"B.io/x y\"\n",
 	  "f:3: location \"B.io/x y\" is not a registry name" },
 	{ T, "[[registry]]\nlocation = \"beam\"\n", "f:2: prefix \"beam\" is not a registry name" },
-	{ T, "[[registry]]\nprefix = \"a.io\"\n[[registry]]\nprefix = \"b.io\"\n[[registry]]\n"
-	     "prefix = \"a.io\"\n",
+	{ T,
+	  "[[registry]]\nprefix = \"a.io\"\n[[registry]]\nprefix = \"b.io\"\n[[registry]]\n"
+	  "prefix = \"a.io\"\n",
 	  "f:5: prefix \"a.io\" is defined already on line 1" },
 };
 
@@ -133,42 +138,43 @@ struct resolve_row {
 
 /* registries.conf of this test, read first; then a config.json of lower precedence */
 static const char toml_text[] =
-	"# containers/registries.conf\n"                        /* 1 */
+	"# containers/registries.conf\n"			       /* 1 */
 	"unqualified-search-registries = ['docker.io', \"quay.io\"]\n" /* 2 */
-	"\n"                                                     /* 3 */
-	"[[registry]]\n"                                         /* 4 */
-	"prefix = \"alice-docker-apache.bintray.io/beam\"\n"     /* 5 */
-	"location = \"127.0.0.1:5000/beam\"\n"                   /* 6 */
-	"insecure = true\n"                                      /* 7 */
-	"\n"                                                     /* 8 */
-	"[[registry]]\n"                                         /* 9 */
-	"prefix = \"alice-docker-apache.bintray.io/beam/go\"\n"  /* 10 */
-	"location = \"localhost:5001\"\n"                        /* 11 */
-	"[[registry.mirror]]\n"                                  /* 12 */
-	"location = \"mirror.example/never\"\n"                  /* 13 */
-	"insecure = true\n"                                      /* 14 */
-	"\n"                                                     /* 15 */
-	"[[registry]]\n"                                         /* 16 */
-	"location = \"blocked.example/secret\"\n"                /* 17 */
-	"blocked = true\n"                                       /* 18 */
-	"[[registry]]\n"                                         /* 19 */
-	"prefix = \"*.internal.example\"\n"                      /* 20 */
-	"insecure = true\n"                                      /* 21 */
-	"[[registry]]\n"                                         /* 22 */
-	"prefix = \"docker.io\"\n"                               /* 23 */
-	"location = \"mirror.gcr.io\"\n"                         /* 24 */
-	"[[registry]]\n"                                         /* 25 */
-	"prefix = \"x.internal.example/y\"\n"                    /* 26 */
-	"location = \"z.example/y\"\n"                           /* 27 */
-	"[[registry]]\n"                                         /* 28 */
-	"prefix = \"one.example/repo\"\n"                        /* 29 */
-	"location = \"bare.example\"\n"                          /* 30 */
-	"[aliases]\n"                                            /* 31 */
-	"\"python\" = \"docker.io/library/python\"\n";           /* 32 */
+	"\n"							       /* 3 */
+	"[[registry]]\n"					       /* 4 */
+	"prefix = \"alice-docker-apache.bintray.io/beam\"\n"	       /* 5 */
+	"location = \"127.0.0.1:5000/beam\"\n"			       /* 6 */
+	"insecure = true\n"					       /* 7 */
+	"\n"							       /* 8 */
+	"[[registry]]\n"					       /* 9 */
+	"prefix = \"alice-docker-apache.bintray.io/beam/go\"\n"	       /* 10 */
+	"location = \"localhost:5001\"\n"			       /* 11 */
+	"[[registry.mirror]]\n"					       /* 12 */
+	"location = \"mirror.example/never\"\n"			       /* 13 */
+	"insecure = true\n"					       /* 14 */
+	"\n"							       /* 15 */
+	"[[registry]]\n"					       /* 16 */
+	"location = \"blocked.example/secret\"\n"		       /* 17 */
+	"blocked = true\n"					       /* 18 */
+	"[[registry]]\n"					       /* 19 */
+	"prefix = \"*.internal.example\"\n"			       /* 20 */
+	"insecure = true\n"					       /* 21 */
+	"[[registry]]\n"					       /* 22 */
+	"prefix = \"docker.io\"\n"				       /* 23 */
+	"location = \"mirror.gcr.io\"\n"			       /* 24 */
+	"[[registry]]\n"					       /* 25 */
+	"prefix = \"x.internal.example/y\"\n"			       /* 26 */
+	"location = \"z.example/y\"\n"				       /* 27 */
+	"[[registry]]\n"					       /* 28 */
+	"prefix = \"one.example/repo\"\n"			       /* 29 */
+	"location = \"bare.example\"\n"				       /* 30 */
+	"[aliases]\n"						       /* 31 */
+	"\"python\" = \"docker.io/library/python\"\n";		       /* 32 */
 
 static const char json_text[] =
 	"{\"registries\": [\n"
-	"  {\"prefix\": \"alice-docker-apache.bintray.io/beam\", \"location\": \"json.example/beam\"},\n"
+	"  {\"prefix\": \"alice-docker-apache.bintray.io/beam\", \"location\": "
+	"\"json.example/beam\"},\n"
 	"  {\"prefix\": \"gcr.io/proj\", \"location\": \"[::1]:5000/proj\", \"insecure\": true}\n"
 	"]}\n";
 
@@ -182,7 +188,8 @@ static const struct resolve_row resolve_rows[] = {
 	  "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
 	  0, 1, 4 },
 	/* the longest prefix wins, at a path boundary */
-	{ "alice-docker-apache.bintray.io/beam/go:2.3.0", "which names no repository", BP_EINVAL, 0, 9 },
+	{ "alice-docker-apache.bintray.io/beam/go:2.3.0", "which names no repository", BP_EINVAL, 0,
+	  9 },
 	{ "alice-docker-apache.bintray.io/beam/go/sdk:1", "localhost:5001/sdk:1", 0, 0, 9 },
 	{ "alice-docker-apache.bintray.io/beam/gopher:1", "127.0.0.1:5000/beam/gopher:1", 0, 1, 4 },
 	{ "alice-docker-apache.bintray.io/beamer/python:1",
@@ -251,7 +258,8 @@ static void test_resolve(void **state)
 static void test_precedence(void **state)
 {
 	static const struct resolve_row rows[] = {
-		{ "alice-docker-apache.bintray.io/beam/go/x:1", "json.example/beam/go/x:1", 0, 0, 2 },
+		{ "alice-docker-apache.bintray.io/beam/go/x:1", "json.example/beam/go/x:1", 0, 0,
+		  2 },
 		{ "gcr.io/proj/img:1", "[::1]:5000/proj/img:1", 0, 1, 3 },
 		{ "gcr.io/project/img:1", "gcr.io/project/img:1", 0, 0, 0 },
 	};
@@ -276,7 +284,9 @@ static void test_repository(void **state)
 
 	assert_int_equal(bp_config_new(&cfg), 0);
 	assert_int_equal(bp_config_add(cfg, "f.conf", toml_text, strlen(toml_text), T), 0);
-	assert_int_equal(bp_reference_parse_repository(&in, "alice-docker-apache.bintray.io/beam/python"), 0);
+	assert_int_equal(
+		bp_reference_parse_repository(&in, "alice-docker-apache.bintray.io/beam/python"),
+		0);
 	assert_int_equal(bp_config_resolve(cfg, in, &out, NULL), 0);
 	assert_string_equal(bp_reference_string(out), "127.0.0.1:5000/beam/python");
 	assert_null(bp_reference_tag(out));
@@ -359,8 +369,10 @@ static void test_good_files(void **state)
 		{ T, "" },
 		{ T, "# only comments\n# and more\n" },
 		{ T, "\xef\xbb\xbf# a BOM\r\nkey = 'literal \\ string'\r\n" },
-		{ T, "unqualified-search-registries = [\n  \"docker.io\", # hub\n  'quay.io',\n]\n" },
-		{ T, "short-name-mode=\"enforcing\"\ncredential-helpers = [\"containers-auth.json\"]\n" },
+		{ T,
+		  "unqualified-search-registries = [\n  \"docker.io\", # hub\n  'quay.io',\n]\n" },
+		{ T, "short-name-mode=\"enforcing\"\ncredential-helpers = "
+		     "[\"containers-auth.json\"]\n" },
 		{ T, "[aliases]\n  \"fedora\" = \"registry.fedoraproject.org/fedora\"\n"
 		     "  'opensuse/leap' = \"registry.opensuse.org/opensuse/leap\"\n" },
 		{ T, "[registries.search]\nregistries = ['docker.io']\n[registries.insecure]\n"
@@ -408,7 +420,8 @@ static void test_files(void **state)
 	fclose(f);
 	assert_non_null(f = fopen(conf, "w"));
 	fputs("[[registry]]\nprefix = \"a.io\"\nlocation = \"c.io\"\n"
-	      "[[registry]]\nprefix = \"d.io\"\nlocation = \"e.io\"\n", f);
+	      "[[registry]]\nprefix = \"d.io\"\nlocation = \"e.io\"\n",
+	      f);
 	fclose(f);
 	assert_int_equal(setenv("BEAMPUSH_CONFIG", path, 1), 0);
 	assert_int_equal(setenv("CONTAINERS_REGISTRIES_CONF", conf, 1), 0);
@@ -444,9 +457,9 @@ static void test_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bad_files),    cmocka_unit_test(test_good_files),
-		cmocka_unit_test(test_resolve),      cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_repository),   cmocka_unit_test(test_resolve_host),
+		cmocka_unit_test(test_bad_files),  cmocka_unit_test(test_good_files),
+		cmocka_unit_test(test_resolve),	   cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_repository), cmocka_unit_test(test_resolve_host),
 		cmocka_unit_test(test_files),
 	};
 
