@@ -402,6 +402,18 @@ static int terr(toml *t, const char *fmt, ...)
 	return at_line(t->file, t->line, "%s", msg);
 }
 
+/* A byte for a message: 'x', or its code when it would not print. */
+static const char *show(char c)
+{
+	static _Thread_local char buf[16];
+
+	if (isprint((unsigned char)c))
+		snprintf(buf, sizeof(buf), "'%c'", c);
+	else
+		snprintf(buf, sizeof(buf), "byte 0x%02x", (unsigned char)c);
+	return buf;
+}
+
 static void skip_ws(toml *t)
 {
 	while (t->p < t->end && (*t->p == ' ' || *t->p == '\t'))
@@ -426,7 +438,7 @@ static int end_of_line(toml *t)
 	if (*t->p == '\r' && t->p + 1 < t->end && t->p[1] == '\n')
 		t->p++;
 	if (*t->p != '\n')
-		return terr(t, "unexpected '%c' where the line should end", *t->p);
+		return terr(t, "unexpected %s where the line should end", show(*t->p));
 	t->p++;
 	t->line++;
 	return 0;
@@ -611,8 +623,8 @@ static int parse_key(toml *t, char *buf, size_t size)
 			len = (size_t)(t->p - part);
 			if (!len)
 				return t->p < t->end && *t->p != '\n'
-					       ? terr(t, "unexpected '%c' where a key should be",
-						      *t->p)
+					       ? terr(t, "unexpected %s where a key should be",
+						      show(*t->p))
 					       : terr(t, "a key is missing");
 		}
 		if (n + len + 2 > size) {
