@@ -14,12 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const names[] = {
-		"alice-docker-apache.bintray.io/beam/python:latest", "a.io/x/y:1",
-		"docker.io/library/python@sha256:"
-		"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-		"127.0.0.1:5000/beam/go:2.3.0", "x.b.io/c"
-	};
+#define HEX64 "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+	static const char *const names[] = { "alice-docker-apache.bintray.io/beam/python:latest",
+					     "a.io/x/y:1",
+					     ("docker.io/library/python@sha256:" HEX64),
+					     "127.0.0.1:5000/beam/go:2.3.0", "x.b.io/c" };
 	static const char *const hosts[] = { "alice-docker-apache.bintray.io", "a.io",
 					     "docker.io" };
 	bp_config *cfg = NULL;
