@@ -5,6 +5,8 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
 B       := build
 V       ?= 0
 Q       := $(if $(filter 1,$(V)),,@)
@@ -118,6 +120,10 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(B)/beampush $(DESTDIR)$(BINDIR)/beampush
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 completions/beampush.bash $(DESTDIR)$(BASHCOMPDIR)/beampush
+	install -m 0644 completions/_beampush $(DESTDIR)$(ZSHCOMPDIR)/_beampush
 
 clean:
 	rm -rf build build-san build-fuzz

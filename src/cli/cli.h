@@ -71,6 +71,19 @@ int cli_fail(int err);
 /* The exit status for a library error code. */
 int cli_exit_code(int err);
 
+/*
+ * Parse arg as a reference (a repository when repository is 1) and apply the
+ * endpoint mapping of config.json and registries.conf (beampush-config(5)):
+ * *out gets the reference to use on the network (caller frees). The config
+ * is loaded on first use; a location it marks insecure joins g's insecure
+ * registries. 0, or the exit status after printing the error: 2 for a
+ * malformed reference or config file, 1 for a blocked registry.
+ */
+int cli_reference(global_opts *g, const char *cmd, const char *arg, int repository,
+		  bp_reference **out);
+/* The same for a registry host (login, logout): *out gets the host to use (caller frees). */
+int cli_server(global_opts *g, const char *cmd, const char *host, char **out);
+
 /* Fill client options from the global ones and the progress renderer. */
 void cli_client_options(global_opts *g, bp_client_options *o);
 /* "Pushing" or "Pulling", for the terminal display. */

@@ -118,10 +118,17 @@ int cmd_login(global_opts *g, int argc, char **argv)
 		cli_error("login: --store wants auto, keyring or file, not \"%s\"", store);
 		return EXIT_USAGE;
 	}
-	if ((err = bp_credentials_normalize_server(i < argc ? argv[i] : "docker.io", &host))) {
+	if ((err = bp_credentials_normalize_server(i < argc ? argv[i] : "docker.io", &name))) {
 		cli_error("login: %s", bp_error_last());
 		return EXIT_USAGE;
 	}
+	/* the registry the endpoint mapping sends that server's names to */
+	rc = cli_server(g, "login", name, &host);
+	free(name);
+	name = NULL;
+	if (rc)
+		goto done;
+	rc = EXIT_FAIL;
 
 	if (user) {
 		name = bp_strdup(user);
@@ -222,10 +229,15 @@ int cmd_logout(global_opts *g, int argc, char **argv)
 		cli_error("logout: expected at most one SERVER, got %d", argc - i);
 		return EXIT_USAGE;
 	}
-	if ((err = bp_credentials_normalize_server(i < argc ? argv[i] : "docker.io", &host))) {
+	if ((err = bp_credentials_normalize_server(i < argc ? argv[i] : "docker.io", &where))) {
 		cli_error("logout: %s", bp_error_last());
 		return EXIT_USAGE;
 	}
+	rc = cli_server(g, "logout", where, &host);
+	free(where);
+	where = NULL;
+	if (rc)
+		return rc;
 	err = bp_credentials_erase(host, &where);
 	if (err == BP_ENOTFOUND) {
 		printf("Not logged in to %s: no stored credentials\n", host);

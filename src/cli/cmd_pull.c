@@ -25,7 +25,7 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 	};
 	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
 	bp_client *c = NULL;
-	bp_reference *ref = NULL;
+	bp_reference *ref = NULL, *net = NULL;
 	char digest[BP_DIGEST_MAX], *dflt = NULL;
 	int i, err, rc;
 
@@ -49,6 +49,9 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 		cli_error("%s", bp_error_last());
 		return EXIT_USAGE;
 	}
+	/* the name the network sees, after the endpoint mapping */
+	if ((rc = cli_reference(g, "pull", argv[i], 0, &net)))
+		goto done;
 	if (!to) {
 		/* the Docker daemon, as docker pull does, when one answers */
 		if ((err = bp_daemon_check())) {
@@ -75,19 +78,24 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 		rc = cli_fail(err);
 		goto done;
 	}
-	if ((err = bp_pull(c, ref, to, digest))) {
+	if ((err = bp_pull(c, net, to, digest))) {
 		rc = cli_fail(err);
 		goto done;
 	}
 	cli_progress_end();
-	if (g->quiet)
+	if (g->quiet) {
 		printf("%s\n", digest);
-	else
-		printf("pulled %s\ndigest: %s\n", bp_reference_string(ref), digest);
+	} else {
+		printf("pulled %s\n", bp_reference_string(ref));
+		if (strcmp(bp_reference_string(ref), bp_reference_string(net)) != 0)
+			printf("location: %s\n", bp_reference_string(net));
+		printf("digest: %s\n", digest);
+	}
 	rc = EXIT_OK;
 done:
 	free(dflt);
 	bp_reference_free(ref);
+	bp_reference_free(net);
 	bp_client_free(c);
 	return rc;
 }

@@ -43,7 +43,7 @@ int cmd_push(global_opts *g, int argc, char **argv)
 	};
 	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
 	bp_client *c = NULL;
-	bp_reference *ref = NULL;
+	bp_reference *ref = NULL, *net = NULL;
 	char digest[BP_DIGEST_MAX], *pinned = NULL, *src = NULL;
 	int i, err, rc;
 
@@ -62,6 +62,9 @@ int cmd_push(global_opts *g, int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto done;
 	}
+	/* the name the network sees, after the endpoint mapping */
+	if ((rc = cli_reference(g, "push", argv[i], 0, &net)))
+		goto done;
 	if (!from) {
 		src = malloc(strlen(argv[i]) + sizeof("docker-daemon:"));
 		if (!src) {
@@ -85,22 +88,27 @@ int cmd_push(global_opts *g, int argc, char **argv)
 		rc = cli_fail(err);
 		goto done;
 	}
-	if ((err = bp_push(c, from, ref, digest))) {
+	if ((err = bp_push(c, from, net, digest))) {
 		rc = cli_fail(err);
 		goto done;
 	}
 	cli_progress_end();
-	pinned = bp_reference_pinned(ref, digest);
-	if (g->quiet)
+	/* pinned where the image really is: what a runner without the mapping can pull */
+	pinned = bp_reference_pinned(net, digest);
+	if (g->quiet) {
 		printf("%s\n", digest);
-	else
-		printf("pushed %s\ndigest: %s\npinned: %s\n", bp_reference_string(ref), digest,
-		       pinned ? pinned : "");
+	} else {
+		printf("pushed %s\n", bp_reference_string(ref));
+		if (strcmp(bp_reference_string(ref), bp_reference_string(net)) != 0)
+			printf("location: %s\n", bp_reference_string(net));
+		printf("digest: %s\npinned: %s\n", digest, pinned ? pinned : "");
+	}
 	rc = digestfile ? cli_write_digestfile(digestfile, digest) : EXIT_OK;
 done:
 	free(pinned);
 	free(src);
 	bp_reference_free(ref);
+	bp_reference_free(net);
 	bp_client_free(c);
 	return rc;
 }

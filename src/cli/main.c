@@ -49,6 +49,8 @@ static void usage(FILE *f)
 		"  -h, --help                 this help; beampush COMMAND --help for a command\n"
 		"  --version                  same as beampush version\n"
 		"\ntransports: oci:DIR[:TAG], docker-archive:FILE[:REF], docker-daemon:REF\n"
+		"endpoint mapping: ~/.config/beampush/config.json, then containers registries.conf\n"
+		"                  (see beampush-config(5))\n"
 		"exit status: 0 done, 1 failed, 2 usage, 3 authentication refused, 4 not found,\n"
 		"             5 integrity failure (nothing unverified was kept)\n");
 }
@@ -130,6 +132,20 @@ static int parse_global(global_opts *g, int argc, char **argv)
 /* beampush version */
 int cmd_version(global_opts *g, int argc, char **argv)
 {
+	const cli_option opts[] = { { NULL, NULL, OPT_FLAG, NULL, NULL, NULL } };
+	int i;
+
+	if (argv) {
+		i = cli_parse("version", "",
+			      "Print the versions of beampush and of the libraries it runs with.",
+			      opts, argc, argv);
+		if (i < 0)
+			return i == -2 ? EXIT_OK : EXIT_USAGE;
+		if (i < argc) {
+			cli_error("version: takes no arguments (see beampush version --help)");
+			return EXIT_USAGE;
+		}
+	}
 	printf("beampush %s\n", BP_VERSION);
 	printf("%s\n", bp_library_versions());
 	return EXIT_OK;

@@ -61,7 +61,8 @@ void cli_usage(FILE *f, const char *cmd, const char *args, const char *summary,
 {
 	const cli_option *o;
 
-	fprintf(f, "usage: beampush [GLOBAL OPTIONS] %s [OPTIONS] %s\n\n%s\n", cmd, args, summary);
+	fprintf(f, "usage: beampush [GLOBAL OPTIONS] %s [OPTIONS]%s%s\n\n%s\n", cmd, *args ? " " : "",
+		args, summary);
 	if (opts && opts->name)
 		fprintf(f, "\noptions:\n");
 	for (o = opts; o && o->name; o++) {

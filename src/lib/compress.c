@@ -555,3 +555,9 @@ int bp_gzip__threads(const bp_gzip *z)
 {
 	return z->nworkers;
 }
+
+/* See compress.h. */
+const char *bp_compress__libdeflate_version(void)
+{
+	return LIBDEFLATE_VERSION_STRING;
+}

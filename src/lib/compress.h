@@ -110,4 +110,7 @@ int bp_gzip__set_hash_thread(bp_gzip *z, int on);
 /* The number of worker threads (threads = 0 resolved). */
 int bp_gzip__threads(const bp_gzip *z);
 
+/* "1.14": the libdeflate beampush was built with (it has no runtime version). Static. */
+const char *bp_compress__libdeflate_version(void);
+
 #endif

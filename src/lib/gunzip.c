@@ -108,3 +108,9 @@ long bp_gunzip__read(void *buf, size_t len, void *p)
 	}
 	return (long)(len - g->z.avail_out);
 }
+
+/* See gunzip.h. */
+const char *bp_gunzip__zlib_version(void)
+{
+	return zlibVersion();
+}

@@ -20,4 +20,7 @@ void bp_gunzip__free(bp_gunzip *g);
 /* Up to len decompressed bytes; 0 at the end of the last member; -1 on an error (set). */
 long bp_gunzip__read(void *buf, size_t len, void *g);
 
+/* The version of the zlib beampush runs with (zlibVersion()). Static. */
+const char *bp_gunzip__zlib_version(void);
+
 #endif

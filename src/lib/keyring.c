@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -494,4 +495,14 @@ int bp_keyring__erase(const char *server)
 done:
 	call_end(&c);
 	return rc;
+}
+
+/* See keyring.h. */
+const char *bp_keyring__version(void)
+{
+	static char v[32];
+
+	snprintf(v, sizeof(v), "%d.%d.%d", SECRET_MAJOR_VERSION, SECRET_MINOR_VERSION,
+		 SECRET_MICRO_VERSION);
+	return v;
 }

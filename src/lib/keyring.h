@@ -49,4 +49,7 @@ int bp_keyring__store(const char *server, const char *username, const char *secr
  */
 int bp_keyring__erase(const char *server);
 
+/* "0.20.5": the libsecret beampush was built with (it has no runtime version). Static. */
+const char *bp_keyring__version(void);
+
 #endif

@@ -1,18 +1,33 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <beampush/version.h>
 
+#include "compress.h"
+#include "gunzip.h"
 #include "http.h"
+#include "keyring.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 
-/* "libcurl/7.88.1 OpenSSL/3.0.11 ... cJSON/1.7.15", built on first call. */
+/*
+ * One line per library, built on first call. The runtime versions where the
+ * library can tell (the shared library actually loaded); libdeflate and
+ * libsecret have no such function, so theirs are the headers' at build time.
+ */
 const char *bp_library_versions(void)
 {
-	static char buf[512];
+	static char buf[1024];
 
-	snprintf(buf, sizeof(buf), "%s cJSON/%s (%s)", bp_http__curl_version(), cJSON_Version(),
-		 OpenSSL_version(OPENSSL_VERSION));
+	snprintf(buf, sizeof(buf),
+		 "libcurl:    %s\n"
+		 "OpenSSL:    %s\n"
+		 "cJSON:      %s\n"
+		 "zlib:       %s\n"
+		 "libdeflate: %s (built with; it has no runtime version)\n"
+		 "libsecret:  %s (built with; it has no runtime version)",
+		 bp_http__curl_version(), OpenSSL_version(OPENSSL_VERSION), cJSON_Version(),
+		 bp_gunzip__zlib_version(), bp_compress__libdeflate_version(),
+		 bp_keyring__version());
 	return buf;
 }

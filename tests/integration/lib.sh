@@ -70,6 +70,10 @@ export XDG_RUNTIME_DIR=$T/run
 # Nor the user's blob cache (diff_id -> pushed digest, repositories holding a blob).
 export XDG_CACHE_HOME=$T/cache
 unset DOCKER_HOST REGISTRY_AUTH_FILE
+# Nor the user's endpoint mapping (beampush-config(5)): config.json and registries.conf are
+# read from $T/home/.config (the system's /etc/containers/registries.conf still applies).
+export XDG_CONFIG_HOME=$T/home/.config
+unset BEAMPUSH_CONFIG CONTAINERS_REGISTRIES_CONF
 export LC_ALL=C
 # Nor the user's login keyring: no session bus, but the private one of a file that set up its own
 # (t80: BP_TEST_PRIVATE_BUS).
@@ -163,6 +167,8 @@ test_have_prereq() {
 			;;
 		# no Docker daemon at the default socket (for scenarios that unset DOCKER_HOST)
 		NO_DOCKER_SOCKET) [ ! -e /var/run/docker.sock ] || return 1 ;;
+		MANDOC) command -v mandoc >/dev/null 2>&1 || return 1 ;;
+		ZSH) command -v zsh >/dev/null 2>&1 || return 1 ;;
 		*) echo "# unknown prerequisite $p" >&2; return 1 ;;
 		esac
 	done

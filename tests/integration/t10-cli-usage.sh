@@ -79,4 +79,34 @@ test_expect_success '--help prints usage on stdout and exits 0' '
 	grep -q -- --to out
 '
 
+test_expect_success 'COMMAND --help: usage and options on stdout, nothing on stderr, exit 0' '
+	for cmd in login logout push pull version; do
+		beampush $cmd --help >out 2>err &&
+		test_must_be_empty err &&
+		test_grep -E "^usage: beampush \[GLOBAL OPTIONS\] $cmd " out &&
+		test_grep -F -- "-h, --help" out || exit 1
+	done &&
+	beampush login --help >out && test_grep -F -- "--password-stdin" out &&
+	test_grep -F -- "--username" out && test_grep -F -- "--store WHERE" out &&
+	beampush push -h >out && test_grep -F -- "--digestfile FILE" out &&
+	test_grep -F -- "--compression-level N" out && test_grep -F -- "--single-put-max BYTES" out &&
+	beampush pull -h >out && test_grep -F -- "--platform" out &&
+	test_expect_code 2 beampush version extra 2>err && test_line_count = 1 err &&
+	test_expect_code 2 beampush logout --bogus 2>err && test_line_count = 1 err
+'
+
+test_expect_success 'version names beampush and every library it runs with' '
+	beampush version >out 2>err &&
+	test_must_be_empty err &&
+	test_grep -Ex "beampush [0-9]+\.[0-9]+\.[0-9]+" out &&
+	test_grep -E "^libcurl: +libcurl/[0-9]" out &&
+	test_grep -E "^OpenSSL: +OpenSSL [0-9]" out &&
+	test_grep -E "^cJSON: +[0-9]+\.[0-9]+\.[0-9]+$" out &&
+	test_grep -E "^zlib: +[0-9]+\.[0-9]+" out &&
+	test_grep -E "^libdeflate: +[0-9]+\.[0-9]+ \(built with" out &&
+	test_grep -E "^libsecret: +[0-9]+\.[0-9]+\.[0-9]+ \(built with" out &&
+	test_line_count = 7 out &&
+	beampush --version >out2 && test_cmp out out2
+'
+
 test_done
