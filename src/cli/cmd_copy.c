@@ -34,12 +34,9 @@ int cmd_copy(global_opts *g, int argc, char **argv)
 			  "--help)", argc - i, argc - i == 1 ? "" : "s");
 		return EXIT_USAGE;
 	}
-	if ((err = bp_reference_parse(&src, argv[i])) ||
-	    (err = bp_reference_parse(&dst, argv[i + 1]))) {
-		cli_error("copy: %s", bp_error_last());
-		rc = EXIT_USAGE;
+	if ((rc = cli_reference(g, "copy", argv[i], 0, &src)) ||
+	    (rc = cli_reference(g, "copy", argv[i + 1], 0, &dst)))
 		goto done;
-	}
 	cli_client_options(g, &co);
 	cli_progress_verb("Copying");
 	if ((err = bp_client_new(&c, &co)) || (err = bp_copy(c, src, dst, digest))) {

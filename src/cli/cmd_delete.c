@@ -28,10 +28,8 @@ int cmd_delete(global_opts *g, int argc, char **argv)
 			  argc - i);
 		return EXIT_USAGE;
 	}
-	if ((err = bp_reference_parse(&ref, argv[i]))) {
-		cli_error("%s", bp_error_last());
-		return EXIT_USAGE;
-	}
+	if ((rc = cli_reference(g, "delete", argv[i], 0, &ref)))
+		return rc;
 	cli_client_options(g, &co);
 	if ((err = bp_client_new(&c, &co)) || (err = bp_delete(c, ref, digest))) {
 		rc = cli_fail(err);

@@ -60,10 +60,8 @@ int cmd_inspect(global_opts *g, int argc, char **argv)
 		    : json   ? BP_INSPECT_JSON
 			     : BP_INSPECT_TEXT;
 	io.platform = g->platform;
-	if ((err = bp_reference_parse(&ref, argv[i]))) {
-		cli_error("%s", bp_error_last());
-		return EXIT_USAGE;
-	}
+	if ((rc = cli_reference(g, "inspect", argv[i], 0, &ref)))
+		return rc;
 	cli_client_options(g, &co);
 	if ((err = bp_client_new(&c, &co)) || (err = bp_inspect(c, ref, &io, &out, &len))) {
 		rc = cli_fail(err);

@@ -57,10 +57,8 @@ int cmd_tags(global_opts *g, int argc, char **argv)
 		cli_error("tags: expected one REPO, got %d (see beampush tags --help)", argc - i);
 		return EXIT_USAGE;
 	}
-	if ((err = bp_reference_parse_repository(&repo, argv[i]))) {
-		cli_error("%s", bp_error_last());
-		return EXIT_USAGE;
-	}
+	if ((rc = cli_reference(g, "tags", argv[i], 1, &repo)))
+		return rc;
 	cli_client_options(g, &co);
 	if ((err = bp_client_new(&c, &co)) || (err = bp_tags(c, repo, add_tag, &out))) {
 		rc = cli_fail(err);

@@ -188,4 +188,23 @@ test_expect_success 'login goes to the mapped registry and stores the credential
 	test_no_grep -F "$MOCK" $DOCKER_CONFIG/config.json
 '
 
+test_expect_success 'copy, inspect, tags and delete map their names too' '
+	start_mock --auth none &&
+	no_docker_auth &&
+	fresh_config &&
+	beampush_json $XDG_CONFIG_HOME/beampush/config.json \
+		"    {\"prefix\": \"$BEAM\", \"location\": \"$MOCK/beam\", \"insecure\": true}" &&
+	beampush -q push --from oci:$IMG:latest $BEAM/python:latest >/dev/null &&
+	beampush -q copy $BEAM/python:latest $BEAM/python:2.55 >out &&
+	test "$(cat out)" = "$DIGEST" &&
+	test_grep -E "^PUT /v2/beam/python/manifests/2.55 201" $MOCK_LOG &&
+	beampush tags $BEAM/python >out &&
+	printf "%s\n" 2.55 latest >want && sort out >got && test_cmp want got &&
+	beampush inspect --raw $BEAM/python:2.55 >raw &&
+	test "sha256:$(sha256sum <raw | cut -d" " -f1)" = "$DIGEST" &&
+	beampush -q delete $BEAM/python@$DIGEST >/dev/null &&
+	test_grep -E "^DELETE /v2/beam/python/manifests/$DIGEST 202" $MOCK_LOG &&
+	test_no_grep -E "bintray|/v2/alice" $MOCK_LOG
+'
+
 test_done
