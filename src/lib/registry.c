@@ -772,6 +772,26 @@ static int upload_retry(bp_registry *r, const char *digest, int *tries, const ch
 	return 1;
 }
 
+/*
+ * Whether an upload status claims bytes past the end of what was sent
+ * (sent: the end of the chunk in flight). Then the session is not what we
+ * sent, and going on from there would leave a hole: the blob starts over
+ * in a new session, and the message says why.
+ */
+static int upload_ahead(bp_registry *r, const char *digest, int64_t claimed, int64_t sent)
+{
+	char msg[200];
+
+	if (claimed <= sent)
+		return 0;
+	snprintf(msg, sizeof(msg), "blob %.19s: registry says the upload holds %lld bytes, but only "
+		 "%lld were sent; starting the blob over", digest, (long long)claimed,
+		 (long long)sent);
+	if (r->opts.retry_cb)
+		r->opts.retry_cb(msg, r->opts.payload);
+	return 1;
+}
+
 /* The smallest chunk a "too large" answer may halve the chunk size to. */
 #define CHUNK_FLOOR (64 * 1024)
 
@@ -984,7 +1004,8 @@ resume:
 			}
 			chunk = half;
 			learn_cap(r, chunk, resp.status);
-			if (upload_status(r, scope, &loc, &off) != 0)
+			if (upload_status(r, scope, &loc, &off) != 0 ||
+			    upload_ahead(r, digest, off, end = off + n))
 				goto restart;
 			continue;
 		}
@@ -1001,11 +1022,14 @@ resume:
 					err = status_error(&resp, "upload chunk");
 				goto done;
 			}
+			end = off + n;
 			if (upload_status(r, scope, &loc, &off) != 0) {
 				dbg(r, "blob %s: the registry cannot say where the upload stands; "
 				    "starting it over", digest);
 				goto restart;
 			}
+			if (upload_ahead(r, digest, off, end))
+				goto restart;
 			dbg(r, "blob %s: resuming the upload at byte %lld", digest, (long long)off);
 			continue;
 		}
