@@ -1019,8 +1019,8 @@ resume:
 			}
 			chunk = half;
 			learn_cap(r, chunk, resp.status);
-			if (upload_status(r, scope, &loc, &off) != 0 ||
-			    upload_ahead(r, digest, off, end = off + n))
+			end = off + n;
+			if (upload_status(r, scope, &loc, &off) != 0 || upload_ahead(r, digest, off, end))
 				goto restart;
 			continue;
 		}
