@@ -301,6 +301,17 @@ test_expect_success 'upload-range-ahead: a status past what was sent starts the 
 	stored_is_source "$BIG"
 '
 
+test_expect_success 'upload-range-ahead after a 413 (--max-body): the same, the blob starts over' '
+	start_mock --fault upload-range-ahead --max-body 100000 &&
+	beampush --progress none push --chunk-size 102400 --from "oci:$BIG:latest" \
+		"$MOCK/beam/python:latest" >out 2>err &&
+	test "$(count_log "^PATCH [^ ]* 413 .* cl=102400 ")" -ge 1 &&
+	test_grep -E "blob sha256:[0-9a-f]{12}: registry says the upload holds 1048576 bytes, but only 102400 were sent; starting the blob over" err &&
+	test "$(count_log "^PUT /v2/beam/python/blobs/uploads/[^ ]* 400 ")" = 0 &&
+	test "$(count_log "^PUT /v2/beam/python/manifests/latest 201 ")" = 1 &&
+	stored_is_source "$BIG"
+'
+
 test_expect_success 'upload-range-backwards: a PATCH answer going back fails the push (exit 1)' '
 	start_mock --fault upload-range-backwards &&
 	test_expect_code 1 push_it "$BIG" --jobs 1 &&
