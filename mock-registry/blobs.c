@@ -711,8 +711,9 @@ static enum MHD_Result session_status(struct mock_req *r)
 	mock_uploads_state(r->srv->uploads, r->up, state);
 	/* upload-range-ahead: bytes nobody sent */
 	return reply_session(r, MHD_HTTP_NO_CONTENT, r->ref, state,
-			     (int64_t)st.st_size +
-				     (mock_fault_on(r, MOCK_FAULT_UPLOAD_RANGE_AHEAD) ? 1024 * 1024 : 0));
+			     (int64_t)st.st_size + (mock_fault_on(r, MOCK_FAULT_UPLOAD_RANGE_AHEAD)
+							    ? 1024 * 1024
+							    : 0));
 }
 
 /* PATCH, PUT, GET or DELETE on .../blobs/uploads/<uuid>?_state=... */
