@@ -687,6 +687,10 @@ static enum MHD_Result issue_reply(struct mock_req *r, struct scope_req *s, cons
 
 	if (mock_fault_on(r, MOCK_FAULT_TOKEN_NOT_JSON))
 		return mock_reply(r, MHD_HTTP_OK, mock_fault_token_html());
+	if (mock_fault_on(r, MOCK_FAULT_TOKEN_ENDLESS))
+		return mock_reply(
+			r, MHD_HTTP_OK,
+			mock_fault_endless("{\"token\":\"", 10, -1, 'x', "application/json"));
 	if (want_refresh && user && !r->srv->cfg.no_refresh_tokens) {
 		if (reuse)
 			refresh = reuse;

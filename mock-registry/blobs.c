@@ -121,9 +121,13 @@ static enum MHD_Result serve_blob(struct mock_req *r, int fd, int64_t size)
 	unsigned status = MHD_HTTP_OK;
 	struct MHD_Response *resp;
 	char cr[96];
-	char *digest = bp_aprintf("sha256:%s", mock_valid_digest(r->ref));
+	char *digest;
 	int rc;
 
+	/* blob-endless: no length, and more bytes than any descriptor names */
+	if (is_get(r) && mock_fault_on(r, MOCK_FAULT_BLOB_ENDLESS))
+		return mock_reply(r, MHD_HTTP_OK, mock_fault_endless(NULL, 0, fd, '\0', OCTET));
+	digest = bp_aprintf("sha256:%s", mock_valid_digest(r->ref));
 	if (range && (rc = parse_get_range(range, size, &rfrom, &rto)) != -1) {
 		if (rc == -2) {
 			close(fd);
@@ -160,6 +164,22 @@ static enum MHD_Result serve_blob(struct mock_req *r, int fd, int64_t size)
 
 static enum MHD_Result redirect_to_storage(struct mock_req *r, const char *hex);
 
+/* blob-redirect-loop: 307 to the very URL asked for. */
+static enum MHD_Result redirect_loop(struct mock_req *r)
+{
+	struct MHD_Response *resp = mock_resp_empty();
+	char *path = bp_aprintf("/v2/%s/blobs/%s", r->name, r->ref);
+	char *loc = path ? mock_location(r, path) : NULL;
+
+	if (resp && add_header(resp, MHD_HTTP_HEADER_LOCATION, loc) < 0) {
+		MHD_destroy_response(resp);
+		resp = NULL;
+	}
+	free(path);
+	free(loc);
+	return mock_reply(r, MHD_HTTP_TEMPORARY_REDIRECT, resp);
+}
+
 /* GET/HEAD /v2/<name>/blobs/<digest>: the stored bytes, read at send time. */
 enum MHD_Result mock_blob_get(struct mock_req *r)
 {
@@ -181,7 +201,11 @@ enum MHD_Result mock_blob_get(struct mock_req *r)
 	if (fd < 0)
 		return mock_reply_error(r, MHD_HTTP_NOT_FOUND, "BLOB_UNKNOWN",
 					"blob unknown to registry", r->ref);
-	if (is_get(r) && r->srv->storage) {
+	if (is_get(r) && mock_fault_on(r, MOCK_FAULT_BLOB_REDIRECT_LOOP)) {
+		close(fd);
+		return redirect_loop(r);
+	}
+	if (is_get(r) && r->srv->cfg.storage_redirect) {
 		close(fd);
 		return redirect_to_storage(r, hex);
 	}
@@ -232,6 +256,9 @@ enum MHD_Result mock_storage_get(struct mock_req *r, const char *url)
 
 	if (mock_header(r, MHD_HTTP_HEADER_AUTHORIZATION))
 		return storage_error(r, MHD_HTTP_BAD_REQUEST, "only one auth mechanism allowed");
+	/* upload-elsewhere: the upload sessions the registry sent here */
+	if (bp_strprefix(url, "/v2/"))
+		return mock_route_storage(r, url + 4);
 	if (!is_get(r) && !method_is(r, "HEAD"))
 		return storage_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 	if (!sig || !*sig)
@@ -278,10 +305,17 @@ static void range_text(int64_t size, char *buf, size_t n)
 	snprintf(buf, n, "0-%" PRId64, size > 0 ? size - 1 : 0);
 }
 
+/* A session's Location: on the storage port for upload-elsewhere (always absolute there). */
 static char *upload_location(struct mock_req *r, const char *uuid, const char *state)
 {
 	char *path = bp_aprintf("/v2/%s/blobs/uploads/%s?_state=%s", r->name, uuid, state);
-	char *loc = path ? mock_location(r, path) : NULL;
+	char *loc = NULL;
+
+	if (path && (r->storage || mock_fault_on(r, MOCK_FAULT_UPLOAD_ELSEWHERE)))
+		loc = bp_aprintf("http://%s:%u%s", r->srv->host, (unsigned)r->srv->storage_port,
+				 path);
+	else if (path)
+		loc = mock_location(r, path);
 
 	free(path);
 	return loc;
@@ -441,6 +475,9 @@ static enum MHD_Result finish_patch(struct mock_req *r)
 	 */
 	if (r->srv->cfg.patch_created)
 		return reply_session(r, MHD_HTTP_CREATED, uuid, state, (int64_t)r->received);
+	/* upload-range-backwards: less than the previous answer said */
+	if (mock_fault_on(r, MOCK_FAULT_UPLOAD_RANGE_BACKWARDS) && r->base_size > 1)
+		return reply_session(r, MHD_HTTP_ACCEPTED, uuid, state, r->base_size / 2);
 	return reply_session(r, MHD_HTTP_ACCEPTED, uuid, state, r->base_size + r->received);
 }
 
@@ -678,7 +715,11 @@ static enum MHD_Result session_status(struct mock_req *r)
 	if (!ok)
 		return server_error(r, "cannot stat the upload");
 	mock_uploads_state(r->srv->uploads, r->up, state);
-	return reply_session(r, MHD_HTTP_NO_CONTENT, r->ref, state, (int64_t)st.st_size);
+	/* upload-range-ahead: bytes nobody sent */
+	return reply_session(r, MHD_HTTP_NO_CONTENT, r->ref, state,
+			     (int64_t)st.st_size + (mock_fault_on(r, MOCK_FAULT_UPLOAD_RANGE_AHEAD)
+							    ? 1024 * 1024
+							    : 0));
 }
 
 /* PATCH, PUT, GET or DELETE on .../blobs/uploads/<uuid>?_state=... */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -52,6 +53,29 @@ const struct mock_fault_kind mock_fault_kinds[] = {
 	  "tags/list: the next page's Link is an absolute http://HOST:PORT/v2/... URL" },
 	{ "link-foreign", MOCK_FAULT_LINK_FOREIGN,
 	  "tags/list: the next page's Link names another origin (http://localhost:PORT/...)" },
+	{ "blob-endless", MOCK_FAULT_BLOB_ENDLESS,
+	  "blob GET (here or on the storage port): 200 chunked, no Content-Length: the\n"
+	  "                         blob's bytes, then zeros without end" },
+	{ "manifest-endless", MOCK_FAULT_MANIFEST_ENDLESS,
+	  "manifest GET: 200 chunked, no Content-Length, no Docker-Content-Digest: a\n"
+	  "                         JSON opening, then 'x' without end" },
+	{ "token-endless", MOCK_FAULT_TOKEN_ENDLESS,
+	  "GET or POST /token: 200 chunked, no Content-Length: {\"token\":\" then 'x'\n"
+	  "                         without end" },
+	{ "blob-redirect-loop", MOCK_FAULT_BLOB_REDIRECT_LOOP,
+	  "blob GET: 307 with Location: the same URL, every time" },
+	{ "upload-range-ahead", MOCK_FAULT_UPLOAD_RANGE_AHEAD,
+	  "GET on an upload Location: Range claims 1 MiB more than the upload holds" },
+	{ "upload-range-backwards", MOCK_FAULT_UPLOAD_RANGE_BACKWARDS,
+	  "PATCH to an upload that holds N > 0 bytes: 202 with Range 0-(N/2-1) (the\n"
+	  "                         bytes are stored all the same)" },
+	{ "upload-elsewhere", MOCK_FAULT_UPLOAD_ELSEWHERE,
+	  "POST that opens an upload: Location on the storage port (another origin,\n"
+	  "                         started for it), which serves the upload session\n"
+	  "                         without authorization and answers 400 to any\n"
+	  "                         request carrying Authorization (as for blob GETs)" },
+	{ "retry-after-date", MOCK_FAULT_RETRY_AFTER_DATE,
+	  "--status-fault's RETRY-AFTER is sent as an HTTP date that many seconds ahead" },
 	{ NULL, 0, NULL },
 };
 
@@ -236,6 +260,81 @@ done:
 	return resp;
 }
 
+/* An endless body: a head (or a file's bytes), then one byte value forever. */
+struct endless {
+	char *head;
+	size_t head_len;
+	int fd;
+	char fill;
+};
+
+static ssize_t endless_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	const struct endless *e = cls;
+	ssize_t n;
+
+	if (e->fd >= 0) {
+		do
+			n = pread(e->fd, buf, max, (off_t)pos);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		if (n > 0)
+			return n;
+	} else if (pos < e->head_len) {
+		n = (ssize_t)(e->head_len - pos < max ? e->head_len - pos : max);
+		memcpy(buf, e->head + pos, (size_t)n);
+		return n;
+	}
+	memset(buf, e->fill, max);
+	return (ssize_t)max;
+}
+
+static void endless_free(void *cls)
+{
+	struct endless *e = cls;
+
+	if (e->fd >= 0)
+		close(e->fd);
+	free(e->head);
+	free(e);
+}
+
+/* Chunked, so that the client cannot know the length in advance: it must cap what it reads. */
+struct MHD_Response *mock_fault_endless(const char *head, size_t head_len, int fd, char fill,
+					const char *ctype)
+{
+	struct endless *e = calloc(1, sizeof(*e));
+	struct MHD_Response *resp;
+
+	if (!e) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	e->fd = fd;
+	e->fill = fill;
+	if (fd < 0 && head_len) {
+		if (!(e->head = malloc(head_len))) {
+			endless_free(e);
+			return NULL;
+		}
+		memcpy(e->head, head, head_len);
+		e->head_len = head_len;
+	}
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, endless_read, e,
+						 endless_free);
+	if (!resp) {
+		endless_free(e);
+		return NULL;
+	}
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES) {
+		MHD_destroy_response(resp);
+		return NULL;
+	}
+	return resp;
+}
+
 /* A token service behind a broken proxy. */
 struct MHD_Response *mock_fault_token_html(void)
 {
@@ -370,7 +469,7 @@ int mock_status_fault_check(struct mock_req *r, enum MHD_Result *res)
 	struct mock_status_fault *hit = NULL;
 	struct MHD_Response *resp;
 	const char *code, *message;
-	char ra[24];
+	char ra[40];
 	size_t i;
 
 	pthread_mutex_lock(&faults_lock);
@@ -390,7 +489,17 @@ int mock_status_fault_check(struct mock_req *r, enum MHD_Result *res)
 	status_words(hit->status, &code, &message);
 	resp = mock_resp_error_body(code, message, NULL);
 	if (resp && hit->retry_after >= 0) {
-		snprintf(ra, sizeof(ra), "%ld", hit->retry_after);
+		if (mock_fault_on(r, MOCK_FAULT_RETRY_AFTER_DATE)) {
+			/* retry-after-date: the IMF-fixdate that many seconds from now */
+			time_t at = time(NULL) + (time_t)hit->retry_after;
+			struct tm tm;
+
+			if (!gmtime_r(&at, &tm) ||
+			    !strftime(ra, sizeof(ra), "%a, %d %b %Y %H:%M:%S GMT", &tm))
+				ra[0] = '\0';
+		} else {
+			snprintf(ra, sizeof(ra), "%ld", hit->retry_after);
+		}
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
 	}
 	*res = mock_reply(r, hit->status, resp);

@@ -192,7 +192,18 @@ enum MHD_Result mock_manifest_get(struct mock_req *r)
 	if (resolve(r, hex) < 0 || (fd = open_manifest(r, hex, &size)) < 0)
 		return manifest_unknown(r);
 	type = stored_type(r, hex);
-	if (mock_fault_on(r, MOCK_FAULT_MANIFEST_HUGE)) {
+	if (strcmp(r->method, "GET") == 0 && mock_fault_on(r, MOCK_FAULT_MANIFEST_ENDLESS)) {
+		/* manifest-endless: no length to refuse up front, only a cap on what is read */
+		char *head = bp_aprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"layers\":[],"
+					"\"annotations\":{\"padding\":\"",
+					type ? type : "application/octet-stream");
+
+		close(fd);
+		resp = head ? mock_fault_endless(head, strlen(head), -1, 'x',
+						 type ? type : "application/octet-stream")
+			    : NULL;
+		free(head);
+	} else if (mock_fault_on(r, MOCK_FAULT_MANIFEST_HUGE)) {
 		close(fd);
 		resp = mock_fault_huge_manifest(type ? type : "application/octet-stream");
 	} else if (mock_fault_on(r, MOCK_FAULT_MANIFEST_UNKNOWN_TYPE)) {

@@ -49,10 +49,18 @@ enum mock_fault {
 	MOCK_FAULT_ERROR_BODY_BINARY = 1u << 5,
 	MOCK_FAULT_LOCATION_NOT_URL = 1u << 6,
 	MOCK_FAULT_DIGEST_HEADER_WRONG = 1u << 7,
-	MOCK_FAULT_LINK_LOOP = 1u << 8,
-	MOCK_FAULT_MANY_TAGS = 1u << 9,
-	MOCK_FAULT_LINK_ABSOLUTE = 1u << 10,
-	MOCK_FAULT_LINK_FOREIGN = 1u << 11
+	MOCK_FAULT_BLOB_ENDLESS = 1u << 8,
+	MOCK_FAULT_MANIFEST_ENDLESS = 1u << 9,
+	MOCK_FAULT_TOKEN_ENDLESS = 1u << 10,
+	MOCK_FAULT_BLOB_REDIRECT_LOOP = 1u << 11,
+	MOCK_FAULT_UPLOAD_RANGE_AHEAD = 1u << 12,
+	MOCK_FAULT_UPLOAD_RANGE_BACKWARDS = 1u << 13,
+	MOCK_FAULT_UPLOAD_ELSEWHERE = 1u << 14,
+	MOCK_FAULT_RETRY_AFTER_DATE = 1u << 15,
+	MOCK_FAULT_LINK_LOOP = 1u << 16,
+	MOCK_FAULT_MANY_TAGS = 1u << 17,
+	MOCK_FAULT_LINK_ABSOLUTE = 1u << 18,
+	MOCK_FAULT_LINK_FOREIGN = 1u << 19
 };
 
 /* --fault many-tags: this many tags t00000..t09999 beside the stored ones. */
@@ -221,6 +229,8 @@ char *mock_location(struct mock_req *r, const char *path);
 /* routes.c */
 /* First call for a request: route, validate, authorize, prepare the body. */
 enum MHD_Result mock_route(struct mock_req *r, const char *url);
+/* The storage port's /v2/<path>: upload sessions under upload-elsewhere, else 404. */
+enum MHD_Result mock_route_storage(struct mock_req *r, const char *path);
 
 /* blobs.c */
 enum MHD_Result mock_blob_get(struct mock_req *r);
@@ -346,6 +356,13 @@ struct MHD_Response *mock_fault_retyped_manifest(const char *data, size_t len);
 struct MHD_Response *mock_fault_token_html(void);
 /* token-huge: the token JSON grown to MOCK_TOKEN_HUGE bytes by a padding field (cJSON_free). */
 char *mock_fault_token_padded(const char *json);
+/*
+ * blob-endless, manifest-endless, token-endless: 200 of unknown length
+ * (chunked): head_len bytes of head (copied), or the bytes of fd when fd is
+ * not -1 (owned, also on failure), then fill without end, as ctype.
+ */
+struct MHD_Response *mock_fault_endless(const char *head, size_t head_len, int fd, char fill,
+					const char *ctype);
 /* Parses METHOD:SUBSTR:STATUS:COUNT[:RETRY-AFTER] into f (strings owned by f); 0 or -1. */
 int mock_status_fault_parse(const char *spec, struct mock_status_fault *f);
 /* Frees the strings of f. */

@@ -169,6 +169,29 @@ static enum MHD_Result route_repo(struct mock_req *r, const char *path)
 	return dispatch(r, kind);
 }
 
+/*
+ * The storage port's /v2/ paths (upload-elsewhere): upload sessions only,
+ * with no authorization (the caller has refused any Authorization header),
+ * as an upload URL on another host that carries its own signature.
+ */
+enum MHD_Result mock_route_storage(struct mock_req *r, const char *path)
+{
+	enum route_kind kind;
+	enum MHD_Result res;
+
+	if (!mock_fault_on(r, MOCK_FAULT_UPLOAD_ELSEWHERE) || split(r, path, &kind) < 0 ||
+	    kind != R_UPLOAD || !*r->name || !*r->ref)
+		return not_found(r);
+	if (method_check(r, kind, &res))
+		return res;
+	if (!mock_valid_name(r->name))
+		return mock_reply_error(r, MHD_HTTP_BAD_REQUEST, "NAME_INVALID",
+					"invalid repository name", r->name);
+	if (mock_status_fault_check(r, &res))
+		return res;
+	return mock_upload_session(r);
+}
+
 /* Routes a request on its first call; answers or prepares r->finish. */
 enum MHD_Result mock_route(struct mock_req *r, const char *url)
 {

@@ -408,7 +408,7 @@ int mock_server_start(struct mock_server *srv)
 	srv->daemon = start_daemon(srv, srv->cfg.port, on_uri, &srv->port);
 	if (!srv->daemon)
 		return -1;
-	if (srv->cfg.storage_redirect &&
+	if ((srv->cfg.storage_redirect || (srv->cfg.faults & MOCK_FAULT_UPLOAD_ELSEWHERE)) &&
 	    !(srv->storage = start_daemon(srv, 0, on_uri_storage, &srv->storage_port)))
 		return -1;
 	snprintf(srv->host, sizeof(srv->host), srv->cfg.ipv6 ? "[%s]" : "%s", srv->cfg.listen);

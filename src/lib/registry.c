@@ -253,31 +253,42 @@ static int retriable_status(long status)
 	       status == 503 || status == 504;
 }
 
+/* The longest wait a Retry-After gets: a registry asking for more is not waited for that long. */
+#define RETRY_AFTER_CAP 60
+
 /*
  * Seconds to wait before retry number n (0-based): the registry's
- * Retry-After (seconds or an HTTP date) when it sent one, else exponential
- * backoff from half a second with jitter, capped.
+ * Retry-After (seconds or an HTTP date) when it sent one, capped at
+ * RETRY_AFTER_CAP (*asked then gets what it asked for, else -1), else
+ * exponential backoff from half a second with jitter, capped.
  */
-static double retry_delay(const bp_http_response *resp, int n)
+static double retry_delay(const bp_http_response *resp, int n, double *asked)
 {
-	double d = 0.5, cap = 30;
+	double d = 0.5, cap = 30, want = -1;
 	int64_t secs;
 	int i;
 
+	*asked = -1;
 	if (resp && resp->retry_after) {
-		if (bp_parse_int64(resp->retry_after, 0, 3600, &secs) == 0)
-			return secs > 60 ? 60 : (double)secs;
-		{
+		if (bp_parse_int64(resp->retry_after, 0, INT64_MAX, &secs) == 0) {
+			want = (double)secs;
+		} else {
 			struct tm tm;
 			const char *end;
 
 			memset(&tm, 0, sizeof(tm));
 			end = strptime(resp->retry_after, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 			if (end && !*end) {
-				double at = difftime(timegm(&tm), time(NULL));
-
-				return at < 0 ? 0 : at > 60 ? 60 : at;
+				want = difftime(timegm(&tm), time(NULL));
+				if (want < 0)
+					want = 0;
 			}
+		}
+		if (want >= 0) {
+			if (want <= RETRY_AFTER_CAP)
+				return want;
+			*asked = want;
+			return RETRY_AFTER_CAP;
 		}
 	}
 	for (i = 0; i < n && d < cap; i++)
@@ -328,20 +339,24 @@ static int counted_write(const void *data, size_t len, void *p)
 static int should_retry(bp_registry *r, const bp_http_request *req, int err,
 			const bp_http_response *resp, int n)
 {
-	char msg[600];
-	double d;
+	char msg[600], capped[96] = "";
+	double d, asked;
 
 	if (n >= r->opts.retries)
 		return 0;
 	if (err ? err != BP_ENET : !retriable_status(resp->status))
 		return 0;
-	d = retry_delay(err ? NULL : resp, n);
+	d = retry_delay(err ? NULL : resp, n, &asked);
+	if (asked >= 0)
+		snprintf(capped, sizeof(capped), " (Retry-After capped at %ds; the registry asked "
+			 "for %.0fs)", RETRY_AFTER_CAP, asked);
 	if (err)
 		snprintf(msg, sizeof(msg), "retrying in %lds (attempt %d of %d): %s %.300s",
 			 whole_secs(d), n + 2, r->opts.retries + 1, req->method, bp_error_last());
 	else
-		snprintf(msg, sizeof(msg), "retrying in %lds (attempt %d of %d): %s answered %ld",
-			 whole_secs(d), n + 2, r->opts.retries + 1, req->method, resp->status);
+		snprintf(msg, sizeof(msg), "retrying in %lds (attempt %d of %d): %s answered %ld%s",
+			 whole_secs(d), n + 2, r->opts.retries + 1, req->method, resp->status,
+			 capped);
 	if (r->opts.retry_cb)
 		r->opts.retry_cb(msg, r->opts.payload);
 	sleep_for(d);
@@ -759,17 +774,37 @@ static int resumable(int err, const bp_http_response *resp)
 static int upload_retry(bp_registry *r, const char *digest, int *tries, const char *why)
 {
 	char msg[400];
-	double d;
+	double d, asked;
 
 	if (*tries >= r->opts.retries)
 		return 0;
-	d = retry_delay(NULL, *tries);
+	d = retry_delay(NULL, *tries, &asked);
 	(*tries)++;
 	snprintf(msg, sizeof(msg), "retrying in %lds (attempt %d of %d): blob %.19s: %.200s",
 		 whole_secs(d), *tries + 1, r->opts.retries + 1, digest, why);
 	if (r->opts.retry_cb)
 		r->opts.retry_cb(msg, r->opts.payload);
 	sleep_for(d);
+	return 1;
+}
+
+/*
+ * Whether an upload status claims bytes past the end of what was sent
+ * (sent: the end of the chunk in flight). Then the session is not what we
+ * sent, and going on from there would leave a hole: the blob starts over
+ * in a new session, and the message says why.
+ */
+static int upload_ahead(bp_registry *r, const char *digest, int64_t claimed, int64_t sent)
+{
+	char msg[200];
+
+	if (claimed <= sent)
+		return 0;
+	snprintf(msg, sizeof(msg), "blob %.19s: registry says the upload holds %lld bytes, but only "
+		 "%lld were sent; starting the blob over", digest, (long long)claimed,
+		 (long long)sent);
+	if (r->opts.retry_cb)
+		r->opts.retry_cb(msg, r->opts.payload);
 	return 1;
 }
 
@@ -985,7 +1020,8 @@ resume:
 			}
 			chunk = half;
 			learn_cap(r, chunk, resp.status);
-			if (upload_status(r, scope, &loc, &off) != 0)
+			end = off + n;
+			if (upload_status(r, scope, &loc, &off) != 0 || upload_ahead(r, digest, off, end))
 				goto restart;
 			continue;
 		}
@@ -1002,11 +1038,14 @@ resume:
 					err = status_error(&resp, "upload chunk");
 				goto done;
 			}
+			end = off + n;
 			if (upload_status(r, scope, &loc, &off) != 0) {
 				dbg(r, "blob %s: the registry cannot say where the upload stands; "
 				    "starting it over", digest);
 				goto restart;
 			}
+			if (upload_ahead(r, digest, off, end))
+				goto restart;
 			dbg(r, "blob %s: resuming the upload at byte %lld", digest, (long long)off);
 			continue;
 		}

@@ -1085,6 +1085,40 @@ done:
 	return err;
 }
 
+/*
+ * The name dest records (a layout's tag, an archive's or the daemon's
+ * reference), checked before anything is fetched: a bad one would
+ * otherwise be refused only after the whole download.
+ */
+static int check_dest_name(const transport *t)
+{
+	bp_reference *r = NULL;
+	char *s;
+	int err, ok;
+
+	if (!t->ref)
+		return 0;
+	if (t->kind != TRANSPORT_OCI) {
+		if ((err = bp_reference_parse(&r, t->ref)))
+			bp_error_prefix("destination");
+		bp_reference_free(r);
+		return err;
+	}
+	/* a layout's tag has docker's tag grammar: no '/', no leading '.' */
+	if (!(s = bp_aprintf("t:%s", t->ref)))
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	ok = bp_reference_parse(&r, s) == 0 && bp_reference_tag(r) &&
+	     strcmp(bp_reference_tag(r), t->ref) == 0;
+	bp_reference_free(r);
+	free(s);
+	bp_error_clear();
+	if (!ok)
+		return bp_error_set(BP_EINVAL, "destination tag \"%.200s\" is invalid: use up to 128 "
+				    "letters, digits, '_', '.' and '-', not starting with '.' or '-'",
+				    t->ref);
+	return 0;
+}
+
 /* Pull src into dest. */
 int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest[BP_DIGEST_MAX])
 {
@@ -1093,12 +1127,13 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 
 	if ((err = parse_transport(dest, &t)))
 		return err;
-	if (t.kind == TRANSPORT_OCI)
+	err = check_dest_name(&t);
+	if (!err && t.kind == TRANSPORT_OCI)
 		err = pull_oci(c, src, t.path, t.ref, digest);
-	else if (c->opts.all_platforms)
+	else if (!err && c->opts.all_platforms)
 		err = bp_error_set(BP_EINVAL, "every platform of an index goes into an OCI layout "
 				   "only (--to oci:DIR), not into %s", dest);
-	else
+	else if (!err)
 		err = pull_docker(c, src, &t, digest);
 	transport_release(&t);
 	return err;

@@ -30,6 +30,17 @@ test_expect_success 'credentials are not sent to a plain-http token service of a
 	test ! -e out/index.json
 '
 
+test_expect_success '--insecure-registry: still https, so still no credentials to the plain realm' '
+	start_registry "$TOKEN_AUTH" &&
+	docker_auth "$REG" alice s3cr3t-pw &&
+	test_expect_code 1 beampush --insecure-registry "$REG" --progress none --debug pull --to oci:$PWD/out "$REG/beam/python:latest" >out 2>err &&
+	test_grep -F "ping https://$REG/v2/" err &&
+	test_grep -F "its token service http://127.0.0.1:1/token is plain http; credentials are not sent there" err &&
+	test_no_grep "GET http://127.0.0.1:1/token" err &&
+	test_no_grep -F "s3cr3t-pw" err &&
+	test ! -e out/index.json
+'
+
 test_expect_success 'anonymous, the same token service is asked (there is nothing to leak)' '
 	start_registry "$TOKEN_AUTH" &&
 	no_docker_auth &&
