@@ -47,7 +47,7 @@ _beampush()
 {
 	local cur prev cmd line i w n skip
 	local -a ws
-	local commands="login logout push pull version"
+	local commands="login logout push pull copy inspect tags delete version"
 	local globals="--insecure-registry --tls-verify=false --tls-verify=true --jobs --retries
 		--platform --progress -q --quiet --debug --digestfile -h --help --version"
 
@@ -102,6 +102,7 @@ _beampush()
 		case $prev in
 		--from | --to) _beampush_transport "$cur" ;;
 		--progress) _beampush_reply "$cur" auto plain json none ;;
+		--format) _beampush_reply "$cur" text json ;;
 		--store) _beampush_reply "$cur" auto keyring file ;;
 		--platform)
 			_beampush_reply "$cur" linux/amd64 linux/arm64 linux/arm/v7 linux/ppc64le linux/s390x ;;
@@ -127,9 +128,11 @@ _beampush()
 			case $cmd in
 			push) _beampush_reply "$cur" --from --digestfile --chunk-size --single-put-max \
 				--compression-level -h --help ;;
-			pull) _beampush_reply "$cur" --to --platform -h --help ;;
+			pull) _beampush_reply "$cur" --to --platform --all-platforms -h --help ;;
+			copy) _beampush_reply "$cur" --platform --digestfile -h --help ;;
+			inspect) _beampush_reply "$cur" --raw --config --format --json --platform -h --help ;;
 			login) _beampush_reply "$cur" -u --username --password-stdin --store -h --help ;;
-			logout | version) _beampush_reply "$cur" -h --help ;;
+			logout | version | tags | delete) _beampush_reply "$cur" -h --help ;;
 			*) COMPREPLY=() ;;
 			esac
 		else

@@ -524,7 +524,8 @@ static int download(bp_client *c, pull_ctx *x, sink *s)
 	for (tries = 0;; tries++) {
 		int64_t have = bp_oci_writer_count(s->w);
 
-		if (have >= d->size)
+		/* all there from an earlier run: commit will tell whether it is right */
+		if (have > 0 && have >= d->size)
 			return 0;
 		err = bp_registry__blob_get(x->reg, x->repo, d->digest, have, sink_write, s);
 		if (err != BP_ENET || tries >= c->opts.retries || bp_oci_writer_count(s->w) == have)

@@ -232,7 +232,7 @@ test_expect_success 'a token body without end: exit 1 at the 64 KiB cap, the pas
 
 # --- 4. a Content-Length the body does not reach -----------------------------------------
 
-test_expect_success 'a blob cut before its Content-Length, no retries left: exit 1, nothing kept' '
+test_expect_success 'a blob cut before its Content-Length, no retries left: exit 1, only a .partial kept' '
 	start_mock --cut-download-after 5000 &&
 	no_docker_auth &&
 	beampush push --from oci:$IMG:latest $MOCK/beam/python:latest >out 2>err &&
@@ -244,6 +244,8 @@ test_expect_success 'a blob cut before its Content-Length, no retries left: exit
 	cut=$(grep -oE "sha256:[0-9a-f]{64}" err) &&
 	test "$(count_log "^GET /v2/beam/python/blobs/$cut ")" = 1 &&
 	test "$(count_log " range=bytes=")" = 0 &&
+	test "$(file_size pulled/blobs/sha256/.partial-${cut#sha256:})" = 5000 &&
+	rm pulled/blobs/sha256/.partial-${cut#sha256:} &&
 	layout_clean pulled &&
 	test -z "$(layout_digest pulled latest)" &&
 	test ! -e "$(blob_path_layout pulled $cut)"
