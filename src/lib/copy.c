@@ -186,6 +186,12 @@ static int copy_manifest(bp_client *c, copy_ctx *x, const char *ref, int by_dige
 		goto done;
 	}
 	index = bp_manifest_kind_is_index(bp_manifest_kind_get(m));
+	if (!(index && c->opts.platform && depth == 0) &&
+	    bp_transfer__manifest_there(c, x->dst, bp_reference_path(x->dref), m,
+					put_ref ? put_ref : digest, digest)) {
+		bp_strlcpy(out, digest, BP_DIGEST_MAX);
+		goto done;
+	}
 	if (index && c->opts.platform && depth == 0) {
 		const bp_descriptor *pick;
 

@@ -209,6 +209,35 @@ done:
 	return 0;
 }
 
+/* See transfer.h. */
+int bp_transfer__manifest_there(bp_client *c, bp_registry *reg, const char *repo,
+				const bp_manifest *m, const char *ref, const char *digest)
+{
+	char got[BP_DIGEST_MAX] = "";
+	size_t i;
+
+	if (bp_registry__manifest_get(reg, repo, ref, NULL, NULL, NULL, got) ||
+	    !bp_digest_equal(got, digest)) {
+		bp_error_clear();
+		return 0;
+	}
+	bp_client__debug(c, "%s:%s is %s already: nothing to send", repo, ref, digest);
+	if (!bp_manifest_kind_is_index(bp_manifest_kind_get(m))) {
+		const bp_descriptor *cfg = bp_manifest_config(m);
+
+		if (cfg)
+			bp_client__emit(c, BP_EVENT_BLOB_EXISTS, cfg->digest, "config", cfg->size,
+					cfg->size, NULL);
+		for (i = 0; i < bp_manifest_count(m); i++) {
+			const bp_descriptor *d = bp_manifest_item(m, i);
+
+			bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, "layer", d->size, d->size,
+					NULL);
+		}
+	}
+	return 1;
+}
+
 /*
  * Push the manifest desc names (and everything it references) under ref
  * (a tag, or NULL: by digest). An index pushes each manifest it lists
@@ -229,6 +258,12 @@ static int push_manifest(bp_client *c, push_ctx *x, const bp_descriptor *desc, c
 		goto done;
 	if ((err = bp_manifest_parse(&m, bytes, len, desc->media_type))) {
 		bp_error_prefix("manifest %s in the %s", desc->digest, x->archive ? "archive" : "layout");
+		goto done;
+	}
+	/* the registry has this very manifest under ref already: so it has all it needs */
+	if (bp_transfer__manifest_there(c, x->reg, x->repo, m, ref ? ref : desc->digest,
+					desc->digest)) {
+		bp_strlcpy(out, desc->digest, BP_DIGEST_MAX);
 		goto done;
 	}
 	if (bp_manifest_kind_is_index(bp_manifest_kind_get(m))) {

@@ -24,4 +24,13 @@ int bp_transfer__fetch_manifest(bp_registry *reg, const char *repo, const char *
 				int by_digest, char **bytes, size_t *len, char **ctype,
 				char digest[BP_DIGEST_MAX]);
 
+/*
+ * 1 when reg answers a HEAD of repo's manifest ref with digest: a registry
+ * takes a manifest only when it has everything the manifest names, so a
+ * push or copy has nothing to send; the blobs of m are reported as already
+ * there (BP_EVENT_BLOB_EXISTS). 0 otherwise, errors included.
+ */
+int bp_transfer__manifest_there(bp_client *c, bp_registry *reg, const char *repo,
+				const bp_manifest *m, const char *ref, const char *digest);
+
 #endif

@@ -23,15 +23,31 @@ second_push_only_heads() {
 	done
 }
 
-test_expect_success 'a second push of the same image uploads no blob' '
+test_expect_success 'a second push of the same image to the same tag: one HEAD of the manifest, nothing else' '
 	start_mock --auth token --user alice:pw &&
 	docker_auth "$MOCK" alice pw &&
 	beampush push --from oci:$IMG:latest $MOCK/beam/python:latest &&
 	test "$(count_log "^POST /v2/beam/python/blobs/uploads/")" = "$NBLOBS" &&
 	mark=$(log_mark) &&
-	beampush push --from oci:$IMG:latest $MOCK/beam/python:latest >out &&
+	beampush --progress plain push --from oci:$IMG:latest $MOCK/beam/python:latest >out 2>err &&
 	test_grep -F "$MOCK/beam/python@$DIGEST" out &&
-	second_push_only_heads latest
+	log_since "$mark" | grep " /v2/beam/python/" >second &&
+	test_line_count = 1 second &&
+	test_grep -E "^HEAD /v2/beam/python/manifests/latest 200 " second &&
+	test "$(grep -c "already exists" err)" = "$NBLOBS"
+'
+
+test_expect_success 'the tag names another manifest: every blob is HEADed and the manifest put' '
+	start_mock --auth none &&
+	no_docker_auth &&
+	beampush push --from oci:$IMG:latest $MOCK/beam/python:latest &&
+	make_image --seed 3 other latest 1 2000 >/dev/null &&
+	beampush push --from oci:$PWD/other:latest $MOCK/beam/python:latest &&
+	mark=$(log_mark) &&
+	beampush push --from oci:$IMG:latest $MOCK/beam/python:latest >out &&
+	test_grep -E "^HEAD /v2/beam/python/manifests/latest 200 " "$MOCK_LOG" &&
+	second_push_only_heads latest &&
+	test "$(cat $MOCK_ROOT/repos/beam/python/_tags/latest)" = "$DIGEST"
 '
 
 test_expect_success 'the same image under a new tag uploads no blob either' '
