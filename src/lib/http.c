@@ -541,7 +541,7 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 	if (bp_strprefix(url, "https://") && !(h->hostport = url_hostport(url)))
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	/* certs.d is read for verified registries only, as Docker does */
-	if (h->hostport && h->opts.tls_verify && !h->opts.unix_socket &&
+	if (h->hostport && h->opts.tls_verify && !req->tls_probe && !h->opts.unix_socket &&
 	    (err = certs_for(h, h->hostport, &h->certs)))
 		return err;
 
@@ -562,7 +562,10 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	if (h->opts.unix_socket)
 		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, h->opts.unix_socket);
-	if (!h->opts.tls_verify) {
+	/* a probe is a TCP connection and a TLS handshake, no request: nothing is sent */
+	if (req->tls_probe)
+		curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	if (!h->opts.tls_verify || req->tls_probe) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}

@@ -47,12 +47,18 @@ typedef struct {
 	void *write_payload;
 	/* only for 2xx responses; error bodies always go to the response's err_body */
 	int follow_redirects;
+	/*
+	 * Only learn whether the server speaks TLS: connect and shake hands,
+	 * send no request. The certificate is not checked (no CA store is
+	 * loaded, which costs ~25 ms) and certs.d is not read.
+	 */
+	int tls_probe;
 } bp_http_request;
 
 /* body_len of a streamed body whose length is not known: sent chunked. */
 #define BP_HTTP_STREAM (-2)
 
-#define BP_HTTP_REQUEST_INIT { "GET", NULL, NULL, NULL, NULL, NULL, -1, NULL, NULL, NULL, NULL, NULL, 0 }
+#define BP_HTTP_REQUEST_INIT { "GET", NULL, NULL, NULL, NULL, NULL, -1, NULL, NULL, NULL, NULL, NULL, 0, 0 }
 
 /* What we keep of a response. Strings owned, NULL when absent. */
 typedef struct {

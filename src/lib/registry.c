@@ -438,7 +438,29 @@ int bp_registry__ping(bp_registry *r)
 
 	if ((err = conn_get(r, &h)))
 		return err;
-	for (i = 0; i < 2; i++) {
+	i = 0;
+	/*
+	 * A loopback registry may speak plain http: learn whether it speaks TLS
+	 * at all without loading the CA store (most of a short run's time). One
+	 * that does is then pinged, and used, with its certificate verified.
+	 */
+	if (plain_ok && !r->opts.insecure && r->opts.tls_verify) {
+		if (!(url = bp_aprintf("https://%s/v2/", r->host))) {
+			conn_put(r, h);
+			return bp_error_set(BP_ENOMEM, "out of memory");
+		}
+		req.url = url;
+		req.tls_probe = 1;
+		if (bp_http__perform(h, &req, &resp) && bp_http__last_was_plain_http(h)) {
+			dbg(r, "%s does not speak TLS; using plain http", r->host);
+			i = 1;
+		}
+		req.tls_probe = 0;
+		bp_http__response_release(&resp);
+		memset(&resp, 0, sizeof(resp));
+		bp_error_clear();
+	}
+	for (; i < 2; i++) {
 		free(url);
 		url = bp_aprintf("%s://%s/v2/", schemes[i], r->host);
 		if (!url) {
