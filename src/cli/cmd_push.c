@@ -2,20 +2,48 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "util/fileutil.h"
 
 #include <beampush/reference.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-/* Write the digest to file (the whole file, then a newline). */
+/*
+ * Write the digest to file (the whole file, then a newline). A regular
+ * file (or a new one) is replaced through a temporary file and a rename:
+ * a reader never sees half a digest. A new file gets mode 0644 less the
+ * umask (no umask makes it writable by others), an existing one keeps its
+ * mode. A symbolic link is followed; what is not a regular file
+ * (/dev/stdout, a pipe) is written in place.
+ */
 int cli_write_digestfile(const char *file, const char *digest)
 {
-	FILE *f = fopen(file, "w");
+	char line[BP_DIGEST_MAX + 1], *target = realpath(file, NULL);
+	struct stat st;
+	int rc = 0, fd, e;
 
-	if (!f || fprintf(f, "%s\n", digest) < 0 || fclose(f) != 0) {
-		cli_error("cannot write the digest to %s: %s", file, strerror(errno));
+	snprintf(line, sizeof(line), "%s\n", digest);
+	if (!target || stat(target, &st) < 0)
+		st.st_mode = S_IFREG | bp_file_mode();
+	if (!S_ISREG(st.st_mode)) {
+		fd = open(target, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (fd < 0 || bp_write_all(fd, line, strlen(line)) < 0)
+			rc = -1;
+		if (fd >= 0 && close(fd) < 0)
+			rc = -1;
+	} else {
+		rc = bp_write_file_atomic(target ? target : file, line, strlen(line),
+					  st.st_mode & 07777);
+	}
+	e = errno;
+	free(target);
+	if (rc < 0) {
+		cli_error("cannot write the digest to %s: %s", file, strerror(e));
 		return EXIT_FAIL;
 	}
 	return 0;

@@ -332,23 +332,24 @@ static void trim(const char *s, size_t len, const char **p, size_t *n)
  * not-found answer, else BP_ERROR quoting its message (on stdout, by the
  * protocol, or else on stderr), at most one line of it.
  */
-static int check_exit(const struct run *r)
+int bp_credhelper__exit_error(const char *name, const char *action, int status, const char *out,
+			      size_t outlen, const char *errline, size_t errlen)
 {
 	const char *msg;
 	char line[ERRLINE_MAX + 1];
 	size_t n, i;
 
-	if (WIFSIGNALED(r->status))
-		return bp_error_set(BP_ERROR, PREFIX "%s %s: killed by signal %d (%s)%s%s", r->name,
-				    r->action, WTERMSIG(r->status), strsignal(WTERMSIG(r->status)),
-				    r->errlen ? ": " : "", r->errline);
-	if (!WIFEXITED(r->status))
-		return bp_error_set(BP_ERROR, PREFIX "%s %s: did not exit", r->name, r->action);
-	if (WEXITSTATUS(r->status) == 0)
+	if (WIFSIGNALED(status))
+		return bp_error_set(BP_ERROR, PREFIX "%s %s: killed by signal %d (%s)%s%s", name,
+				    action, WTERMSIG(status), strsignal(WTERMSIG(status)),
+				    errlen ? ": " : "", errline);
+	if (!WIFEXITED(status))
+		return bp_error_set(BP_ERROR, PREFIX "%s %s: did not exit", name, action);
+	if (WEXITSTATUS(status) == 0)
 		return 0;
-	trim(r->out, r->outlen, &msg, &n);
+	trim(out, outlen, &msg, &n);
 	if (n == strlen(NOT_FOUND_TEXT) && memcmp(msg, NOT_FOUND_TEXT, n) == 0)
-		return bp_error_set(BP_ENOTFOUND, PREFIX "%s: %s", r->name, NOT_FOUND_TEXT);
+		return bp_error_set(BP_ENOTFOUND, PREFIX "%s: %s", name, NOT_FOUND_TEXT);
 	n = strcspn(msg, "\n");
 	if (n > ERRLINE_MAX)
 		n = ERRLINE_MAX;
@@ -358,9 +359,15 @@ static int check_exit(const struct run *r)
 	while (n && line[n - 1] == '?')
 		line[--n] = '\0';
 	if (!n)
-		bp_strlcpy(line, r->errline, sizeof(line));
-	return bp_error_set(BP_ERROR, PREFIX "%s %s failed (exit status %d)%s%s", r->name,
-			    r->action, WEXITSTATUS(r->status), line[0] ? ": " : "", line);
+		bp_strlcpy(line, errline, sizeof(line));
+	return bp_error_set(BP_ERROR, PREFIX "%s %s failed (exit status %d)%s%s", name, action,
+			    WEXITSTATUS(status), line[0] ? ": " : "", line);
+}
+
+static int check_exit(const struct run *r)
+{
+	return bp_credhelper__exit_error(r->name, r->action, r->status, r->out, r->outlen,
+					 r->errline, r->errlen);
 }
 
 /* The helper's answer held secrets: wipe every string before freeing. */
@@ -386,25 +393,16 @@ static int start(struct run *r, const char *name, const char *action)
 	return 0;
 }
 
-/* "get" for server: username and secret from its JSON answer. */
-int bp_credhelper__get(const char *name, const char *server, char **username, char **secret)
+/* The JSON answer of a "get" that succeeded: username and secret. */
+int bp_credhelper__parse_get(const char *name, const char *server, const char *out,
+			     size_t outlen, char **username, char **secret)
 {
-	struct run r;
-	cJSON *json = NULL;
+	cJSON *json;
 	const cJSON *u, *s;
-	int rc;
+	int rc = 0;
 
 	*username = *secret = NULL;
-	rc = start(&r, name, "get");
-	if (rc)
-		return rc;
-	rc = run_helper(&r, server, strlen(server));
-	if (rc)
-		goto done;
-	rc = check_exit(&r);
-	if (rc)
-		goto done;
-	json = cJSON_ParseWithLength(r.out, r.outlen);
+	json = cJSON_ParseWithLength(out, outlen);
 	if (!cJSON_IsObject(json)) {
 		rc = bp_error_set(BP_EPROTO, PREFIX "%s get: the answer is not a JSON object",
 				  name);
@@ -439,6 +437,24 @@ int bp_credhelper__get(const char *name, const char *server, char **username, ch
 done:
 	wipe_json(json);
 	cJSON_Delete(json);
+	return rc;
+}
+
+/* "get" for server: username and secret from its JSON answer. */
+int bp_credhelper__get(const char *name, const char *server, char **username, char **secret)
+{
+	struct run r;
+	int rc;
+
+	*username = *secret = NULL;
+	rc = start(&r, name, "get");
+	if (rc)
+		return rc;
+	rc = run_helper(&r, server, strlen(server));
+	if (!rc)
+		rc = check_exit(&r);
+	if (!rc)
+		rc = bp_credhelper__parse_get(name, server, r.out, r.outlen, username, secret);
 	run_release(&r);
 	return rc;
 }

@@ -2,6 +2,8 @@
 #ifndef BP_LIB_CREDHELPER_H
 #define BP_LIB_CREDHELPER_H
 
+#include <stddef.h>
+
 /*
  * docker's credential helpers: docker-credential-<name>, found in PATH and
  * run without a shell, argv[1] "get", "store" or "erase", the request on
@@ -36,5 +38,16 @@ int bp_credhelper__store(const char *name, const char *server, const char *usern
 
 /* "erase": 0, or BP_ENOTFOUND when the helper had nothing for server. */
 int bp_credhelper__erase(const char *name, const char *server);
+
+/*
+ * For tests and fuzzing, the parts of a run that read what the helper
+ * printed. parse_get: the JSON answer of a "get" that exited 0 (out holds
+ * outlen bytes and a NUL after them). exit_error: 0 when status (from
+ * waitpid) is a success, else the error for it, quoting out or errline.
+ */
+int bp_credhelper__parse_get(const char *name, const char *server, const char *out,
+			     size_t outlen, char **username, char **secret);
+int bp_credhelper__exit_error(const char *name, const char *action, int status, const char *out,
+			      size_t outlen, const char *errline, size_t errlen);
 
 #endif

@@ -85,7 +85,7 @@ const char *bp_daemon__socket(const bp_daemon *d)
 }
 
 /* The API's error message ({"message": ...}) as one printable line. */
-static int daemon_error(const bp_http_response *resp, const char *what, const char *name)
+int bp_daemon__error(const bp_http_response *resp, const char *what, const char *name)
 {
 	cJSON *j = cJSON_ParseWithLength(resp->err_body.ptr ? resp->err_body.ptr : "",
 					 resp->err_body.len);
@@ -150,28 +150,15 @@ static int string_list(cJSON *arr, char ***out, size_t *n, int digests)
 	return 0;
 }
 
-/* Inspect an image; see store_daemon.h. */
-int bp_daemon__inspect(bp_daemon *d, const char *name, bp_daemon_image *out)
+/* The JSON of image inspect; see store_daemon.h. */
+int bp_daemon__parse_inspect(const char *body, size_t len, const char *name,
+			     bp_daemon_image *out)
 {
-	bp_http_request req = BP_HTTP_REQUEST_INIT;
-	bp_http_response resp = { 0 };
-	bp_dynbuf body = BP_DYNBUF_INIT(INSPECT_MAX);
-	char *url = image_url(name, "json");
-	cJSON *j = NULL, *id, *rootfs, *layers;
+	cJSON *j, *id, *rootfs, *layers;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if (!url)
-		return bp_error_set(BP_ENOMEM, "out of memory");
-	req.url = url;
-	req.resp = &body;
-	if ((err = bp_http__perform(d->http, &req, &resp)))
-		goto done;
-	if (resp.status != 200) {
-		err = daemon_error(&resp, "no image", name);
-		goto done;
-	}
-	j = cJSON_ParseWithLength(body.ptr ? body.ptr : "", body.len);
+	j = cJSON_ParseWithLength(body ? body : "", len);
 	id = cJSON_GetObjectItemCaseSensitive(j, "Id");
 	rootfs = cJSON_GetObjectItemCaseSensitive(j, "RootFS");
 	layers = cJSON_GetObjectItemCaseSensitive(rootfs, "Layers");
@@ -189,6 +176,30 @@ done:
 	if (err)
 		bp_daemon__image_release(out);
 	cJSON_Delete(j);
+	return err;
+}
+
+/* Inspect an image; see store_daemon.h. */
+int bp_daemon__inspect(bp_daemon *d, const char *name, bp_daemon_image *out)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	bp_dynbuf body = BP_DYNBUF_INIT(INSPECT_MAX);
+	char *url = image_url(name, "json");
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (!url)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	req.url = url;
+	req.resp = &body;
+	if ((err = bp_http__perform(d->http, &req, &resp)))
+		goto done;
+	if (resp.status != 200)
+		err = bp_daemon__error(&resp, "no image", name);
+	else
+		err = bp_daemon__parse_inspect(body.ptr, body.len, name, out);
+done:
 	bp_http__response_release(&resp);
 	bp_dynbuf_release(&body);
 	free(url);
@@ -217,7 +228,7 @@ int bp_daemon__export(bp_daemon *d, const char *name, bp_http_write_fn fn, void 
 	req.write_fn = fn;
 	req.write_payload = payload;
 	if (!(err = bp_http__perform(d->http, &req, &resp)) && resp.status != 200)
-		err = daemon_error(&resp, "cannot export", name);
+		err = bp_daemon__error(&resp, "cannot export", name);
 	bp_http__response_release(&resp);
 	free(url);
 	return err;
@@ -240,7 +251,7 @@ int bp_daemon__load(bp_daemon *d, bp_http_read_fn fn, void *payload)
 	req.read_payload = payload;
 	req.resp = &body;
 	if (!(err = bp_http__perform(d->http, &req, &resp)) && resp.status != 200)
-		err = daemon_error(&resp, "cannot load", "the image");
+		err = bp_daemon__error(&resp, "cannot load", "the image");
 	/* a load can fail after a 200: the error is in the streamed JSON */
 	if (!err && body.ptr && strstr(body.ptr, "\"error\""))
 		err = bp_error_set(BP_ERROR, "Docker daemon: load failed: %.300s", body.ptr);

@@ -38,6 +38,18 @@ const char *bp_daemon__socket(const bp_daemon *d);
 int bp_daemon__inspect(bp_daemon *d, const char *name, bp_daemon_image *out);
 void bp_daemon__image_release(bp_daemon_image *img);
 
+/*
+ * The parsers of the daemon's answers, for inspect and for tests and
+ * fuzzing. parse_inspect: the image inspect JSON (len bytes of body, no NUL
+ * needed) into out (released on error; BP_EPROTO when it has no Id or
+ * RootFS.Layers, or a malformed entry). error: the error for a failed
+ * answer, quoting the API's {"message": ...} of resp->err_body as one
+ * printable line; BP_ENOTFOUND for 404, else BP_ERROR.
+ */
+int bp_daemon__parse_inspect(const char *body, size_t len, const char *name,
+			     bp_daemon_image *out);
+int bp_daemon__error(const bp_http_response *resp, const char *what, const char *name);
+
 /* GET /images/{name}/get: the `docker save` tar of the image, streamed to fn. */
 int bp_daemon__export(bp_daemon *d, const char *name, bp_http_write_fn fn, void *payload);
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,4 +62,45 @@ void bp_fsync_dir(const char *dir)
 		fsync(fd);
 		close(fd);
 	}
+}
+
+/* See fileutil.h. */
+int bp_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? bp_strndup(path, slash == path ? 1 : (size_t)(slash - path))
+			  : bp_strdup(".");
+	char *tmp = bp_aprintf("%s/.%s.XXXXXX", dir ? dir : "", slash ? slash + 1 : path);
+	int fd = -1, rc = -1, e;
+
+	if (!dir || !tmp) {
+		errno = ENOMEM;
+		goto done;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		free(tmp);
+		tmp = NULL;
+		goto done;
+	}
+	if (fchmod(fd, mode) < 0 || bp_write_all(fd, data, len) < 0 || fsync(fd) < 0)
+		goto done;
+	e = close(fd);
+	fd = -1;
+	if (e < 0 || rename(tmp, path) < 0)
+		goto done;
+	free(tmp);
+	tmp = NULL;
+	bp_fsync_dir(dir);
+	rc = 0;
+done:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	free(dir);
+	errno = e;
+	return rc;
 }

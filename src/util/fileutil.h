@@ -16,6 +16,15 @@ int bp_write_all(int fd, const void *data, size_t len);
  */
 mode_t bp_file_mode(void);
 
+/*
+ * Replace path with len bytes of data, mode mode: a temporary file in the
+ * same directory (".NAME.XXXXXX"), written, fsynced, renamed over path,
+ * then the directory fsynced. Readers see the old file or the new one,
+ * never a part; a symbolic link at path is replaced, not followed. 0, or
+ * -1 with errno (nothing left behind).
+ */
+int bp_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
 /* Make a rename in dir durable. Some file systems refuse fsync on a directory: ignored. */
 void bp_fsync_dir(const char *dir);
 

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <beampush/common.h>
+
+#include "store_daemon.h"
+
+#define H1 "sha256:4f1ba5a3c0e97b3e1f45e6a5a2b1c1ce3e1f0f5b6a6c4d4ff9d44ce8a8b3b1c2"
+#define H2 "sha256:a1ba5a3c0e97b3e1f45e6a5a2b1c1ce3e1f0f5b6a6c4d4ff9d44ce8a8b3b1c20"
+
+/* Image inspect answers: Id and RootFS.Layers are required and checked. */
+static const struct {
+	const char *body;
+	int rc;
+	size_t ndiff, nrepo; /* when rc is 0 */
+} inspect_rows[] = {
+	{ "{\"Id\":\"" H1 "\",\"RootFS\":{\"Type\":\"layers\",\"Layers\":[\"" H2 "\",\"" H1
+	  "\"]},\"RepoDigests\":[\"beam/app@" H2 "\"]}",
+	  0, 2, 1 },
+	{ "{\"Id\":\"" H1 "\",\"RootFS\":{\"Layers\":[]},\"RepoDigests\":null}", 0, 0, 0 },
+	{ "{\"Id\":\"" H1 "\",\"RootFS\":{\"Layers\":[\"" H2 "\",\"sha256:xyz\"]}}", BP_EPROTO,
+	  0, 0 },
+	{ "{\"Id\":\"" H1 "\",\"RootFS\":{\"Layers\":[\"" H2 "\"]},\"RepoDigests\":[1]}",
+	  BP_EPROTO, 0, 0 },
+	{ "{\"Id\":\"abc\",\"RootFS\":{\"Layers\":[]}}", BP_EPROTO, 0, 0 },
+	{ "{\"Id\":\"" H1 "\"}", BP_EPROTO, 0, 0 },
+	{ "{\"Id\":\"" H1 "\",\"RootFS\":{\"Layers\":{}}}", BP_EPROTO, 0, 0 },
+	{ "", BP_EPROTO, 0, 0 },
+	{ "[]", BP_EPROTO, 0, 0 },
+};
+
+static void test_parse_inspect(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(inspect_rows) / sizeof(inspect_rows[0]); i++) {
+		bp_daemon_image img;
+		int rc = bp_daemon__parse_inspect(inspect_rows[i].body,
+						  strlen(inspect_rows[i].body), "beam/app", &img);
+
+		assert_int_equal(rc, inspect_rows[i].rc);
+		if (!rc) {
+			assert_string_equal(img.id, H1);
+			assert_int_equal(img.ndiff_ids, inspect_rows[i].ndiff);
+			assert_int_equal(img.nrepo_digests, inspect_rows[i].nrepo);
+			if (img.ndiff_ids)
+				assert_string_equal(img.diff_ids[0], H2);
+		} else {
+			assert_null(img.diff_ids);
+			assert_null(img.repo_digests);
+			assert_non_null(strstr(bp_error_last(), "Docker daemon: image inspect"));
+		}
+		bp_daemon__image_release(&img);
+	}
+}
+
+/* Error answers: the API's message as one printable line. */
+static const struct {
+	long status;
+	const char *body;
+	int rc;
+	const char *msg;
+} error_rows[] = {
+	{ 404, "{\"message\":\"No such image: beam/app\"}", BP_ENOTFOUND,
+	  "Docker daemon: no image beam/app: No such image: beam/app (404)" },
+	{ 500, "{\"message\":\"disk full\\nand\\u001b[31m more\"}", BP_ERROR,
+	  "Docker daemon: no image beam/app: disk full?and?[31m more (500)" },
+	{ 500, "<html>oops</html>", BP_ERROR, "Docker daemon: no image beam/app: (500)" },
+	{ 409, "", BP_ERROR, "Docker daemon: no image beam/app: (409)" },
+};
+
+static void test_error(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(error_rows) / sizeof(error_rows[0]); i++) {
+		bp_http_response resp = { 0 };
+		size_t len = strlen(error_rows[i].body);
+
+		resp.status = error_rows[i].status;
+		/* as http.c keeps it: exactly the bytes, no NUL promised after them */
+		resp.err_body.ptr = len ? malloc(len) : NULL;
+		if (len) {
+			assert_non_null(resp.err_body.ptr);
+			memcpy(resp.err_body.ptr, error_rows[i].body, len);
+		}
+		resp.err_body.len = resp.err_body.alloc = len;
+		assert_int_equal(bp_daemon__error(&resp, "no image", "beam/app"), error_rows[i].rc);
+		assert_string_equal(bp_error_last(), error_rows[i].msg);
+		bp_http__response_release(&resp);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_inspect),
+		cmocka_unit_test(test_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
