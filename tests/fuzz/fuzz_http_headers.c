@@ -30,13 +30,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char body[] = "0123456789abcdef";
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
-	xfer x = { &req, &resp, 0, 0, 0 };
+	xfer x;
 	char *copy, *line, *loc = NULL, *next, *with;
 	size_t off = 0, total = 0;
 	range_sink rs;
 
 	if (size > 64 * 1024)
 		return 0;
+	memset(&x, 0, sizeof(x));
+	x.req = &req;
+	x.resp = &resp;
 	copy = malloc(size ? size : 1);
 	if (!copy)
 		return 0;
@@ -69,9 +72,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(loc);
 	(void)range_end(resp.range);
 	(void)range_end(resp.content_range);
-	(void)whole_secs(retry_delay(&resp, 0));
-	(void)whole_secs(retry_delay(&resp, 40));
-	next = link_next(resp.url, resp.link);
+	{
+		double asked;
+
+		(void)whole_secs(retry_delay(&resp, 0, &asked));
+		(void)whole_secs(retry_delay(&resp, 40, &asked));
+	}
+	next = NULL;
+	(void)bp_registry__link_next(resp.url, resp.link, &next);
 	free(next);
 	/* a download resumed at byte 4, and one from the start */
 	rs = (range_sink){ sink, &total, &resp, 4, -1 };
