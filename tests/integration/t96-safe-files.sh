@@ -106,7 +106,7 @@ test_expect_success 'a pull killed in the middle keeps the previous index.json, 
 	test_cmp index.before layout/index.json &&
 	test ! -e "layout/blobs/sha256/${blocked#sha256:}" &&
 	{ ls -A layout/blobs/sha256 | grep -vxE "[0-9a-f]{64}" >stray || :; } &&
-	test_no_grep -v "^\.tmp-" stray &&
+	test_no_grep -vE "^\.(tmp|partial)-" stray &&
 	for h in $(ls layout/blobs/sha256 | grep -xE "[0-9a-f]{64}"); do
 		test "$(sha256sum "layout/blobs/sha256/$h" | cut -d" " -f1)" = "$h" || exit 1
 	done &&
