@@ -2,6 +2,7 @@
 #include <beampush/config.h>
 
 #include "util/dynbuf.h"
+#include "util/fileutil.h"
 #include "util/strutil.h"
 
 #include <cjson/cJSON.h>
@@ -968,40 +969,23 @@ int bp_config_add(bp_config *cfg, const char *name, const char *data, size_t len
 /* See config.h. */
 int bp_config_add_file(bp_config *cfg, const char *path, bp_config_format fmt, int missing_ok)
 {
-	bp_dynbuf b = BP_DYNBUF_INIT(CONFIG_FILE_MAX);
-	char chunk[8192];
-	int fd, err = 0;
+	char *data;
+	size_t len;
+	int err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (bp_read_file(path, CONFIG_FILE_MAX, &data, &len) < 0) {
 		if ((errno == ENOENT || errno == ENOTDIR) && missing_ok)
 			return 0;
 		if (errno == ENOENT || errno == ENOTDIR)
 			return bp_error_set(BP_EINVAL, "%s: no such file", path);
-		return bp_error_set(BP_EIO, "cannot open %s: %s", path, strerror(errno));
+		if (errno == EFBIG)
+			return bp_error_set(BP_EINVAL, "%s is larger than 1 MiB", path);
+		if (errno == ENOMEM)
+			return bp_error_set(BP_ENOMEM, "out of memory");
+		return bp_error_set(BP_EIO, "cannot read %s: %s", path, strerror(errno));
 	}
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = bp_error_set(BP_EIO, "cannot read %s: %s", path, strerror(errno));
-			goto done;
-		}
-		if (n == 0)
-			break;
-		if (bp_dynbuf_add(&b, chunk, (size_t)n) < 0) {
-			err = bp_dynbuf_full(&b, (size_t)n)
-				      ? bp_error_set(BP_EINVAL, "%s is larger than 1 MiB", path)
-				      : bp_error_set(BP_ENOMEM, "out of memory");
-			goto done;
-		}
-	}
-	err = bp_config_add(cfg, path, b.ptr ? b.ptr : "", b.len, fmt);
-done:
-	close(fd);
-	bp_dynbuf_release(&b);
+	err = bp_config_add(cfg, path, data, len, fmt);
+	free(data);
 	return err;
 }
 

@@ -106,43 +106,15 @@ done:
 
 static int read_file(const char *path, size_t max, char **data, size_t *len)
 {
-	bp_dynbuf b = BP_DYNBUF_INIT(max);
-	char chunk[16384];
-	int fd, rc = 0;
-
-	*data = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return bp_error_set(BP_ENOTFOUND, "%s does not exist", path);
-		return bp_error_set(BP_EIO, "cannot open %s: %s", path, strerror(errno));
-	}
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = bp_error_set(BP_EIO, "cannot read %s: %s", path, strerror(errno));
-			goto done;
-		}
-		if (n == 0)
-			break;
-		if (bp_dynbuf_add(&b, chunk, (size_t)n) < 0) {
-			rc = bp_dynbuf_full(&b, (size_t)n)
-				     ? bp_error_set(BP_EINVAL, "%s is larger than %zu bytes", path,
-						    max)
-				     : oom();
-			goto done;
-		}
-	}
-	*data = bp_dynbuf_detach(&b, len);
-	if (!*data)
-		rc = oom();
-done:
-	bp_dynbuf_release(&b);
-	close(fd);
-	return rc;
+	if (bp_read_file(path, max, data, len) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return bp_error_set(BP_ENOTFOUND, "%s does not exist", path);
+	if (errno == EFBIG)
+		return bp_error_set(BP_EINVAL, "%s is larger than %zu bytes", path, max);
+	if (errno == ENOMEM)
+		return oom();
+	return bp_error_set(BP_EIO, "cannot read %s: %s", path, strerror(errno));
 }
 
 /* Write dir/name through a temporary file and a rename. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "util/fileutil.h"
+#include "util/dynbuf.h"
 #include "util/strutil.h"
 
 #include <errno.h>
@@ -103,4 +104,36 @@ done:
 	free(dir);
 	errno = e;
 	return rc;
+}
+
+/* See fileutil.h. */
+int bp_read_file(const char *path, size_t max, char **data, size_t *len)
+{
+	bp_dynbuf b = BP_DYNBUF_INIT(max);
+	char chunk[16384];
+	int fd, e = 0;
+	ssize_t n;
+
+	*data = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			break;
+		}
+		if (bp_dynbuf_add(&b, chunk, (size_t)n) < 0) {
+			e = bp_dynbuf_full(&b, (size_t)n) ? EFBIG : ENOMEM;
+			break;
+		}
+	}
+	close(fd);
+	if (!e && !(*data = bp_dynbuf_detach(&b, len)))
+		e = ENOMEM;
+	bp_dynbuf_release(&b);
+	errno = e;
+	return e ? -1 : 0;
 }

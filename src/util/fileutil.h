@@ -25,6 +25,13 @@ mode_t bp_file_mode(void);
  */
 int bp_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/*
+ * Read the whole file at path into *data (new buffer, NUL-terminated, *len
+ * bytes before the NUL), at most max bytes. 0, or -1 with errno: EFBIG when
+ * the file holds more than max bytes, else what open or read said.
+ */
+int bp_read_file(const char *path, size_t max, char **data, size_t *len);
+
 /* Make a rename in dir durable. Some file systems refuse fsync on a directory: ignored. */
 void bp_fsync_dir(const char *dir);
 
