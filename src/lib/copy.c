@@ -81,8 +81,10 @@ static int stream_blob(bp_client *c, copy_ctx *x, const bp_descriptor *d, const 
 	int64_t size, have;
 	int err, tries;
 
-	err = bp_registry__upload_begin(x->dst, bp_reference_path(x->dref), c->opts.chunk_size, NULL,
-					NULL, &s.u);
+	err = bp_registry__upload_begin(x->dst, bp_reference_path(x->dref),
+					c->opts.chunk_size < BP_STREAM_CHUNK_MAX ? c->opts.chunk_size
+										 : BP_STREAM_CHUNK_MAX,
+					NULL, NULL, &s.u);
 	if (err)
 		return side_error(err, "destination", x->dref);
 	bp_registry__upload_expect(s.u, d->digest);

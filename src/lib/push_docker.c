@@ -35,8 +35,6 @@
 #include <unistd.h>
 
 #define READ_BUF (1024 * 1024)
-/* Chunks of a streamed upload wait in memory until the registry has them. */
-#define STREAM_CHUNK_MAX (8 * 1024 * 1024)
 
 /* One layer's work and its result. */
 typedef struct {
@@ -141,8 +139,8 @@ int bp_push_docker__stream(bp_client *c, bp_push_docker *p, long (*rd)(void *, s
 	if (!(buf = malloc(READ_BUF)))
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	if ((err = bp_registry__upload_begin(p->reg, p->repo,
-					     c->opts.chunk_size < STREAM_CHUNK_MAX ? c->opts.chunk_size
-										   : STREAM_CHUNK_MAX,
+					     c->opts.chunk_size < BP_STREAM_CHUNK_MAX ? c->opts.chunk_size
+										      : BP_STREAM_CHUNK_MAX,
 					     NULL, NULL, &u)))
 		goto done;
 	if (compress && (err = bp_gzip__new(&z, c->opts.compression_level, 0, 0, to_upload, u)))

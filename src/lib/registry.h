@@ -82,6 +82,9 @@ int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *diges
  */
 typedef struct bp_upload bp_upload;
 
+/* Chunks of a streamed upload wait in memory until the registry has them: at most this. */
+#define BP_STREAM_CHUNK_MAX (8 * 1024 * 1024)
+
 int bp_registry__upload_begin(bp_registry *r, const char *repo, int64_t chunk_size,
 			      bp_registry_progress_fn progress, void *payload, bp_upload **out);
 int bp_registry__upload_write(bp_upload *u, const void *data, size_t len);
