@@ -793,16 +793,33 @@ static int resumable(int err, const bp_http_response *resp)
 }
 
 /* Wait before another try at an upload, saying why; 0 when no tries are left. */
+/*
+ * An error message without the URL it may start with ("http://...: what
+ * happened"): an upload URL with its _state runs to hundreds of bytes, and
+ * a retry message must say what happened.
+ */
+static const char *without_url(const char *msg)
+{
+	const char *rest = bp_strprefix(msg, "https://");
+	const char *sep;
+
+	if (!rest)
+		rest = bp_strprefix(msg, "http://");
+	if (!rest || !(sep = strstr(rest, ": ")))
+		return msg;
+	return sep + 2;
+}
+
 static int upload_retry(bp_registry *r, const char *digest, int *tries, const char *why)
 {
-	char msg[400];
+	char msg[512];
 	double d, asked;
 
 	if (*tries >= r->opts.retries)
 		return 0;
 	d = retry_delay(NULL, *tries, &asked);
 	(*tries)++;
-	snprintf(msg, sizeof(msg), "retrying in %lds (attempt %d of %d): blob %.19s: %.200s",
+	snprintf(msg, sizeof(msg), "retrying in %lds (attempt %d of %d): blob %.19s: %.300s",
 		 whole_secs(d), *tries + 1, r->opts.retries + 1, digest, why);
 	if (r->opts.retry_cb)
 		r->opts.retry_cb(msg, r->opts.payload);
@@ -1054,7 +1071,8 @@ resume:
 				goto done;
 			}
 			snprintf(why, sizeof(why), "chunk %s: %s", crange,
-				 err ? bp_error_last() : resp.status == 416 ? "range refused" : "failed");
+				 err ? without_url(bp_error_last())
+				     : resp.status == 416 ? "range refused" : "failed");
 			if (!upload_retry(r, digest, &tries, why)) {
 				if (!err)
 					err = status_error(&resp, "upload chunk");
@@ -1128,7 +1146,8 @@ resume:
 				err = status_error(&resp, digest);
 			goto done;
 		}
-		snprintf(why, sizeof(why), "closing PUT: %s", err ? bp_error_last() : "failed");
+		snprintf(why, sizeof(why), "closing PUT: %s",
+			 err ? without_url(bp_error_last()) : "failed");
 		/* the PUT may have landed before the connection broke */
 		if (bp_registry__blob_exists(r, repo, digest, &have) == 0 && have == size) {
 			err = 0;
@@ -1272,7 +1291,8 @@ static int upload_flush(bp_upload *u)
 			goto done;
 		}
 		snprintf(why, sizeof(why), "chunk %s: %s", crange,
-			 err ? bp_error_last() : resp.status == 416 ? "range refused" : "failed");
+			 err ? without_url(bp_error_last())
+			     : resp.status == 416 ? "range refused" : "failed");
 		if (!upload_retry(u->r, "(streamed)", &u->tries, why)) {
 			if (!err)
 				err = status_error(&resp, "upload chunk");
