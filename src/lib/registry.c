@@ -1583,6 +1583,30 @@ static int seen_before(char *const *seen, size_t n, const char *url)
  * origin (a token must not go elsewhere), never to a page listed before,
  * and for at most TAGS_PAGES_MAX pages.
  */
+/* See registry.h. */
+int bp_registry__parse_tags(const char *body, size_t len, int (*fn)(const char *tag, void *payload),
+			    void *payload)
+{
+	cJSON *j = cJSON_ParseWithLength(body, len), *tags, *t;
+	int rc = 0;
+
+	tags = cJSON_GetObjectItemCaseSensitive(j, "tags");
+	if (!cJSON_IsObject(j) || (tags && !cJSON_IsArray(tags) && !cJSON_IsNull(tags))) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	if (cJSON_IsArray(tags)) {
+		cJSON_ArrayForEach(t, tags) {
+			if (cJSON_IsString(t) && fn(t->valuestring, payload)) {
+				rc = 1;
+				break;
+			}
+		}
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
 int bp_registry__tags(bp_registry *r, const char *repo,
 		      int (*fn)(const char *tag, void *payload), void *payload)
 {
@@ -1600,7 +1624,6 @@ int bp_registry__tags(bp_registry *r, const char *repo,
 	}
 	while (url) {
 		bp_http_request req = BP_HTTP_REQUEST_INIT;
-		cJSON *j, *tags, *t;
 		char *next, *origin, **grown;
 		int found;
 
@@ -1632,23 +1655,14 @@ int bp_registry__tags(bp_registry *r, const char *repo,
 			err = status_error(&resp, "tags");
 			goto done;
 		}
-		j = cJSON_ParseWithLength(buf.ptr ? buf.ptr : "", buf.len);
-		tags = cJSON_GetObjectItemCaseSensitive(j, "tags");
-		if (!cJSON_IsObject(j) || (tags && !cJSON_IsArray(tags) && !cJSON_IsNull(tags))) {
-			cJSON_Delete(j);
+		found = bp_registry__parse_tags(buf.ptr ? buf.ptr : "", buf.len, fn, payload);
+		if (found < 0) {
 			err = bp_error_set(BP_EPROTO, "tags of %s/%s: answer is not a tag list",
 					   r->domain, repo);
 			goto done;
 		}
-		if (cJSON_IsArray(tags)) {
-			cJSON_ArrayForEach(t, tags) {
-				if (cJSON_IsString(t) && fn(t->valuestring, payload)) {
-					cJSON_Delete(j);
-					goto done;
-				}
-			}
-		}
-		cJSON_Delete(j);
+		if (found > 0)
+			goto done;
 		url = NULL;
 		found = resp.link ? bp_registry__link_next(resp.url, resp.link, &next) : 0;
 		if (found == 0)

@@ -108,6 +108,14 @@ int bp_registry__manifest_put(bp_registry *r, const char *repo, const char *ref,
 			      char digest[BP_DIGEST_MAX]);
 
 /*
+ * The tags of one tags/list answer ({"name": ..., "tags": [...]}; "tags"
+ * may be null or absent) handed to fn in order; strings only. 0; 1 when fn
+ * returned non-zero (it stops there); -1 when body is not such an answer.
+ */
+int bp_registry__parse_tags(const char *body, size_t len, int (*fn)(const char *tag, void *payload),
+			    void *payload);
+
+/*
  * Every tag of repo, in the registry's order, following Link pages (same
  * origin only; a page seen before is a loop: BP_EPROTO; at most 10000
  * pages); fn returns non-zero to stop. BP_ENOTFOUND when the repository

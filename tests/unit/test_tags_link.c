@@ -54,10 +54,59 @@ static void test_link_next_table(void **state)
 	}
 }
 
+/* tags/list answers: the tags handed over, joined by ',', or rc -1 for not a list. */
+static const struct {
+	const char *body;
+	int rc;
+	const char *tags;
+} tag_rows[] = {
+	{ "{\"name\":\"beam/python\",\"tags\":[\"2.55.0\",\"latest\"]}", 0, "2.55.0,latest" },
+	{ "{\"name\":\"beam/python\",\"tags\":null}", 0, "" },
+	{ "{\"name\":\"beam/python\"}", 0, "" },
+	{ "{\"tags\":[]}", 0, "" },
+	{ "{\"tags\":[\"a\",1,null,{\"x\":1},\"b\"]}", 0, "a,b" },
+	{ "{\"tags\":[\"a\",\"stop\",\"c\"]}", 1, "a,stop" },
+	{ "{\"tags\":\"latest\"}", -1, "" },
+	{ "{\"tags\":{\"0\":\"latest\"}}", -1, "" },
+	{ "[\"latest\"]", -1, "" },
+	{ "{\"tags\":[\"a\"]", -1, "" },
+	{ "", -1, "" },
+	{ "<html>nope</html>", -1, "" },
+};
+
+static int collect(const char *tag, void *payload)
+{
+	char *out = payload;
+
+	if (*out)
+		strcat(out, ",");
+	strcat(out, tag);
+	return strcmp(tag, "stop") == 0;
+}
+
+static void test_parse_tags_table(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tag_rows) / sizeof(tag_rows[0]); i++) {
+		char out[256] = "";
+		int rc = bp_registry__parse_tags(tag_rows[i].body, strlen(tag_rows[i].body), collect,
+						 out);
+
+		if (rc != tag_rows[i].rc)
+			fail_msg("row %zu (%s): rc %d, want %d", i, tag_rows[i].body, rc,
+				 tag_rows[i].rc);
+		if (strcmp(out, tag_rows[i].tags) != 0)
+			fail_msg("row %zu (%s): tags \"%s\", want \"%s\"", i, tag_rows[i].body, out,
+				 tag_rows[i].tags);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_link_next_table),
+		cmocka_unit_test(test_parse_tags_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
