@@ -77,7 +77,7 @@ static void remember(copy_ctx *x, const char *digest)
 static int stream_blob(bp_client *c, copy_ctx *x, const bp_descriptor *d, const char *kind)
 {
 	copy_sink s = { NULL, d, c, kind, 0, 0 };
-	char got[BP_DIGEST_MAX];
+	char got[BP_DIGEST_MAX] = "";
 	int64_t size, have;
 	int err, tries;
 
@@ -110,9 +110,12 @@ static int stream_blob(bp_client *c, copy_ctx *x, const bp_descriptor *d, const 
 		goto done;
 	}
 	/* finish commits only bytes that hash to the descriptor's digest */
-	if ((err = bp_registry__upload_finish(s.u, got, &size)))
-		side_error(err, err == BP_EINTEGRITY ? "source" : "destination",
-			   err == BP_EINTEGRITY ? x->sref : x->dref);
+	if ((err = bp_registry__upload_finish(s.u, got, &size))) {
+		/* bytes that hash wrong came from the source; a wrong answer to the PUT, not */
+		int source = err == BP_EINTEGRITY && !bp_digest_equal(got, d->digest);
+
+		side_error(err, source ? "source" : "destination", source ? x->sref : x->dref);
+	}
 done:
 	/* an upload not finished is cancelled */
 	bp_registry__upload_free(s.u);
