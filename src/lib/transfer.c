@@ -309,6 +309,29 @@ static long archive_read_at(void *src, const bp_archive_layer *l, uint64_t off, 
 }
 
 /*
+ * Push the manifest desc names, and all it references, from x's source
+ * (a layout or an archive) to dst under its tag; the registry and the
+ * cache of mount sources are opened for it and closed after.
+ */
+static int push_tree(bp_client *c, push_ctx *x, const bp_descriptor *desc,
+		     const bp_reference *dst, char digest[BP_DIGEST_MAX])
+{
+	int err;
+
+	if (bp_cache__open(&x->cache))
+		x->cache = NULL;
+	if (!(err = bp_client__open_registry(c, bp_reference_domain(dst), NULL, 1, &x->reg)))
+		err = push_manifest(c, x, desc, bp_reference_tag(dst), 0, digest);
+	if (x->cache && bp_cache__save(x->cache))
+		bp_client__debug(c, "cache not saved: %s", bp_error_last());
+	bp_cache__free(x->cache);
+	bp_registry__free(x->reg);
+	x->cache = NULL;
+	x->reg = NULL;
+	return err;
+}
+
+/*
  * 1 when the archive holds every blob of every platform of the index desc
  * names (docker save may have only this machine's), else 0.
  */
@@ -374,17 +397,10 @@ static int push_archive_index(bp_client *c, bp_archive *a, const bp_archive_imag
 	if (!archive_index_complete(c, &x, &desc))
 		return 1;
 	bp_client__debug(c, "pushing the whole index %s of the archive", desc.digest);
-	if (bp_cache__open(&x.cache))
-		x.cache = NULL;
-	if (!(err = bp_client__open_registry(c, bp_reference_domain(dst), NULL, 1, &x.reg)))
-		err = push_manifest(c, &x, &desc, bp_reference_tag(dst), 0, digest);
+	err = push_tree(c, &x, &desc, dst, digest);
 	if (!err && bp_reference_digest(dst) && !bp_digest_equal(bp_reference_digest(dst), digest))
 		err = bp_error_set(BP_EINVAL, "%s names digest %s, but the pushed index is %s",
 				   bp_reference_string(dst), bp_reference_digest(dst), digest);
-	if (x.cache && bp_cache__save(x.cache))
-		bp_client__debug(c, "cache not saved: %s", bp_error_last());
-	bp_cache__free(x.cache);
-	bp_registry__free(x.reg);
 	return err;
 }
 
@@ -470,8 +486,6 @@ static int push_oci(bp_client *c, const transport *t, const bp_reference *dst,
 	const bp_descriptor *desc;
 	int err;
 
-	if (bp_cache__open(&x.cache))
-		x.cache = NULL;
 	if ((err = bp_oci_open(&x.oci, t->path, 0)))
 		goto done;
 	if ((err = bp_oci_resolve(x.oci, t->ref, &desc)))
@@ -482,14 +496,8 @@ static int push_oci(bp_client *c, const transport *t, const bp_reference *dst,
 				   desc->digest);
 		goto done;
 	}
-	if ((err = bp_client__open_registry(c, bp_reference_domain(dst), NULL, 1, &x.reg)))
-		goto done;
-	err = push_manifest(c, &x, desc, bp_reference_tag(dst), 0, digest);
+	err = push_tree(c, &x, desc, dst, digest);
 done:
-	if (x.cache && bp_cache__save(x.cache))
-		bp_client__debug(c, "cache not saved: %s", bp_error_last());
-	bp_cache__free(x.cache);
-	bp_registry__free(x.reg);
 	bp_oci_free(x.oci);
 	return err;
 }
@@ -670,6 +678,35 @@ static int pull_image(bp_client *c, pull_ctx *x, const bp_manifest *m, const cha
 	return err;
 }
 
+/*
+ * One platform's manifest of an index, by digest: fetched, verified,
+ * parsed; an index within the index is refused. On error nothing is left
+ * to free.
+ */
+static int fetch_image_manifest(pull_ctx *x, const bp_reference *src, const char *digest,
+				bp_manifest **m, char **bytes, size_t *len, char **ctype)
+{
+	char got[BP_DIGEST_MAX];
+	int err;
+
+	*m = NULL;
+	if ((err = bp_transfer__fetch_manifest(x->reg, x->repo, digest, 1, bytes, len, ctype, got)))
+		return err;
+	if ((err = bp_manifest_parse(m, *bytes, *len, *ctype)))
+		bp_error_prefix("%s: manifest %s", bp_reference_string(src), digest);
+	else if (bp_manifest_kind_is_index(bp_manifest_kind_get(*m)))
+		err = bp_error_set(BP_EUNSUPPORTED, "%s: index within an index",
+				   bp_reference_string(src));
+	if (err) {
+		bp_manifest_free(*m);
+		free(*bytes);
+		free(*ctype);
+		*m = NULL;
+		*bytes = *ctype = NULL;
+	}
+	return err;
+}
+
 /* Every platform of an index, then the index itself. */
 static int pull_index(bp_client *c, pull_ctx *x, const bp_reference *src, const bp_manifest *idx)
 {
@@ -679,7 +716,7 @@ static int pull_index(bp_client *c, pull_ctx *x, const bp_reference *src, const 
 	for (i = 0; i < bp_manifest_count(idx) && !err; i++) {
 		const bp_descriptor *d = bp_manifest_item(idx, i);
 		bp_manifest *m = NULL;
-		char *bytes = NULL, *ctype = NULL, digest[BP_DIGEST_MAX];
+		char *bytes = NULL, *ctype = NULL;
 		size_t len;
 
 		if (bp_oci_blob_exists(x->oci, d->digest, d->size) == 1) {
@@ -688,15 +725,9 @@ static int pull_index(bp_client *c, pull_ctx *x, const bp_reference *src, const 
 					NULL);
 			continue;
 		}
-		err = bp_transfer__fetch_manifest(x->reg, x->repo, d->digest, 1, &bytes, &len, &ctype,
-						  digest);
-		if (!err && (err = bp_manifest_parse(&m, bytes, len, ctype)))
-			bp_error_prefix("%s: manifest %s", bp_reference_string(src), d->digest);
-		if (!err && bp_manifest_kind_is_index(bp_manifest_kind_get(m)))
-			err = bp_error_set(BP_EUNSUPPORTED, "%s: index within an index",
-					   bp_reference_string(src));
+		err = fetch_image_manifest(x, src, d->digest, &m, &bytes, &len, &ctype);
 		if (!err)
-			err = pull_image(c, x, m, bytes, len, digest);
+			err = pull_image(c, x, m, bytes, len, d->digest);
 		bp_manifest_free(m);
 		free(bytes);
 		free(ctype);
@@ -735,7 +766,8 @@ static int pull_oci(bp_client *c, const bp_reference *src, const char *path, con
 			goto done;
 	} else if (index) {
 		const bp_descriptor *pick;
-		char *child = NULL, *cctype = NULL;
+		bp_manifest *child = NULL;
+		char *cbytes = NULL, *cctype = NULL;
 		size_t clen;
 
 		if ((err = bp_manifest_select_platform(m, platform, &pick))) {
@@ -744,26 +776,15 @@ static int pull_oci(bp_client *c, const bp_reference *src, const char *path, con
 		}
 		bp_client__debug(c, "index %s: platform %s is %s", mdigest, platform, pick->digest);
 		bp_strlcpy(mdigest, pick->digest, sizeof(mdigest));
-		err = bp_transfer__fetch_manifest(x.reg, x.repo, mdigest, 1, &child, &clen, &cctype,
-						  mdigest);
-		if (err)
+		if ((err = fetch_image_manifest(&x, src, mdigest, &child, &cbytes, &clen, &cctype)))
 			goto done;
 		bp_manifest_free(m);
-		m = NULL;
 		free(bytes);
 		free(ctype);
-		bytes = child;
+		m = child;
+		bytes = cbytes;
 		ctype = cctype;
 		len = clen;
-		if ((err = bp_manifest_parse(&m, bytes, len, ctype))) {
-			bp_error_prefix("%s: manifest %s", bp_reference_string(src), mdigest);
-			goto done;
-		}
-		if (bp_manifest_kind_is_index(bp_manifest_kind_get(m))) {
-			err = bp_error_set(BP_EUNSUPPORTED, "%s: index within an index",
-					   bp_reference_string(src));
-			goto done;
-		}
 	}
 	if (index && c->opts.all_platforms) {
 		/* the index last, after every manifest it lists */
