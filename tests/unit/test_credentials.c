@@ -312,6 +312,19 @@ static int teardown(void **state)
 	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Whether msg holds secret outside the mentions of path it makes. */
+static int shows_secret(const char *msg, const char *path, const char *secret)
+{
+	char buf[2048];
+	char *p;
+	size_t n = strlen(path);
+
+	snprintf(buf, sizeof(buf), "%s", msg);
+	while (n && (p = strstr(buf, path)))
+		memset(p, '/', n);
+	return strstr(buf, secret) != NULL;
+}
+
 static void test_lookup_table(void **state)
 {
 	char *path = config_file();
@@ -341,8 +354,8 @@ static void test_lookup_table(void **state)
 			if (rc != BP_ENOTFOUND && !strstr(bp_error_last(), path))
 				fail_msg("%s: message \"%s\" does not name %s", row->name,
 					 bp_error_last(), path);
-			/* and never shows a secret */
-			assert_null(strstr(bp_error_last(), "pw"));
+			/* and never shows a secret (the random temporary path may hold "pw") */
+			assert_false(shows_secret(bp_error_last(), path, "pw"));
 			continue;
 		}
 		if (strcmp(c.username, row->username) || strcmp(c.secret, row->secret))
