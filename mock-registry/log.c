@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util/dynbuf.h"
@@ -72,6 +73,7 @@ static void add_field(bp_dynbuf *b, const char *key, const char *v)
 void mock_log_request(struct mock_log *l, struct mock_req *r, unsigned status)
 {
 	bp_dynbuf b = BP_DYNBUF_INIT(64 * 1024);
+	const char *host, *own;
 	char auth[160];
 
 	if (!l || l->fd < 0)
@@ -87,6 +89,11 @@ void mock_log_request(struct mock_log *l, struct mock_req *r, unsigned status)
 	add_field(&b, "cr", mock_header(r, "Content-Range"));
 	add_field(&b, "cl", mock_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH));
 	add_field(&b, "range", mock_header(r, MHD_HTTP_HEADER_RANGE));
+	/* a request that came through a proxy names another origin: say which */
+	host = mock_header(r, MHD_HTTP_HEADER_HOST);
+	own = strstr(r->srv->base_url, "://");
+	if (host && own && strcmp(host, own + 3) != 0)
+		add_field(&b, "host", host);
 	bp_dynbuf_adds(&b, "\n");
 	if (b.len && b.ptr[b.len - 1] == '\n') {
 		pthread_mutex_lock(&l->lock);

@@ -72,7 +72,9 @@ static const struct option_def options[] = {
 	  "METHOD URI STATUS auth=A ct=CT cr=CR cl=CL range=RANGE\n"
 	  "(A: none, basic:USER, bearer:USER, bearer:anonymous or bad;\n"
 	  "POST /token: oauth:GRANT:USER or oauth:GRANT:bad, GRANT\n"
-	  "password or refresh_token; a missing header is -).\n"
+	  "password or refresh_token; a missing header is -),\n"
+	  "then host=HOST when the Host header names another origin\n"
+	  "than the mock's own (a request through a proxy).\n"
 	  "Form bodies, passwords and tokens are never logged" },
 	{ O_AUTH, "auth", "MODE",
 	  "none (default): everything allowed; basic: HTTP Basic\n"

@@ -223,7 +223,7 @@ struct MHD_Response *mock_resp_error_body(const char *code, const char *message,
 /* Replies with a registry JSON error; detail may be NULL. */
 enum MHD_Result mock_reply_error(struct mock_req *r, unsigned status, const char *code,
 				 const char *message, const char *detail);
-/* Builds a Location value (absolute or relative per config) for path. */
+/* Builds a Location value for path: relative per config, else on the origin the client asked for. */
 char *mock_location(struct mock_req *r, const char *path);
 
 /* routes.c */

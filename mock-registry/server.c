@@ -10,6 +10,7 @@
 #include "mock.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -315,12 +316,42 @@ enum MHD_Result mock_reply_error(struct mock_req *r, unsigned status, const char
 	return mock_reply(r, status, mock_resp_error_body(code, message, detail));
 }
 
-/* path as a Location: relative with --relative-location, else absolute. */
+/* A Host value fit to stand in a URL: host name, IPv4, [IPv6], an optional :port. */
+static int host_ok(const char *h, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 255)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)h[i]) && !strchr(".-:[]_", h[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * path as a Location: relative with --relative-location, else absolute
+ * on the origin the client asked for, as distribution builds its URLs:
+ * X-Forwarded-Proto and the first X-Forwarded-Host when a proxy set them,
+ * else the Host header, so that a client behind a proxy stays behind it.
+ * Without a usable Host, the mock's own address.
+ */
 char *mock_location(struct mock_req *r, const char *path)
 {
+	const char *proto = mock_header(r, "X-Forwarded-Proto");
+	const char *host = mock_header(r, "X-Forwarded-Host");
+	size_t len;
+
 	if (r->srv->cfg.relative_location)
 		return bp_strdup(path);
-	return bp_aprintf("%s%s", r->srv->base_url, path);
+	if (!host)
+		host = mock_header(r, MHD_HTTP_HEADER_HOST);
+	len = host ? strcspn(host, ", ") : 0;
+	if (!host || !host_ok(host, len))
+		return bp_aprintf("%s%s", r->srv->base_url, path);
+	if (!proto || (strcmp(proto, "http") != 0 && strcmp(proto, "https") != 0))
+		proto = r->srv->scheme;
+	return bp_aprintf("%s://%.*s%s", proto, (int)len, host, path);
 }
 
 /* MHD's own diagnostics (bad requests, resource limits) go to stderr, marked. */

@@ -440,6 +440,41 @@ start_mock() {
 	export MOCK_PORT MOCK MOCK_ROOT MOCK_LOG MOCK_PID MOCK_OUT
 }
 
+# start_tcp_proxy TARGET-PORT: a TCP proxy (socat) on a free loopback port in front of
+# 127.0.0.1:TARGET-PORT, logging what passes through it (socat -v). Exports PROXY_PORT, PROXY
+# (127.0.0.1:PORT) and PROXY_LOG. socat cannot bind port 0 and say which it got, so ports are
+# tried from a random start, a bounded number of times.
+start_tcp_proxy() {
+	local target=$1 n port tries=0 pid log deadline
+	n=$(_bp_server_id)
+	log=$T/proxy-$n.log
+	while [ $tries -lt 20 ]; do
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		tries=$((tries + 1))
+		socat -v TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork TCP:127.0.0.1:"$target" \
+			</dev/null >/dev/null 2>>"$log" &
+		pid=$!
+		deadline=$(($(date +%s) + 5))
+		while _bp_alive "$pid" && ! (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; do
+			[ "$(date +%s)" -lt "$deadline" ] || break
+			sleep 0.05
+		done
+		if _bp_alive "$pid" && (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
+			echo "$pid proxy-$n" >>"$T/.servers"
+			: >"$log"
+			PROXY_PORT=$port
+			PROXY=127.0.0.1:$port
+			PROXY_LOG=$log
+			export PROXY_PORT PROXY PROXY_LOG
+			return 0
+		fi
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	echo "start_tcp_proxy: no free port after $tries tries" >&2
+	return 1
+}
+
 # make_tls_certs DIR: a test PKI made with the openssl CLI, in DIR:
 #   ca.crt ca.key             the CA of the registry's certificates
 #   server.crt server.key     for 127.0.0.1 and localhost, signed by ca.crt

@@ -33,4 +33,31 @@ test_expect_success 'chunked upload follows each new relative Location' '
 	test_same_image $BIG pulled latest "$BIG_DIGEST"
 '
 
+test_expect_success 'absolute Locations name the Host the client asked, as distribution does' '
+	start_mock --auth none &&
+	curl -s -o /dev/null -D hdr -X POST -H "Host: mirror.example:8443" \
+		-H "X-Forwarded-Proto: https" "http://$MOCK/v2/beam/python/blobs/uploads/" &&
+	test_grep -E "^Location: https://mirror\.example:8443/v2/beam/python/blobs/uploads/" hdr &&
+	curl -s -o /dev/null -D hdr -X POST -H "Host: other.example:5000" \
+		"http://$MOCK/v2/beam/python/blobs/uploads/" &&
+	test_grep -E "^Location: http://other\.example:5000/v2/beam/python/blobs/uploads/" hdr &&
+	curl -s -o /dev/null -D hdr -X POST -H "Host: bad\"host" \
+		"http://$MOCK/v2/beam/python/blobs/uploads/" &&
+	test_grep -E "^Location: http://$MOCK/v2/beam/python/blobs/uploads/" hdr
+'
+
+test_expect_success 'behind a proxy, every upload request goes through the proxy' '
+	start_mock --auth none &&
+	no_docker_auth &&
+	start_tcp_proxy "$MOCK_PORT" &&
+	mark=$(log_mark) &&
+	beampush push --chunk-size 1048576 --from oci:$BIG:latest $PROXY/beam/python:latest &&
+	patches=$(count_log "^PATCH /v2/beam/python/blobs/uploads/[^ ]* 202 ") &&
+	test "$patches" -ge 4 &&
+	log_since $mark >sent &&
+	test "$(grep -c " host=$PROXY\$" sent)" = "$(grep -c . sent)" &&
+	beampush pull --to oci:$PWD/pulled:latest $PROXY/beam/python:latest &&
+	test_same_image $BIG pulled latest "$BIG_DIGEST"
+'
+
 test_done
