@@ -235,88 +235,97 @@ static int image_names(bp_archive *a, struct image *img, const char *index_diges
 	return rc;
 }
 
+/* ref as the normalised tag reference to look for; *want NULL when ref is. */
+static int wanted(const bp_archive *a, const char *ref, char **want)
+{
+	bp_reference *r = NULL;
+	int rc;
+
+	*want = NULL;
+	if (!ref)
+		return 0;
+	rc = bp_reference_parse(&r, ref);
+	if (rc) {
+		bp_error_prefix("image reference for %s", a->path);
+		goto done;
+	}
+	if (bp_reference_digest(r)) {
+		rc = bp_error_set(BP_EINVAL,
+				  "%s: name the image by tag, not digest: \"%s\" cannot "
+				  "be looked up in a docker archive",
+				  a->path, ref);
+		goto done;
+	}
+	*want = bp_strdup(bp_reference_string(r));
+	if (!*want)
+		rc = bp_archive__oom();
+done:
+	bp_reference_free(r);
+	return rc;
+}
+
+/* Why no image was found: want is not there, there is none, or several. */
+static int not_found(const bp_archive *a, const char *want)
+{
+	size_t images;
+	char *list = bp_archive__all_names(a, &images);
+	int rc;
+
+	if (!list)
+		return bp_archive__oom();
+	if (want)
+		rc = bp_error_set(BP_ENOTFOUND, "%s is not in archive %s (%s)", want, a->path,
+				  list);
+	else if (!images)
+		rc = bp_error_set(BP_ENOTFOUND, "archive %s holds no image", a->path);
+	else
+		rc = bp_error_set(BP_EINVAL,
+				  "archive %s holds %zu images; name one as "
+				  "docker-archive:%s:REF (%s)",
+				  a->path, images, a->path, list);
+	free(list);
+	return rc;
+}
+
+/* Hand img out: its public fields point into it, and a keeps it until free. */
+static const bp_archive_image *keep(bp_archive *a, struct image *img)
+{
+	img->pub.config = img->config;
+	img->pub.layers = img->layers;
+	img->pub.tags = (const char *const *)img->tags;
+	img->pub.ntags = img->ntags;
+	img->next = a->images;
+	a->images = img;
+	return &img->pub;
+}
+
 /* Find an image by tag reference (NULL: the only one); see the header. */
 int bp_archive__find(bp_archive *a, const char *ref, const char *platform,
 		     const bp_archive_image **out)
 {
 	const struct ientry *pick = NULL;
-	const cJSON *legacy = NULL, *it;
+	const cJSON *legacy = NULL;
 	struct image *img = NULL;
-	bp_reference *r = NULL;
-	char *want = NULL, *list = NULL;
-	size_t i, k, images;
-	int rc = 0;
+	char *want = NULL, digest[BP_DIGEST_MAX];
+	int rc;
 
 	if (out)
 		*out = NULL;
 	if (!a || !out)
 		return bp_error_set(BP_EINVAL, "no archive to find an image in");
-	if (ref) {
-		rc = bp_reference_parse(&r, ref);
-		if (rc) {
-			bp_error_prefix("image reference for %s", a->path);
-			goto done;
-		}
-		if (bp_reference_digest(r)) {
-			rc = bp_error_set(BP_EINVAL,
-					  "%s: name the image by tag, not digest: \"%s\" cannot "
-					  "be looked up in a docker archive",
-					  a->path, ref);
-			goto done;
-		}
-		want = bp_strdup(bp_reference_string(r));
-		if (!want) {
-			rc = bp_archive__oom();
-			goto done;
-		}
-	}
-	rc = load_meta(a);
+	rc = wanted(a, ref, &want);
+	if (!rc)
+		rc = load_meta(a);
 	if (rc)
 		goto done;
-
-	/* index.json first; without a ref, its entries must all be one image */
-	if (!want && a->nie) {
-		pick = &a->ie[0];
-		for (k = 1; k < a->nie && pick; k++) {
-			if (!bp_digest_equal(a->ie[k].d.digest, pick->d.digest))
-				pick = NULL;
-		}
-	}
-	for (i = 0; want && i < a->nie && !pick; i++) {
-		for (k = 0; k < a->ie[i].nnames && !pick; k++) {
-			if (strcmp(a->ie[i].names[k], want) == 0)
-				pick = &a->ie[i];
-		}
-	}
-	/* then manifest.json, and its index.json entry when there is one */
+	/* index.json first; then manifest.json, and its index.json entry when there is one */
+	pick = bp_archive__oci_pick(a, want);
 	if (!pick && a->mj) {
-		if (!want && cJSON_GetArraySize(a->mj) == 1)
-			legacy = cJSON_GetArrayItem(a->mj, 0);
-		cJSON_ArrayForEach (it, a->mj) {
-			char **names = NULL;
-			size_t n = 0;
-
-			if (!want || legacy)
-				break;
-			rc = bp_archive__repo_tags(it, &names, &n);
-			for (k = 0; k < n && !rc; k++) {
-				if (strcmp(names[k], want) == 0)
-					legacy = it;
-			}
-			bp_archive__free_names(names, n);
-			if (rc)
-				goto done;
-		}
-		if (legacy && a->nie) {
-			const cJSON *c = cJSON_GetObjectItemCaseSensitive(legacy, "Config");
-			char hex[HEX_LEN + 1], digest[BP_DIGEST_MAX];
-
-			if (cJSON_IsString(c) &&
-			    (CONFIG_KINDS & KIND(bp_archive__member_kind(c->valuestring, hex)))) {
-				snprintf(digest, sizeof(digest), "sha256:%s", hex);
-				pick = bp_archive__entry_for_config(a, digest, platform);
-			}
-		}
+		rc = bp_archive__legacy_pick(a, want, &legacy);
+		if (rc)
+			goto done;
+		if (legacy && a->nie && bp_archive__legacy_config(legacy, digest))
+			pick = bp_archive__entry_for_config(a, digest, platform);
 	}
 	if (pick) {
 		rc = bp_archive__resolve_oci(a, &pick->d, platform, &img);
@@ -327,35 +336,14 @@ int bp_archive__find(bp_archive *a, const char *ref, const char *platform,
 		if (!rc)
 			rc = image_names(a, img, NULL);
 	} else {
-		list = bp_archive__all_names(a, &images);
-		if (!list)
-			rc = bp_archive__oom();
-		else if (want)
-			rc = bp_error_set(BP_ENOTFOUND, "%s is not in archive %s (%s)", want,
-					  a->path, list);
-		else if (!images)
-			rc = bp_error_set(BP_ENOTFOUND, "archive %s holds no image", a->path);
-		else
-			rc = bp_error_set(BP_EINVAL,
-					  "archive %s holds %zu images; name one as "
-					  "docker-archive:%s:REF (%s)",
-					  a->path, images, a->path, list);
-		goto done;
+		rc = not_found(a, want);
 	}
-	if (rc)
-		goto done;
-	img->pub.config = img->config;
-	img->pub.layers = img->layers;
-	img->pub.tags = (const char *const *)img->tags;
-	img->pub.ntags = img->ntags;
-	img->next = a->images;
-	a->images = img;
-	*out = &img->pub;
-	img = NULL;
+	if (!rc) {
+		*out = keep(a, img);
+		img = NULL;
+	}
 done:
 	bp_archive__image_free(img);
-	bp_reference_free(r);
 	free(want);
-	free(list);
 	return rc;
 }

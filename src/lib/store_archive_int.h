@@ -126,6 +126,10 @@ int bp_archive__set_diff_ids(bp_archive *a, struct image *img);
 int bp_archive__resolve_legacy(bp_archive *a, const cJSON *entry, struct image **out);
 /* The manifest.json entry whose Config names this digest, or NULL. */
 const cJSON *bp_archive__legacy_for_config(const bp_archive *a, const char *config_digest);
+/* 1 with digest set when entry names its config by digest, else 0. */
+int bp_archive__legacy_config(const cJSON *entry, char digest[BP_DIGEST_MAX]);
+/* The manifest.json entry named want (NULL: the only entry); *out NULL when none. */
+int bp_archive__legacy_pick(const bp_archive *a, const char *want, const cJSON **out);
 
 /* ---- store_archive_oci.c ---- */
 
@@ -134,6 +138,8 @@ int bp_archive__load_index_entries(bp_archive *a);
 /* An index.json entry as an image: its manifest (through an index by platform). */
 int bp_archive__resolve_oci(bp_archive *a, const bp_descriptor *desc, const char *platform,
 			    struct image **out);
+/* The index.json entry named want; with want NULL, the one image all entries are. */
+const struct ientry *bp_archive__oci_pick(const bp_archive *a, const char *want);
 /* The index.json entry whose image has this config, or NULL. */
 const struct ientry *bp_archive__entry_for_config(bp_archive *a, const char *config_digest,
 						  const char *platform);

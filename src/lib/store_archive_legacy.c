@@ -70,19 +70,57 @@ done:
 	return 0;
 }
 
+/* 1 with digest set when entry names its config by digest (<hex>.json or blobs/sha256/<hex>). */
+int bp_archive__legacy_config(const cJSON *entry, char digest[BP_DIGEST_MAX])
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(entry, "Config");
+	char hex[HEX_LEN + 1];
+
+	if (!cJSON_IsString(c) ||
+	    !(CONFIG_KINDS & KIND(bp_archive__member_kind(c->valuestring, hex))))
+		return 0;
+	snprintf(digest, BP_DIGEST_MAX, "sha256:%s", hex);
+	return 1;
+}
+
 /* The manifest.json entry whose Config names this digest, or NULL. */
 const cJSON *bp_archive__legacy_for_config(const bp_archive *a, const char *config_digest)
 {
 	const cJSON *it;
-	char hex[HEX_LEN + 1];
+	char digest[BP_DIGEST_MAX];
 
 	cJSON_ArrayForEach (it, a->mj) {
-		const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "Config");
-
-		if (cJSON_IsString(c) &&
-		    (CONFIG_KINDS & KIND(bp_archive__member_kind(c->valuestring, hex))) &&
-		    strcmp(hex, bp_digest_hex(config_digest)) == 0)
+		if (bp_archive__legacy_config(it, digest) &&
+		    strcmp(bp_digest_hex(digest), bp_digest_hex(config_digest)) == 0)
 			return it;
 	}
 	return NULL;
+}
+
+/* The manifest.json entry named want (NULL: the only entry); *out NULL when none. */
+int bp_archive__legacy_pick(const bp_archive *a, const char *want, const cJSON **out)
+{
+	const cJSON *it;
+	int rc = 0;
+
+	*out = NULL;
+	if (!want) {
+		if (cJSON_GetArraySize(a->mj) == 1)
+			*out = cJSON_GetArrayItem(a->mj, 0);
+		return 0;
+	}
+	cJSON_ArrayForEach (it, a->mj) {
+		char **names = NULL;
+		size_t n = 0, k;
+
+		rc = bp_archive__repo_tags(it, &names, &n);
+		for (k = 0; k < n && !rc && !*out; k++) {
+			if (strcmp(names[k], want) == 0)
+				*out = it;
+		}
+		bp_archive__free_names(names, n);
+		if (rc || *out)
+			break;
+	}
+	return rc;
 }

@@ -183,6 +183,27 @@ done:
 	return 0;
 }
 
+/* The index.json entry named want; with want NULL, the one image all entries are. */
+const struct ientry *bp_archive__oci_pick(const bp_archive *a, const char *want)
+{
+	size_t i, k;
+
+	if (!want) {
+		for (k = 1; k < a->nie; k++) {
+			if (!bp_digest_equal(a->ie[k].d.digest, a->ie[0].d.digest))
+				return NULL;
+		}
+		return a->nie ? &a->ie[0] : NULL;
+	}
+	for (i = 0; i < a->nie; i++) {
+		for (k = 0; k < a->ie[i].nnames; k++) {
+			if (strcmp(a->ie[i].names[k], want) == 0)
+				return &a->ie[i];
+		}
+	}
+	return NULL;
+}
+
 /* The index.json entry whose image has this config, or NULL. */
 const struct ientry *bp_archive__entry_for_config(bp_archive *a, const char *config_digest,
 						  const char *platform)
