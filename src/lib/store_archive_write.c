@@ -53,21 +53,11 @@ static int w_sticky(bp_archive_writer *w, int code)
 static int fd_write(const void *buf, size_t len, void *payload)
 {
 	bp_archive_writer *w = payload;
-	const char *p = buf;
 
-	while (len) {
-		ssize_t n = write(w->fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			bp_error_set(BP_EIO, "cannot write %s: %s", w->tmp, strerror(errno));
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	if (bp_write_all(w->fd, buf, len) == 0)
+		return 0;
+	bp_error_set(BP_EIO, "cannot write %s: %s", w->tmp, strerror(errno));
+	return -1;
 }
 
 static int fd_patch(const void *buf, size_t len, uint64_t off, void *payload)
@@ -533,15 +523,7 @@ int bp_archive__commit(bp_archive_writer *w)
 	}
 	free(w->tmp);
 	w->tmp = NULL;
-	/* make the rename durable; some file systems refuse fsync on a directory */
-	{
-		int dfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-	}
+	bp_fsync_dir(w->dir);
 done:
 	cJSON_free(manifest);
 	cJSON_free(repos);
