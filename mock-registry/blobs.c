@@ -231,7 +231,7 @@ static enum MHD_Result redirect_to_storage(struct mock_req *r, const char *hex)
 }
 
 /* A bare {"error":MSG} body with status, as S3-style storage answers. */
-static enum MHD_Result storage_error(struct mock_req *r, unsigned status, const char *msg)
+enum MHD_Result mock_storage_error(struct mock_req *r, unsigned status, const char *msg)
 {
 	char *body = bp_aprintf("{\"error\":\"%s\"}", msg);
 	struct MHD_Response *resp =
@@ -241,11 +241,7 @@ static enum MHD_Result storage_error(struct mock_req *r, unsigned status, const 
 	return mock_reply(r, status, resp);
 }
 
-/*
- * The storage port: GET/HEAD /blob/<hex>?sig=S serves the stored blob; a
- * request with any Authorization header gets 400, as S3 answers a presigned
- * URL sent with a second auth mechanism.
- */
+/* The storage port's GET/HEAD /blob/<hex>?sig=S: the stored blob, by a signed-looking URL. */
 enum MHD_Result mock_storage_get(struct mock_req *r, const char *url)
 {
 	const char *hex = bp_strprefix(url, "/blob/");
@@ -254,15 +250,10 @@ enum MHD_Result mock_storage_get(struct mock_req *r, const char *url)
 	struct stat st;
 	int fd = -1;
 
-	if (mock_header(r, MHD_HTTP_HEADER_AUTHORIZATION))
-		return storage_error(r, MHD_HTTP_BAD_REQUEST, "only one auth mechanism allowed");
-	/* upload-elsewhere: the upload sessions the registry sent here */
-	if (bp_strprefix(url, "/v2/"))
-		return mock_route_storage(r, url + 4);
 	if (!is_get(r) && !method_is(r, "HEAD"))
-		return storage_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+		return mock_storage_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 	if (!sig || !*sig)
-		return storage_error(r, MHD_HTTP_FORBIDDEN, "signature missing");
+		return mock_storage_error(r, MHD_HTTP_FORBIDDEN, "signature missing");
 	free(r->ref);
 	r->ref = hex ? bp_aprintf("sha256:%s", hex) : NULL;
 	if (r->ref && mock_valid_digest(r->ref))
@@ -275,7 +266,7 @@ enum MHD_Result mock_storage_get(struct mock_req *r, const char *url)
 		fd = -1;
 	}
 	if (fd < 0)
-		return storage_error(r, MHD_HTTP_NOT_FOUND, "no such key");
+		return mock_storage_error(r, MHD_HTTP_NOT_FOUND, "no such key");
 	return serve_blob(r, fd, (int64_t)st.st_size);
 }
 

@@ -229,14 +229,16 @@ char *mock_location(struct mock_req *r, const char *path);
 /* routes.c */
 /* First call for a request: route, validate, authorize, prepare the body. */
 enum MHD_Result mock_route(struct mock_req *r, const char *url);
-/* The storage port's /v2/<path>: upload sessions under upload-elsewhere, else 404. */
-enum MHD_Result mock_route_storage(struct mock_req *r, const char *path);
+/* First call for a request on the storage port: the blob GET or an upload-elsewhere session. */
+enum MHD_Result mock_route_storage(struct mock_req *r, const char *url);
 
 /* blobs.c */
 enum MHD_Result mock_blob_get(struct mock_req *r);
 enum MHD_Result mock_blob_delete(struct mock_req *r);
-/* GET/HEAD /blob/<hex>?sig=S on the storage port, refusing any Authorization as S3 does. */
+/* GET/HEAD /blob/<hex>?sig=S on the storage port (no authorization: the URL is signed). */
 enum MHD_Result mock_storage_get(struct mock_req *r, const char *url);
+/* A bare {"error":MSG} body with status, as S3-style storage answers. */
+enum MHD_Result mock_storage_error(struct mock_req *r, unsigned status, const char *msg);
 /* POST .../blobs/uploads/ (plain, monolithic or mount): set up or reply. */
 enum MHD_Result mock_upload_post(struct mock_req *r);
 /* PATCH, PUT, GET, DELETE on an upload session: set up or reply. */

@@ -5,6 +5,8 @@
  * /blobs/<digest>), where the part after the suffix holds no '/'. Then:
  * method (405), repository name (400 NAME_INVALID), authorization (401 /
  * 403), and only then the handler, which validates its own reference.
+ * The storage port's requests are routed here too (mock_route_storage):
+ * calls go from the router to the handlers, never back.
  */
 #include "mock.h"
 
@@ -171,10 +173,10 @@ static enum MHD_Result route_repo(struct mock_req *r, const char *path)
 
 /*
  * The storage port's /v2/ paths (upload-elsewhere): upload sessions only,
- * with no authorization (the caller has refused any Authorization header),
- * as an upload URL on another host that carries its own signature.
+ * with no authorization (mock_route_storage has refused any Authorization
+ * header), as an upload URL on another host that carries its own signature.
  */
-enum MHD_Result mock_route_storage(struct mock_req *r, const char *path)
+static enum MHD_Result route_storage_v2(struct mock_req *r, const char *path)
 {
 	enum route_kind kind;
 	enum MHD_Result res;
@@ -190,6 +192,22 @@ enum MHD_Result mock_route_storage(struct mock_req *r, const char *path)
 	if (mock_status_fault_check(r, &res))
 		return res;
 	return mock_upload_session(r);
+}
+
+/*
+ * The storage port, another origin as S3 would be: a request with any
+ * Authorization header gets 400, as S3 answers a presigned URL sent with a
+ * second auth mechanism; /v2/ holds the upload sessions the registry sent
+ * here (upload-elsewhere); anything else is a blob by signed URL.
+ */
+enum MHD_Result mock_route_storage(struct mock_req *r, const char *url)
+{
+	if (mock_header(r, MHD_HTTP_HEADER_AUTHORIZATION))
+		return mock_storage_error(r, MHD_HTTP_BAD_REQUEST,
+					  "only one auth mechanism allowed");
+	if (bp_strprefix(url, "/v2/"))
+		return route_storage_v2(r, url + 4);
+	return mock_storage_get(r, url);
 }
 
 /* Routes a request on its first call; answers or prepares r->finish. */

@@ -165,7 +165,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (body_too_large(r))
 			res = reply_too_large(r);
 		else
-			res = r->storage ? mock_storage_get(r, url) : mock_route(r, url);
+			res = r->storage ? mock_route_storage(r, url) : mock_route(r, url);
 		r->in_first = 0;
 		return res;
 	}

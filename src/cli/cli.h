@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-/* Exit statuses (DESIGN.md). */
+/* Exit statuses: what scripts rely on, as EXIT STATUS in man/beampush.1 lists them. */
 enum {
 	EXIT_OK = 0,
 	EXIT_FAIL = 1,

@@ -2,8 +2,13 @@
 /*
  * Where credentials come from and go to: docker's config.json (credHelpers,
  * credsStore, auths), the login keyring (keyring.c), docker's credential
- * helpers (credhelper.c) and containers' auth.json. PROTOCOL.md section 3
- * says what each of them expects.
+ * helpers (credhelper.c) and containers' auth.json. Each is read as the
+ * tools that own it read it: config.json keys Docker Hub as
+ * "https://index.docker.io/v1/" and any other registry as host[:port],
+ * "auth" holds base64(user:password) and the username "<token>" marks an
+ * identity token (the docker CLI's rules); auth.json is searched from its
+ * most specific key (host/ns/repo) down to the host, as
+ * containers-auth.json(5) describes.
  */
 #include <beampush/credentials.h>
 
@@ -69,7 +74,12 @@ static int from_creds_store(struct lookup *l, bp_credentials *out);
 static int from_config_auths(struct lookup *l, bp_credentials *out);
 static int from_auth_json(struct lookup *l, bp_credentials *out);
 
-/* Tried in order: DESIGN.md's "Credentials". */
+/*
+ * Tried in order, the first that knows the host answering (credentials.h
+ * gives callers the same list): a host's own credHelpers entry wins, as in
+ * docker; then the login keyring, where login stores by preference; then
+ * docker's credsStore and plain auths; podman's and skopeo's auth.json last.
+ */
 static const struct {
 	const char *name;
 	source_fn fn;

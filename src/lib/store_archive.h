@@ -5,14 +5,20 @@
 /*
  * `docker save` / `docker load` archives (internal API for now).
  *
- * Reading: both layouts of PROTOCOL.md section 4. The legacy one
+ * Reading: both layouts `docker save` has written. The legacy one
  * (manifest.json, <hex>.json configs, <id>/layer.tar or <hex>.tar layers,
  * repositories) as docker <= 24, skopeo and podman write it; and the
- * Docker 25+ one (oci-layout, index.json, blobs/sha256/<hex>, with a
- * manifest.json beside them). The archive is indexed once at open (only
- * the headers are read; data is skipped with lseek): each member of a
- * known shape gets its data offset and size in the file, and layer bytes
- * are later read in place with pread(), never extracted. Member names
+ * Docker 25+ one, an OCI image layout inside the tar (oci-layout,
+ * index.json, blobs/sha256/<hex>, with a manifest.json beside them whose
+ * Config and Layers name those blobs). With containerd's image store the
+ * blobs are kept as pulled, often compressed, and index.json may lead to
+ * an index of platforms: so a layer's compression is told by its magic
+ * bytes, and a platform is chosen from the index.
+ *
+ * The archive is indexed once at open (only the headers are read; data
+ * is skipped with lseek): each member of a known shape gets its data
+ * offset and size in the file, and layer bytes are later read in place
+ * with pread(), never extracted. Member names
  * are untrusted: absolute names and ".." components make the archive
  * BP_EPROTO; names that manifest.json or index.json refer to must have
  * one of the shapes of bp_archive_member_kind, links (symbolic or hard)
@@ -30,6 +36,8 @@
  * Layer bytes are located, not verified, by find: hash them while they
  * stream (diff_id for uncompressed bytes, digest when the archive names
  * one).
+ *
+ * The module's files and what each owns: store_archive_int.h.
  */
 
 #include <beampush/common.h>

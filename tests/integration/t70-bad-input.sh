@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Bad input (issue 2): malformed references, and registries and token services that answer
 # with oversized, mistyped, mislabelled or garbled data (mock-registry --fault KIND). Each gets
-# one printable line naming what was wrong and the exit code of DESIGN.md, never a crash, and a
-# failed pull keeps nothing unverified.
+# one printable line naming what was wrong and the exit status man/beampush.1 lists for it, never
+# a crash, and a failed pull keeps nothing unverified.
 . "$(dirname "$0")/lib.sh"
 test_require_build
 

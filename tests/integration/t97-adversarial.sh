@@ -4,8 +4,9 @@
 # unknown algorithm or bad hex and sizes no blob has, bodies without end (blob, manifest, token),
 # a redirect loop, upload Ranges past what was sent or going backwards, an upload Location on
 # another origin, a Retry-After of a year, destination names with '/' and '..'. Each ends with
-# one clear line, the exit code of DESIGN.md, nothing unverified kept and no credential sent
-# where it does not belong. What t45, t70, t85, t86 and t88 test already is not repeated here.
+# one clear line, the exit status man/beampush.1 lists, nothing unverified kept and no
+# credential sent where it does not belong. What t45, t70, t85, t86 and t88 test already is not
+# repeated here.
 #
 # Exit codes chosen: a manifest whose descriptor is malformed (digest of another algorithm or
 # not 64 lowercase hex, size negative, fractional or 2^53 and more) is a registry breaking the
