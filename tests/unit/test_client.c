@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include <beampush/client.h>
+#include <beampush/inspect.h>
+#include <beampush/reference.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -113,6 +115,44 @@ static void test_client_new_null_options(void **state)
 	bp_client_free(NULL);
 }
 
+static void test_inspect_options(void **state)
+{
+	const bp_inspect_options want = BP_INSPECT_OPTIONS_INIT;
+	bp_reference *ref = NULL;
+	bp_client *c = NULL;
+	size_t i;
+
+	assert_int_equal(want.version, BP_INSPECT_OPTIONS_VERSION);
+	assert_int_equal(want.format, BP_INSPECT_SUMMARY);
+	assert_null(want.platform);
+	assert_int_equal(bp_reference_parse(&ref, "127.0.0.1:1/beam/python:latest"), 0);
+	assert_int_equal(bp_client_new(&c, NULL), 0);
+	for (i = 0; i < NVERSIONS; i++) {
+		/* the client version table serves: both structs are at version 1 */
+		unsigned int v = versions[i].version;
+		bp_inspect_options o;
+		bp_inspect_result *res = (bp_inspect_result *)&o;
+
+		memset(&o, 0x5a, sizeof(o));
+		assert_int_equal(bp_inspect_options_init(&o, v), versions[i].want);
+		if (!versions[i].want) {
+			assert_int_equal(o.version, want.version);
+			assert_int_equal(o.format, want.format);
+			assert_null(o.platform);
+			continue;
+		}
+		assert_non_null(strstr(bp_error_last(), "bp_inspect_options version"));
+		/* refused before any connection is tried (nothing listens on port 1) */
+		o = want;
+		o.version = v;
+		assert_int_equal(bp_inspect(c, ref, &o, &res), BP_EINVAL);
+		assert_null(res);
+		assert_non_null(strstr(bp_error_last(), "bp_inspect_options version"));
+	}
+	bp_client_free(c);
+	bp_reference_free(ref);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -120,6 +160,7 @@ int main(void)
 		cmocka_unit_test(test_options_init_table),
 		cmocka_unit_test(test_client_new_checks_version),
 		cmocka_unit_test(test_client_new_null_options),
+		cmocka_unit_test(test_inspect_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
