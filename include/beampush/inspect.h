@@ -16,9 +16,8 @@
 
 typedef enum {
 	BP_INSPECT_SUMMARY, /* the summary fields of bp_inspect_result */
-	BP_INSPECT_RAW,	    /* bp_inspect_result.bytes: the manifest exactly as served */
-	BP_INSPECT_CONFIG   /* bp_inspect_result.bytes: the config blob, verified against its digest
-			     */
+	BP_INSPECT_RAW,	    /* its bytes: the manifest exactly as served */
+	BP_INSPECT_CONFIG   /* its bytes: the config blob, verified against its digest */
 } bp_inspect_format;
 
 /*
