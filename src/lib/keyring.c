@@ -136,8 +136,8 @@ static void watchdog_stop(struct watchdog *w)
 static int have_session_bus(void)
 {
 	const char *addr = secure_getenv("DBUS_SESSION_BUS_ADDRESS");
-	char *path;
 	struct stat st;
+	char *path;
 	int ok;
 
 	if (addr && *addr)
