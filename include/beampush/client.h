@@ -34,7 +34,20 @@ typedef struct {
 
 typedef void (*bp_event_cb)(const bp_event *ev, void *payload);
 
+/*
+ * How a client behaves. Fill one from BP_CLIENT_OPTIONS_INIT (or with
+ * bp_client_options_init()) and then set the fields you want: a member
+ * added in a later release then has its default, and the version field
+ * tells the library which layout of this struct the caller was built
+ * with, as libgit2's git_clone_options do.
+ *
+ *	bp_client_options opts = BP_CLIENT_OPTIONS_INIT;
+ *
+ *	opts.jobs = 8;
+ *	err = bp_client_new(&c, &opts);
+ */
 typedef struct {
+	unsigned int version;		/* BP_CLIENT_OPTIONS_VERSION */
 	int tls_verify;                 /* 1: verify (default) */
 	const char *const *insecure;    /* hosts allowed plain http/unverified */
 	size_t ninsecure;
@@ -58,12 +71,38 @@ typedef struct {
 #define BP_COMPRESSION_LEVEL_DEFAULT 1
 
 #define BP_RETRIES_DEFAULT 4
-#define BP_CLIENT_OPTIONS_INIT { 1, NULL, 0, 0, 0, 0, NULL, 0, NULL, NULL, BP_RETRIES_DEFAULT, 0, 0 }
+
+/* The layout of bp_client_options this header describes. */
+#define BP_CLIENT_OPTIONS_VERSION 1
+
+/* The defaults: TLS verified, BP_RETRIES_DEFAULT retries, every other member 0 or NULL. */
+#define BP_CLIENT_OPTIONS_INIT                                         \
+	{                                                              \
+		.version = BP_CLIENT_OPTIONS_VERSION, .tls_verify = 1, \
+		.retries = BP_RETRIES_DEFAULT                          \
+	}
 
 #define BP_CHUNK_SIZE_DEFAULT (16 * 1024 * 1024)
 #define BP_MONOLITHIC_MAX_DEFAULT (1024 * 1024)
 
+/*
+ * Fill opts with the defaults of BP_CLIENT_OPTIONS_INIT, for callers that
+ * cannot use the macro (bindings from other languages). Pass
+ * BP_CLIENT_OPTIONS_VERSION as version. BP_EINVAL, with opts untouched,
+ * when version is not one this library knows.
+ */
+int bp_client_options_init(bp_client_options *opts, unsigned int version);
+
+/*
+ * A new client in *out (free with bp_client_free()). opts is copied (NULL:
+ * the defaults); the strings and the array it points to must outlive the
+ * client. BP_EINVAL when opts->version is not one this library knows
+ * (opts not made from BP_CLIENT_OPTIONS_INIT or bp_client_options_init()),
+ * BP_ENOMEM.
+ */
 int bp_client_new(bp_client **out, const bp_client_options *opts);
+
+/* Free c; NULL is fine. */
 void bp_client_free(bp_client *c);
 
 /*

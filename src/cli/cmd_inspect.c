@@ -6,8 +6,152 @@
 #include <beampush/inspect.h>
 #include <beampush/reference.h>
 
+#include "util/dynbuf.h"
+#include "util/strutil.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The text summary: a 4 MiB manifest of tiny layers stays well below. */
+#define TEXT_MAX (64 * 1024 * 1024)
+
+/* The text summary, built whole before it is printed; an add that fails is remembered. */
+typedef struct {
+	bp_dynbuf b;
+	int failed;
+} text_out;
+
+static void out_adds(text_out *o, const char *s)
+{
+	if (bp_dynbuf_adds(&o->b, s) < 0)
+		o->failed = 1;
+}
+
+/* Text from the registry, with control characters (escape sequences) made harmless. */
+static void out_safe(text_out *o, const char *s)
+{
+	if (bp_dynbuf_add_printable(&o->b, s) < 0)
+		o->failed = 1;
+}
+
+static void out_printf(text_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void out_printf(text_out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (bp_dynbuf_vprintf(&o->b, fmt, ap) < 0)
+		o->failed = 1;
+	va_end(ap);
+}
+
+/* "Name:        value", the names aligned. */
+static void put_field(text_out *o, const char *name, const char *value)
+{
+	out_printf(o, "%-12s ", name);
+	out_safe(o, value);
+	out_adds(o, "\n");
+}
+
+/* A list, one item a line under the field name (an item that is not a string: "?"). */
+static void put_list(text_out *o, const char *name, const char *const *items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		put_field(o, i == 0 ? name : "", items[i] ? items[i] : "?");
+}
+
+/* "digest  size  media type" of a descriptor, after what the caller put first. */
+static void put_descriptor(text_out *o, const bp_descriptor *d)
+{
+	out_printf(o, "%s  %" PRId64 "  ", d->digest, d->size);
+	out_safe(o, d->media_type);
+	out_adds(o, "\n");
+}
+
+/* "os/arch[/variant]", "?" for what is missing. */
+static void platform(char *buf, size_t size, const char *os, const char *arch, const char *variant)
+{
+	snprintf(buf, size, "%s/%s%s%s", os ? os : "?", arch ? arch : "?",
+		 variant && *variant ? "/" : "", variant && *variant ? variant : "");
+}
+
+/* An index shown whole: its platforms and their manifests. */
+static void render_index(text_out *o, const bp_inspect_result *r)
+{
+	char plat[160];
+	size_t i;
+
+	put_field(o, "MediaType:", r->media_type);
+	out_printf(o, "%-12s %zu\n", "Platforms:", r->nmanifests);
+	for (i = 0; i < r->nmanifests; i++) {
+		const bp_descriptor *d = &r->manifests[i];
+
+		if (d->os || d->arch)
+			platform(plat, sizeof(plat), d->os, d->arch, d->variant);
+		else
+			bp_strlcpy(plat, "-", sizeof(plat));
+		out_adds(o, "  ");
+		out_safe(o, plat);
+		out_adds(o, "  ");
+		put_descriptor(o, d);
+	}
+}
+
+/* An image: its config's fields, its config and layers. */
+static void render_image(text_out *o, const bp_inspect_result *r)
+{
+	char plat[160];
+	size_t i;
+
+	if (r->index_digest)
+		put_field(o, "Index:", r->index_digest);
+	put_field(o, "MediaType:", r->media_type);
+	if (r->os || r->architecture) {
+		platform(plat, sizeof(plat), r->os, r->architecture, r->variant);
+		put_field(o, "Platform:", plat);
+	}
+	if (r->created)
+		put_field(o, "Created:", r->created);
+	put_list(o, "Entrypoint:", r->entrypoint, r->nentrypoint);
+	put_list(o, "Cmd:", r->cmd, r->ncmd);
+	put_list(o, "Env:", r->env, r->nenv);
+	if (r->working_dir && *r->working_dir)
+		put_field(o, "WorkingDir:", r->working_dir);
+	for (i = 0; i < r->nlabels; i++) {
+		out_printf(o, "%-12s ", i == 0 ? "Labels:" : "");
+		out_safe(o, r->labels[i].key);
+		out_adds(o, "=");
+		out_safe(o, r->labels[i].value ? r->labels[i].value : "?");
+		out_adds(o, "\n");
+	}
+	out_printf(o, "%-12s ", "Config:");
+	put_descriptor(o, r->config);
+	out_printf(o, "%-12s %zu\n", "Layers:", r->nlayers);
+	for (i = 0; i < r->nlayers; i++) {
+		out_adds(o, "  ");
+		put_descriptor(o, &r->layers[i]);
+	}
+	out_printf(o, "%-12s %" PRId64 "\n", "Size:", r->size);
+}
+
+/* The summary for people, one "Field: value" a line. 0, or -1 out of memory. */
+static int render_text(text_out *o, const bp_inspect_result *r)
+{
+	put_field(o, "Name:", r->name);
+	if (r->tag)
+		put_field(o, "Tag:", r->tag);
+	put_field(o, "Digest:", r->digest);
+	if (r->is_index)
+		render_index(o, r);
+	else
+		render_image(o, r);
+	return o->failed ? -1 : 0;
+}
 
 /* beampush inspect [--raw | --config | --format text|json] REF */
 int cmd_inspect(global_opts *g, int argc, char **argv)
@@ -30,8 +174,11 @@ int cmd_inspect(global_opts *g, int argc, char **argv)
 	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
 	bp_client *c = NULL;
 	bp_reference *ref = NULL;
-	char *out = NULL;
-	size_t len = 0;
+	bp_inspect_result *res = NULL;
+	text_out text = { BP_DYNBUF_INIT(TEXT_MAX), 0 };
+	char *json_text = NULL;
+	const char *out;
+	size_t len;
 	int i, err, rc;
 
 	i = cli_parse("inspect", "REF",
@@ -55,16 +202,27 @@ int cmd_inspect(global_opts *g, int argc, char **argv)
 		cli_error("inspect: --raw, --config and --format json exclude each other");
 		return EXIT_USAGE;
 	}
-	io.format = raw	     ? BP_INSPECT_RAW
-		    : config ? BP_INSPECT_CONFIG
-		    : json   ? BP_INSPECT_JSON
-			     : BP_INSPECT_TEXT;
+	io.format = raw ? BP_INSPECT_RAW : config ? BP_INSPECT_CONFIG : BP_INSPECT_SUMMARY;
 	io.platform = g->platform;
 	if ((rc = cli_reference(g, "inspect", argv[i], 0, &ref)))
 		return rc;
 	cli_client_options(g, &co);
-	if ((err = bp_client_new(&c, &co)) || (err = bp_inspect(c, ref, &io, &out, &len))) {
+	if ((err = bp_client_new(&c, &co)) || (err = bp_inspect(c, ref, &io, &res)) ||
+	    (json && (err = bp_inspect_result_json(res, &json_text, &len)))) {
 		rc = cli_fail(err);
+		goto done;
+	}
+	if (io.format != BP_INSPECT_SUMMARY) {
+		out = res->bytes;
+		len = res->len;
+	} else if (json) {
+		out = json_text;
+	} else if (render_text(&text, res) == 0) {
+		out = text.b.ptr;
+		len = text.b.len;
+	} else {
+		cli_error("inspect: out of memory rendering the summary");
+		rc = EXIT_FAIL;
 		goto done;
 	}
 	if (fwrite(out, 1, len, stdout) != len || fflush(stdout) != 0) {
@@ -74,7 +232,9 @@ int cmd_inspect(global_opts *g, int argc, char **argv)
 	}
 	rc = EXIT_OK;
 done:
-	free(out);
+	bp_dynbuf_release(&text.b);
+	free(json_text);
+	bp_inspect_result_free(res);
 	bp_reference_free(ref);
 	bp_client_free(c);
 	return rc;

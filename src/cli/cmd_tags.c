@@ -22,19 +22,9 @@ typedef struct {
 static int add_tag(const char *tag, void *payload)
 {
 	tag_out *o = payload;
-	bp_dynbuf *b = &o->b;
-	const char *p;
 
-	for (p = tag; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
-		char c = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-
-		if (bp_dynbuf_add(b, &c, 1) < 0)
-			goto full;
-	}
-	if (bp_dynbuf_add(b, "\n", 1) == 0)
+	if (bp_dynbuf_add_printable(&o->b, tag) == 0 && bp_dynbuf_add(&o->b, "\n", 1) == 0)
 		return 0;
-full:
 	o->full = 1;
 	return 1;
 }

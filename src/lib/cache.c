@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cache.h"
+#include "userdirs.h"
 
 #include "util/dynbuf.h"
 #include "util/strutil.h"
@@ -166,17 +167,6 @@ static int load(bp_cache *c)
 	return 0;
 }
 
-static char *cache_dir(void)
-{
-	const char *x = secure_getenv("XDG_CACHE_HOME"), *home = secure_getenv("HOME");
-
-	if (x && *x == '/')
-		return bp_aprintf("%s/beampush", x);
-	if (home && *home == '/')
-		return bp_aprintf("%s/.cache/beampush", home);
-	return NULL;
-}
-
 /* Load the cache; see cache.h. */
 int bp_cache__open(bp_cache **out)
 {
@@ -185,7 +175,7 @@ int bp_cache__open(bp_cache **out)
 	if (!c)
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	pthread_mutex_init(&c->lock, NULL);
-	c->dir = cache_dir();
+	c->dir = bp_userdirs__xdg(BP_XDG_CACHE, "beampush");
 	c->file = c->dir ? bp_aprintf("%s/blobs", c->dir) : NULL;
 	if (c->file)
 		load(c);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "certs.h"
+#include "userdirs.h"
 #include "util/strutil.h"
 
 #include <openssl/err.h>
@@ -43,19 +44,13 @@ static int usable_hostport(const char *hp)
 /* $XDG_CONFIG_HOME/docker/certs.d, or ~/.config/docker/certs.d; NULL without either. */
 static char *user_certs_d(void)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-
-	if (xdg && xdg[0] == '/')
-		return bp_aprintf("%s/docker/certs.d", xdg);
-	if (home && home[0] == '/')
-		return bp_aprintf("%s/.config/docker/certs.d", home);
-	return NULL;
+	return bp_userdirs__xdg(BP_XDG_CONFIG, "docker/certs.d");
 }
 
 /* See certs.h. */
 size_t bp_certs__dirs(const char *hostport, char *dirs[BP_CERTS_DIRS_MAX])
 {
-	const char *env = getenv("BEAMPUSH_CERTS_D");
+	const char *env = secure_getenv("BEAMPUSH_CERTS_D");
 	char *user;
 	size_t n = 0;
 
@@ -79,7 +74,7 @@ size_t bp_certs__dirs(const char *hostport, char *dirs[BP_CERTS_DIRS_MAX])
 /* See certs.h. */
 char *bp_certs__suggest_dir(const char *hostport)
 {
-	const char *env = getenv("BEAMPUSH_CERTS_D");
+	const char *env = secure_getenv("BEAMPUSH_CERTS_D");
 	char *user, *out;
 
 	if (!usable_hostport(hostport))

@@ -60,12 +60,45 @@ void bp_client__debug(bp_client *c, const char *fmt, ...)
 	bp_client__debug_line(line, c);
 }
 
+/* See client.h. */
+int bp_client__check_version(const char *type, unsigned int version, unsigned int known)
+{
+	if (version == known)
+		return 0;
+	/* a struct of another layout would be read at the wrong offsets */
+	return bp_error_set(BP_EINVAL,
+			    "%s version %u is not one this library knows (%u): fill it with "
+			    "%s_init() or the _INIT macro of this library's headers",
+			    type, version, known, type);
+}
+
+/* Fill opts with the defaults; see client.h. */
+int bp_client_options_init(bp_client_options *opts, unsigned int version)
+{
+	const bp_client_options defaults = BP_CLIENT_OPTIONS_INIT;
+	int err;
+
+	if ((err = bp_client__check_version("bp_client_options", version,
+					    BP_CLIENT_OPTIONS_VERSION)))
+		return err;
+	*opts = defaults;
+	return 0;
+}
+
 /* A client with opts copied (the strings they point to must outlive it). */
 int bp_client_new(bp_client **out, const bp_client_options *opts)
 {
-	bp_client *c = calloc(1, sizeof(*c));
+	const bp_client_options defaults = BP_CLIENT_OPTIONS_INIT;
+	bp_client *c;
+	int err;
 
-	if (!c)
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	if ((err = bp_client__check_version("bp_client_options", opts->version,
+					    BP_CLIENT_OPTIONS_VERSION)))
+		return err;
+	if (!(c = calloc(1, sizeof(*c))))
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	c->opts = *opts;
 	if (c->opts.jobs <= 0)

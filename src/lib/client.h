@@ -23,6 +23,12 @@ void bp_client__debug_line(const char *line, void *payload);
 void bp_client__debug(bp_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
+ * 0 when a public options struct named type ("bp_client_options") has the
+ * version known, the one its header defines; else BP_EINVAL saying so.
+ */
+int bp_client__check_version(const char *type, unsigned int version, unsigned int known);
+
+/*
  * A registry endpoint for domain, pinged; credentials looked up unless
  * creds is given. push asks for pull,push on every scope.
  */

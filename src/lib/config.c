@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <beampush/config.h>
 
+#include "userdirs.h"
 #include "util/dynbuf.h"
 #include "util/fileutil.h"
 #include "util/strutil.h"
@@ -989,18 +990,6 @@ int bp_config_add_file(bp_config *cfg, const char *path, bp_config_format fmt, i
 	return err;
 }
 
-/* ${XDG_CONFIG_HOME:-~/.config}/rest, or NULL without a home. */
-static char *config_path(const char *rest)
-{
-	const char *xdg = secure_getenv("XDG_CONFIG_HOME"), *home = secure_getenv("HOME");
-
-	if (xdg && *xdg == '/')
-		return bp_aprintf("%s/%s", xdg, rest);
-	if (home && *home)
-		return bp_aprintf("%s/.config/%s", home, rest);
-	return NULL;
-}
-
 /* See config.h. */
 int bp_config_load(bp_config **out)
 {
@@ -1014,7 +1003,7 @@ int bp_config_load(bp_config **out)
 		return err;
 	if ((env = secure_getenv("BEAMPUSH_CONFIG")) && *env) {
 		err = bp_config_add_file(cfg, env, BP_CONFIG_JSON, 0);
-	} else if ((path = config_path("beampush/config.json"))) {
+	} else if ((path = bp_userdirs__xdg(BP_XDG_CONFIG, "beampush/config.json"))) {
 		err = bp_config_add_file(cfg, path, BP_CONFIG_JSON, 1);
 		free(path);
 		path = NULL;
@@ -1025,7 +1014,7 @@ int bp_config_load(bp_config **out)
 		err = bp_config_add_file(cfg, env, BP_CONFIG_TOML, 0);
 	} else {
 		/* as containers: the user's file, when there is one, instead of the system's */
-		path = config_path("containers/registries.conf");
+		path = bp_userdirs__xdg(BP_XDG_CONFIG, "containers/registries.conf");
 		if (path && access(path, F_OK) == 0)
 			err = bp_config_add_file(cfg, path, BP_CONFIG_TOML, 0);
 		else

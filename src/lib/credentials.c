@@ -14,6 +14,7 @@
 
 #include "credhelper.h"
 #include "keyring.h"
+#include "userdirs.h"
 #include "util/fileutil.h"
 #include "util/dynbuf.h"
 #include "util/strutil.h"
@@ -23,7 +24,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,37 +255,18 @@ static void free_json(cJSON *root)
 	cJSON_Delete(root);
 }
 
-/* $HOME, else the password database; new string or NULL. */
-static char *home_dir(void)
-{
-	const char *dir = secure_getenv("HOME");
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-
-	if (dir && *dir)
-		return bp_strdup(dir);
-	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) || !res || !res->pw_dir ||
-	    !*res->pw_dir)
-		return NULL;
-	return bp_strdup(res->pw_dir);
-}
-
 static int config_path(char **out)
 {
 	const char *dir = secure_getenv("DOCKER_CONFIG");
-	char *home;
 
 	if (dir && *dir) {
 		*out = bp_aprintf("%s/config.json", dir);
-	} else {
-		home = home_dir();
-		if (!home)
-			return bp_error_set(BP_ENOTFOUND, "no docker config.json: neither "
-							  "DOCKER_CONFIG nor HOME is set");
-		*out = bp_aprintf("%s/.docker/config.json", home);
-		free(home);
+		return *out ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
 	}
-	return *out ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
+	if (!(*out = bp_userdirs__home(".docker/config.json")))
+		return bp_error_set(BP_ENOTFOUND, "no docker config.json: neither "
+						  "DOCKER_CONFIG nor HOME is set");
+	return 0;
 }
 
 static int read_file(const char *path, bp_dynbuf *b)
@@ -816,30 +797,19 @@ done:
 static int auth_json_paths(char **paths, size_t *n)
 {
 	const char *env = secure_getenv("REGISTRY_AUTH_FILE");
-	char *home;
 
 	*n = 0;
 	if (env && *env) {
 		paths[(*n)++] = bp_strdup(env);
 		return paths[0] ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
 	}
-	env = secure_getenv("XDG_RUNTIME_DIR");
-	if (env && *env)
-		paths[(*n)++] = bp_aprintf("%s/containers/auth.json", env);
-	else
-		paths[(*n)++] = bp_aprintf("/run/containers/%u/auth.json", (unsigned)getuid());
-	env = secure_getenv("XDG_CONFIG_HOME");
-	if (env && *env) {
-		paths[(*n)++] = bp_aprintf("%s/containers/auth.json", env);
-	} else {
-		home = home_dir();
-		if (home)
-			paths[(*n)++] = bp_aprintf("%s/.config/containers/auth.json", home);
-		free(home);
-	}
-	for (size_t i = 0; i < *n; i++)
-		if (!paths[i])
-			return bp_error_set(BP_ENOMEM, "out of memory");
+	if (!(paths[*n] = bp_userdirs__xdg(BP_XDG_RUNTIME, "containers/auth.json")))
+		paths[*n] = bp_aprintf("/run/containers/%u/auth.json", (unsigned)getuid());
+	if (!paths[(*n)++])
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	/* without a home there is no configuration one */
+	if ((paths[*n] = bp_userdirs__xdg(BP_XDG_CONFIG, "containers/auth.json")))
+		(*n)++;
 	return 0;
 }
 

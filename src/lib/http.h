@@ -58,7 +58,11 @@ typedef struct {
 /* body_len of a streamed body whose length is not known: sent chunked. */
 #define BP_HTTP_STREAM (-2)
 
-#define BP_HTTP_REQUEST_INIT { "GET", NULL, NULL, NULL, NULL, NULL, -1, NULL, NULL, NULL, NULL, NULL, 0, 0 }
+/* A GET without a body; every other member 0 or NULL. */
+#define BP_HTTP_REQUEST_INIT                    \
+	{                                       \
+		.method = "GET", .body_len = -1 \
+	}
 
 /* What we keep of a response. Strings owned, NULL when absent. */
 typedef struct {

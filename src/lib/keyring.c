@@ -15,6 +15,7 @@
 
 #include <beampush/common.h>
 
+#include "userdirs.h"
 #include "util/strutil.h"
 
 #include <libsecret/secret.h>
@@ -135,18 +136,15 @@ static void watchdog_stop(struct watchdog *w)
 static int have_session_bus(void)
 {
 	const char *addr = secure_getenv("DBUS_SESSION_BUS_ADDRESS");
-	const char *run = secure_getenv("XDG_RUNTIME_DIR");
 	struct stat st;
 	char *path;
-	int ok = 0;
+	int ok;
 
 	if (addr && *addr)
 		return 0;
-	if (run && *run) {
-		path = bp_aprintf("%s/bus", run);
-		ok = path && stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
-		free(path);
-	}
+	path = bp_userdirs__xdg(BP_XDG_RUNTIME, "bus");
+	ok = path && stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+	free(path);
 	return ok ? 0
 		  : bp_error_set(BP_EUNSUPPORTED,
 				 "no D-Bus session: DBUS_SESSION_BUS_ADDRESS is not set");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "state.h"
+#include "userdirs.h"
 
 #include <beampush/digest.h>
 
@@ -18,16 +19,11 @@
 
 static char *uploads_dir(int create)
 {
-	const char *x = secure_getenv("XDG_STATE_HOME"), *home = secure_getenv("HOME");
-	char *base, *dir;
+	char *base = bp_userdirs__xdg(BP_XDG_STATE, "beampush"), *dir;
 
-	if (x && *x == '/')
-		base = bp_aprintf("%s/beampush", x);
-	else if (home && *home == '/')
-		base = bp_aprintf("%s/.local/state/beampush", home);
-	else
+	if (!base)
 		return NULL;
-	dir = base ? bp_aprintf("%s/uploads", base) : NULL;
+	dir = bp_aprintf("%s/uploads", base);
 	if (dir && create && mkdir(dir, 0700) < 0 && errno == ENOENT) {
 		/* the parents may be missing: ~/.local/state/beampush */
 		char *p;

@@ -71,6 +71,18 @@ int bp_dynbuf_adds(bp_dynbuf *b, const char *s)
 	return bp_dynbuf_add(b, s, strlen(s));
 }
 
+int bp_dynbuf_add_printable(bp_dynbuf *b, const char *s)
+{
+	size_t i = b->len;
+
+	if (bp_dynbuf_add(b, s, s ? strlen(s) : 0) < 0)
+		return -1;
+	for (; i < b->len; i++)
+		if ((unsigned char)b->ptr[i] < 0x20 || b->ptr[i] == 0x7f)
+			b->ptr[i] = '?';
+	return 0;
+}
+
 int bp_dynbuf_vprintf(bp_dynbuf *b, const char *fmt, va_list ap)
 {
 	va_list cp;

@@ -26,6 +26,12 @@ void bp_dynbuf_reset(bp_dynbuf *b);
 /* 0, or -1 when the cap would be exceeded or memory ran out (buffer kept). */
 int bp_dynbuf_add(bp_dynbuf *b, const void *data, size_t len);
 int bp_dynbuf_adds(bp_dynbuf *b, const char *s);
+/*
+ * Add s (NULL: nothing) with each control character (C0 or DEL) made a
+ * '?': text from a registry, which must not send escape sequences to a
+ * terminal. 0, or -1 as bp_dynbuf_add (nothing of s added).
+ */
+int bp_dynbuf_add_printable(bp_dynbuf *b, const char *s);
 int bp_dynbuf_printf(bp_dynbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int bp_dynbuf_vprintf(bp_dynbuf *b, const char *fmt, va_list ap);
