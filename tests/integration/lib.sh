@@ -622,7 +622,7 @@ _bp_remove_after() {
 # whatever the flags: the lock segment /dev/shm/libpod_lock and the blob-info cache in
 # /var/lib/containers/cache; no test depends on either.
 start_podman_service() {
-	local n dir run deadline
+	local n dir run
 	n=$(_bp_server_id)
 	dir=$T/podman-$n
 	mkdir -p "$dir/root" "$dir/tmp"
@@ -638,20 +638,8 @@ start_podman_service() {
 	echo "$PODMAN_PID podman-$n" >>"$T/.servers"
 	_bp_remove_after "$PODMAN_PID" "$run" </dev/null >/dev/null 2>&1 &
 	echo "$! podman-$n-run" >>"$T/.servers"
-	deadline=$(($(date +%s) + 20))
-	until _bp_engine_ready "$PODMAN_SOCK"; do
-		if ! _bp_alive "$PODMAN_PID"; then
-			echo "start_podman_service: podman exited before it was ready:" >&2
-			cat "$PODMAN_LOG" >&2
-			return 1
-		fi
-		if [ "$(date +%s)" -ge "$deadline" ]; then
-			echo "start_podman_service: no answer on $PODMAN_SOCK after 20 s:" >&2
-			cat "$PODMAN_LOG" >&2
-			return 1
-		fi
-		sleep 0.05
-	done
+	_bp_wait_ready "start_podman_service: podman" "$PODMAN_PID" 20 "$PODMAN_LOG" \
+		_bp_engine_ready "$PODMAN_SOCK" || return 1
 	DOCKER_HOST=unix://$PODMAN_SOCK
 	export PODMAN PODMAN_SOCK PODMAN_PID PODMAN_LOG DOCKER_HOST
 }

@@ -54,9 +54,15 @@ pushed_digest() {
 	sed -n 's/^digest: //p' "$1"
 }
 
-# docker_pushed_digest FILE: the digest `docker push` printed.
-docker_pushed_digest() {
-	sed -n 's/^[^ ]*: digest: \(sha256:[0-9a-f]\{64\}\) size: [0-9]*$/\1/p' "$1"
+# docker_push IMAGE NAME: docker tag IMAGE as NAME and docker push it; prints the digest
+# docker push printed (its output in ./docker-push.out).
+docker_push() {
+	local d
+	docker tag "$1" "$2" &&
+	docker push "$2" >docker-push.out &&
+	d=$(sed -n 's/^[^ ]*: digest: \(sha256:[0-9a-f]\{64\}\) size: [0-9]*$/\1/p' docker-push.out) &&
+	test -n "$d" &&
+	echo "$d"
 }
 
 # manifest_layers FILE: the layer digests of the image manifest FILE, in order.
@@ -162,10 +168,7 @@ test_expect_success DOCKERD,REGISTRY 'layers sharing content, an image and its c
 test_expect_success DOCKERD,REGISTRY 'docker push, then beampush pull --to oci: the digest docker printed, every blob byte for byte' '
 	start_registry &&
 	no_docker_auth &&
-	docker tag beam/two:latest $REG/beam/pushed:1 &&
-	docker push $REG/beam/pushed:1 >dout &&
-	digest=$(docker_pushed_digest dout) &&
-	test -n "$digest" &&
+	digest=$(docker_push beam/two:latest $REG/beam/pushed:1) &&
 	beampush pull --to oci:$PWD/oci:1 $REG/beam/pushed:1 >out &&
 	test_grep -F "digest: $digest" out &&
 	test "$(layout_digest oci 1)" = "$digest" &&
@@ -180,9 +183,7 @@ test_expect_success DOCKERD,REGISTRY 'docker push, then beampush pull --to oci: 
 test_expect_success DOCKERD,REGISTRY 'docker push, then beampush pull into a fresh dockerd: the same image ID, under its tag' '
 	start_registry &&
 	no_docker_auth &&
-	docker tag beam/two:latest $REG/beam/pushed:2 &&
-	docker push $REG/beam/pushed:2 >dout &&
-	digest=$(docker_pushed_digest dout) &&
+	digest=$(docker_push beam/two:latest $REG/beam/pushed:2) &&
 	diff_ids beam/two:latest >ids &&
 	start_dockerd &&
 	beampush pull $REG/beam/pushed:2 >out &&
@@ -246,9 +247,7 @@ test_expect_success DOCKERD,KEYRING,SECRETSERVICE_HELPER 'beampush login to a to
 	echo pw | beampush login -u alice --password-stdin $MOCK >login.out &&
 	test_grep -F "Login succeeded: an identity token for $MOCK stored in the login keyring" login.out &&
 	test ! -e $DOCKER_CONFIG/config.json &&
-	docker tag beam/two:latest $MOCK/beam/rev:1 &&
-	docker push $MOCK/beam/rev:1 >dout &&
-	digest=$(docker_pushed_digest dout) &&
+	digest=$(docker_push beam/two:latest $MOCK/beam/rev:1) &&
 	test "$(count_log "^PUT /v2/beam/rev/manifests/1 201 auth=bearer:alice ")" = 1 &&
 	grep -v "^GET /v2/ 401 auth=none " $MOCK_LOG >reqs &&
 	test_no_grep -E " auth=(none|bearer:anonymous|bad|oauth:[a-z_]*:bad) " reqs &&
