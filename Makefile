@@ -116,6 +116,9 @@ bench-archive: all
 bench-run: all
 	@B=$(B) bench/run
 
+bench-daemon: all
+	@B=$(B) bench/daemon-push
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(B)/beampush $(DESTDIR)$(BINDIR)/beampush
@@ -128,7 +131,8 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check demo deps install clean unit-tests bench bench-compress bench-archive bench-run
+.PHONY: all check demo deps install clean unit-tests bench bench-compress bench-archive bench-run \
+	bench-daemon
 .SECONDARY:
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

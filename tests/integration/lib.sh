@@ -43,6 +43,9 @@ export B
 BEAMPUSH=$B/beampush
 MOCK_REGISTRY=$B/mock-registry
 MKIMAGE=$TEST_ROOT/scripts/mkimage
+# The docker CLI of Debian's docker.io, by its path: another docker client installed in
+# /usr/local/bin may come first in PATH.
+: "${DOCKER_CLI:=/usr/bin/docker}"
 
 for _bp_arg in "$@"; do
 	case $_bp_arg in
@@ -91,10 +94,17 @@ _bp_alive() {
 }
 
 # _bp_stop_servers [FIRST-LINE]: stop the servers listed in $T/.servers from line FIRST-LINE
-# (default 1) on: SIGTERM, up to 3 s to go, then SIGKILL.
+# (default 1) on. A line "PID NAME" is a server that stops within 3 s of SIGTERM (else
+# SIGKILL); a line "PID NAME FUNCTION ARG" one that needs more: FUNCTION ARG is run first (the
+# last such line first) and must have stopped it, and whatever it started, when it returns.
 _bp_stop_servers() {
-	local from=${1:-1} pids pid i alive
+	local from=${1:-1} pids pid i alive hook arg
 	[ -f "$T/.servers" ] || return 0
+	while read -r pid _ hook arg; do
+		[ -n "$hook" ] && "$hook" "$arg"
+	done <<-EOF
+	$(tail -n +"$from" "$T/.servers" | tac)
+	EOF
 	pids=$(tail -n +"$from" "$T/.servers" | cut -d' ' -f1)
 	[ -n "$pids" ] || return 0
 	for pid in $pids; do
@@ -164,6 +174,13 @@ test_have_prereq() {
 		PODMAN)
 			command -v podman >/dev/null 2>&1 && command -v curl >/dev/null 2>&1 &&
 				[ "$(id -u)" = 0 ] || return 1
+			;;
+		# the Docker Engine (Debian's docker.io: dockerd, its containerd and ctr, and its
+		# docker CLI, /usr/bin/docker), as root: see start_dockerd
+		DOCKERD)
+			command -v dockerd >/dev/null 2>&1 && command -v containerd >/dev/null 2>&1 &&
+				command -v ctr >/dev/null 2>&1 && [ -x "$DOCKER_CLI" ] &&
+				command -v curl >/dev/null 2>&1 && [ "$(id -u)" = 0 ] || return 1
 			;;
 		# no Docker daemon at the default socket (for scenarios that unset DOCKER_HOST)
 		NO_DOCKER_SOCKET) [ ! -e /var/run/docker.sock ] || return 1 ;;
@@ -600,8 +617,8 @@ start_registry() {
 	return 1
 }
 
-# _bp_podman_ready SOCKET: the Engine API at SOCKET answers /_ping with OK.
-_bp_podman_ready() {
+# _bp_engine_ready SOCKET: the Engine API at SOCKET answers /_ping with OK.
+_bp_engine_ready() {
 	[ "$(curl -s --max-time 2 --unix-socket "$1" http://d/_ping 2>/dev/null)" = OK ]
 }
 
@@ -640,7 +657,7 @@ _bp_remove_after() {
 # whatever the flags: the lock segment /dev/shm/libpod_lock and the blob-info cache in
 # /var/lib/containers/cache; no test depends on either.
 start_podman_service() {
-	local n dir run deadline
+	local n dir run
 	n=$(_bp_server_id)
 	dir=$T/podman-$n
 	mkdir -p "$dir/root" "$dir/tmp"
@@ -656,22 +673,143 @@ start_podman_service() {
 	echo "$PODMAN_PID podman-$n" >>"$T/.servers"
 	_bp_remove_after "$PODMAN_PID" "$run" </dev/null >/dev/null 2>&1 &
 	echo "$! podman-$n-run" >>"$T/.servers"
-	deadline=$(($(date +%s) + 20))
-	until _bp_podman_ready "$PODMAN_SOCK"; do
-		if ! _bp_alive "$PODMAN_PID"; then
-			echo "start_podman_service: podman exited before it was ready:" >&2
-			cat "$PODMAN_LOG" >&2
+	_bp_wait_ready "start_podman_service: podman" "$PODMAN_PID" 20 "$PODMAN_LOG" \
+		_bp_engine_ready "$PODMAN_SOCK" || return 1
+	DOCKER_HOST=unix://$PODMAN_SOCK
+	export PODMAN PODMAN_SOCK PODMAN_PID PODMAN_LOG DOCKER_HOST
+}
+
+# _bp_wait_ready NAME PID SECONDS LOG COMMAND...: poll COMMAND until it succeeds, while PID
+# runs, for up to SECONDS; else say why (with LOG) and fail.
+_bp_wait_ready() {
+	local name=$1 pid=$2 deadline log=$4
+	deadline=$(($(date +%s) + $3))
+	shift 4
+	until "$@" >/dev/null 2>&1; do
+		if ! _bp_alive "$pid"; then
+			echo "$name exited before it was ready:" >&2
+			cat "$log" >&2
 			return 1
 		fi
 		if [ "$(date +%s)" -ge "$deadline" ]; then
-			echo "start_podman_service: no answer on $PODMAN_SOCK after 20 s:" >&2
-			cat "$PODMAN_LOG" >&2
+			echo "$name not ready after $3 s:" >&2
+			cat "$log" >&2
 			return 1
 		fi
 		sleep 0.05
 	done
-	DOCKER_HOST=unix://$PODMAN_SOCK
-	export PODMAN PODMAN_SOCK PODMAN_PID PODMAN_LOG DOCKER_HOST
+}
+
+# _bp_mounts_under DIR: the mount points at or under DIR, the deepest first.
+_bp_mounts_under() {
+	awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r
+}
+
+# _bp_stop_pid PID SECONDS: SIGTERM, up to SECONDS to go, then SIGKILL (and up to 5 s more).
+_bp_stop_pid() {
+	local pid=$1 i=0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	# asked once only: a process reaped while _bp_alive looks may seem alive for that look
+	while _bp_alive "$pid"; do
+		i=$((i + 1))
+		[ $i -le $(($2 * 20)) ] || break
+		sleep 0.05
+	done
+	if [ $i -gt $(($2 * 20)) ]; then
+		echo "# $pid did not stop within $2 s of SIGTERM: SIGKILL" >&2
+		kill -KILL "$pid" 2>/dev/null
+		i=0
+		while _bp_alive "$pid" && [ $i -lt 100 ]; do
+			sleep 0.05
+			i=$((i + 1))
+		done
+	fi
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# _bp_stop_dockerd N: stop what start_dockerd started as server N: dockerd (it unmounts its
+# data root as it goes), then its containerd; unmount whatever a killed one left mounted under
+# their directory and remove it. Harmless when run again (and $T/dockerd-N.dir is kept: the
+# name of what was removed).
+_bp_stop_dockerd() {
+	local n=$1 dir pid m
+	dir=$(cat "$T/dockerd-$n.dir" 2>/dev/null) || return 0
+	for pid in $(cat "$T/dockerd-$n.pid" "$T/containerd-$n.pid" 2>/dev/null); do
+		_bp_stop_pid "$pid" 15
+	done
+	for m in $(_bp_mounts_under "$dir"); do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null ||
+			echo "# cannot unmount $m" >&2
+	done
+	if [ -n "$(_bp_mounts_under "$dir")" ]; then
+		echo "# $dir is left: something is still mounted under it" >&2
+	else
+		rm -rf "$dir"
+	fi
+}
+
+# start_dockerd: start the Docker Engine (Debian's docker.io: dockerd 20.10) as root with a
+# containerd (1.6) of its own; their storage, run state, sockets and configuration in a
+# directory of their own, /tmp/bp-dockerd.XXXXXX: short, for containerd's socket paths must
+# stay under 108 bytes (its name is in $T/dockerd-N.dir). No bridge, no iptables, vfs storage:
+# nothing on the host is touched but the bind mount dockerd makes of its data root. dockerd is
+# given its containerd (--containerd) and an empty daemon.json, so that neither a system
+# containerd (dockerd uses /run/containerd/containerd.sock, when it exists, instead of starting
+# one) nor /etc/docker/daemon.json nor a system dockerd ever come in. Stopped like the other
+# servers, by _bp_stop_dockerd (which may take a few seconds: dockerd waits for its
+# containerd). Exports DOCKERD_DIR, DOCKERD_SOCK, DOCKERD_PID, DOCKERD_LOG (dockerd's
+# output), CONTAINERD_ADDRESS (containerd's socket, which ctr reads), CONTAINERD_PID,
+# CONTAINERD_LOG, and DOCKER_HOST=unix://$DOCKERD_SOCK for beampush and the docker CLI.
+start_dockerd() {
+	local n dir
+	n=$(_bp_server_id)
+	dir=$(mktemp -d /tmp/bp-dockerd.XXXXXX) || return 1
+	echo "$dir" >"$T/dockerd-$n.dir"
+	DOCKERD_DIR=$dir
+	DOCKERD_SOCK=$dir/d.sock
+	DOCKERD_LOG=$T/dockerd-$n.log
+	CONTAINERD_ADDRESS=$dir/c.sock
+	CONTAINERD_LOG=$T/containerd-$n.log
+	cat >"$dir/containerd.toml" <<-EOF
+	version = 2
+	root = "$dir/c/root"
+	state = "$dir/c/state"
+	disabled_plugins = ["io.containerd.grpc.v1.cri"]
+	[grpc]
+	  address = "$CONTAINERD_ADDRESS"
+	[plugins."io.containerd.internal.v1.opt"]
+	  path = "$dir/c/opt"
+	EOF
+	echo '{}' >"$dir/daemon.json"
+	containerd --config "$dir/containerd.toml" </dev/null >"$CONTAINERD_LOG" 2>&1 &
+	CONTAINERD_PID=$!
+	echo "$CONTAINERD_PID" >"$T/containerd-$n.pid"
+	echo "$CONTAINERD_PID dockerd-$n _bp_stop_dockerd $n" >>"$T/.servers"
+	_bp_wait_ready "start_dockerd: containerd" "$CONTAINERD_PID" 20 "$CONTAINERD_LOG" \
+		ctr --address "$CONTAINERD_ADDRESS" version || return 1
+	dockerd --config-file "$dir/daemon.json" --containerd "$CONTAINERD_ADDRESS" \
+		--iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
+		--data-root "$dir/data" --exec-root "$dir/x" --pidfile "$dir/pid" \
+		-H "unix://$DOCKERD_SOCK" </dev/null >"$DOCKERD_LOG" 2>&1 &
+	DOCKERD_PID=$!
+	echo "$DOCKERD_PID" >"$T/dockerd-$n.pid"
+	_bp_wait_ready "start_dockerd: dockerd" "$DOCKERD_PID" 30 "$DOCKERD_LOG" \
+		_bp_engine_ready "$DOCKERD_SOCK" || return 1
+	DOCKER_HOST=unix://$DOCKERD_SOCK
+	export DOCKERD_DIR DOCKERD_SOCK DOCKERD_PID DOCKERD_LOG CONTAINERD_ADDRESS CONTAINERD_PID
+	export CONTAINERD_LOG DOCKER_HOST
+}
+
+# docker ARGS...: Debian's docker CLI ($DOCKER_CLI), bounded in time like beampush.
+docker() {
+	timeout --foreground -k 5 "${BP_TEST_CMD_TIMEOUT:-60}" "$DOCKER_CLI" "$@"
+}
+
+# ctr ARGS...: containerd's ctr (on $CONTAINERD_ADDRESS, which start_dockerd exports), bounded
+# in time.
+ctr() {
+	timeout --foreground -k 5 "${BP_TEST_CMD_TIMEOUT:-60}" ctr "$@"
 }
 
 # _bp_keyring_ready: the Secret Service answers on the session bus and has a default collection.
