@@ -3,6 +3,7 @@
 #include <beampush/credentials.h>
 #include <beampush/manifest.h>
 #include <beampush/store_oci.h>
+#include <beampush/transport.h>
 
 #include "cache.h"
 #include "client.h"
@@ -29,65 +30,6 @@
 #include <unistd.h>
 
 #define MANIFEST_DEPTH_MAX 2
-
-typedef enum { TRANSPORT_OCI, TRANSPORT_ARCHIVE, TRANSPORT_DAEMON } transport_kind;
-
-/* A SOURCE or DEST: "oci:DIR[:TAG]", "docker-archive:FILE[:REF]", "docker-daemon:REF". */
-typedef struct {
-	transport_kind kind;
-	char *path;  /* DIR, FILE; NULL for the daemon */
-	char *ref;   /* TAG, REF; NULL when absent */
-} transport;
-
-static void transport_release(transport *t)
-{
-	free(t->path);
-	free(t->ref);
-	t->path = t->ref = NULL;
-}
-
-/* Split spec at its first ':' after the prefix, as skopeo does. */
-static int parse_transport(const char *spec, transport *t)
-{
-	static const struct {
-		const char *prefix;
-		transport_kind kind;
-	} known[] = {
-		{ "oci:", TRANSPORT_OCI },
-		{ "docker-archive:", TRANSPORT_ARCHIVE },
-		{ "docker-daemon:", TRANSPORT_DAEMON },
-	};
-	const char *rest = NULL, *colon;
-	size_t i;
-
-	memset(t, 0, sizeof(*t));
-	for (i = 0; i < sizeof(known) / sizeof(known[0]) && !rest; i++)
-		if ((rest = bp_strprefix(spec, known[i].prefix)))
-			t->kind = known[i].kind;
-	if (!rest)
-		return bp_error_set(BP_EINVAL, "\"%s\" names no transport: use oci:DIR[:TAG] or "
-				    "docker-archive:FILE[:REF]", spec);
-	if (t->kind == TRANSPORT_DAEMON) {
-		if (!*rest)
-			return bp_error_set(BP_EINVAL, "\"%s\": docker-daemon: needs an image name", spec);
-		return (t->ref = bp_strdup(rest)) ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
-	}
-	colon = strchr(rest, ':');
-	t->path = colon ? bp_strndup(rest, (size_t)(colon - rest)) : bp_strdup(rest);
-	if (colon && colon[1])
-		t->ref = bp_strdup(colon + 1);
-	if (!t->path || (colon && colon[1] && !t->ref)) {
-		transport_release(t);
-		return bp_error_set(BP_ENOMEM, "out of memory");
-	}
-	if (!*t->path) {
-		transport_release(t);
-		return bp_error_set(BP_EINVAL, "\"%s\": the transport needs a %s", spec,
-				    t->kind == TRANSPORT_OCI ? "directory" : "file");
-	}
-	return 0;
-}
-
 
 /* Jobs for an image manifest's blobs, the config first (small blobs must
  * not wait behind large ones). */
@@ -405,7 +347,7 @@ static int push_archive_index(bp_client *c, bp_archive *a, const bp_archive_imag
 }
 
 /* Push an image from a `docker save` archive. */
-static int push_archive(bp_client *c, const transport *t, const bp_reference *dst,
+static int push_archive(bp_client *c, const bp_transport *t, const bp_reference *dst,
 			char digest[BP_DIGEST_MAX])
 {
 	bp_archive *a = NULL;
@@ -448,7 +390,7 @@ done:
 }
 
 /* Push an image of the Docker daemon (or podman's Engine API). */
-static int push_daemon(bp_client *c, const transport *t, const bp_reference *dst,
+static int push_daemon(bp_client *c, const bp_transport *t, const bp_reference *dst,
 		       char digest[BP_DIGEST_MAX])
 {
 	bp_push_docker p = { NULL, bp_reference_domain(dst), bp_reference_path(dst), NULL, NULL,
@@ -479,7 +421,7 @@ static int push_daemon(bp_client *c, const transport *t, const bp_reference *dst
 }
 
 /* Push an OCI layout's image. */
-static int push_oci(bp_client *c, const transport *t, const bp_reference *dst,
+static int push_oci(bp_client *c, const bp_transport *t, const bp_reference *dst,
 		    char digest[BP_DIGEST_MAX])
 {
 	push_ctx x = { NULL, NULL, NULL, bp_reference_path(dst), bp_reference_domain(dst), NULL };
@@ -505,23 +447,25 @@ done:
 /* Push the image in source to dst. */
 int bp_push(bp_client *c, const char *source, const bp_reference *dst, char digest[BP_DIGEST_MAX])
 {
-	transport t;
+	bp_transport t = BP_TRANSPORT_INIT;
 	int err;
 
-	if ((err = parse_transport(source, &t)))
+	if ((err = bp_transport_parse(&t, source)))
 		return err;
 	switch (t.kind) {
-	case TRANSPORT_OCI:
+	case BP_TRANSPORT_OCI:
 		err = push_oci(c, &t, dst, digest);
 		break;
-	case TRANSPORT_ARCHIVE:
+	case BP_TRANSPORT_ARCHIVE:
 		err = push_archive(c, &t, dst, digest);
 		break;
-	case TRANSPORT_DAEMON:
+	case BP_TRANSPORT_DAEMON:
 		err = push_daemon(c, &t, dst, digest);
 		break;
+	case BP_TRANSPORT_NONE: /* refused by the parse */
+		break;
 	}
-	transport_release(&t);
+	bp_transport_release(&t);
 	return err;
 }
 
@@ -1065,19 +1009,19 @@ static long file_read(char *buf, size_t len, void *payload)
  * and verified into a private layout first, so nothing unverified is ever
  * written to the archive or handed to the daemon.
  */
-static int pull_docker(bp_client *c, const bp_reference *src, const transport *t,
+static int pull_docker(bp_client *c, const bp_reference *src, const bp_transport *t,
 		       char digest[BP_DIGEST_MAX])
 {
-	const char *base = t->kind == TRANSPORT_ARCHIVE ? t->path : secure_getenv("TMPDIR");
+	const char *base = t->kind == BP_TRANSPORT_ARCHIVE ? t->path : secure_getenv("TMPDIR");
 	char *tmp = NULL, *name = NULL, *archive = NULL;
 	bp_oci *oci = NULL;
 	bp_daemon *d = NULL;
 	int fd = -1, err;
 
 	/* the daemon first: an unreachable one should fail before any download */
-	if (t->kind == TRANSPORT_DAEMON && (err = bp_daemon__open(&d)))
+	if (t->kind == BP_TRANSPORT_DAEMON && (err = bp_daemon__open(&d)))
 		return err;
-	if (t->kind == TRANSPORT_ARCHIVE) {
+	if (t->kind == BP_TRANSPORT_ARCHIVE) {
 		const char *slash = strrchr(base, '/');
 
 		tmp = slash ? bp_aprintf("%.*s/.beampush-pull-XXXXXX", (int)(slash - base), base)
@@ -1111,16 +1055,16 @@ static int pull_docker(bp_client *c, const bp_reference *src, const transport *t
 		goto done;
 	if ((err = bp_oci_open(&oci, tmp, 0)))
 		goto done;
-	archive = t->kind == TRANSPORT_ARCHIVE ? bp_strdup(t->path) : bp_aprintf("%s/image.tar", tmp);
+	archive = t->kind == BP_TRANSPORT_ARCHIVE ? bp_strdup(t->path) : bp_aprintf("%s/image.tar", tmp);
 	if (!archive) {
 		err = bp_error_set(BP_ENOMEM, "out of memory");
 		goto done;
 	}
-	err = t->kind == TRANSPORT_ARCHIVE ? layout_to_archive(oci, "pulled", name, archive)
+	err = t->kind == BP_TRANSPORT_ARCHIVE ? layout_to_archive(oci, "pulled", name, archive)
 					    : layout_to_oci_archive(oci, "pulled", name, archive);
 	if (err)
 		goto done;
-	if (t->kind == TRANSPORT_DAEMON) {
+	if (t->kind == BP_TRANSPORT_DAEMON) {
 		if ((fd = open(archive, O_RDONLY | O_CLOEXEC)) < 0) {
 			err = bp_error_set(BP_EIO, "%s: %s", archive, strerror(errno));
 			goto done;
@@ -1147,7 +1091,7 @@ done:
  * reference), checked before anything is fetched: a bad one would
  * otherwise be refused only after the whole download.
  */
-static int check_dest_name(const transport *t)
+static int check_dest_name(const bp_transport *t)
 {
 	bp_reference *r = NULL;
 	char *s;
@@ -1155,7 +1099,7 @@ static int check_dest_name(const transport *t)
 
 	if (!t->ref)
 		return 0;
-	if (t->kind != TRANSPORT_OCI) {
+	if (t->kind != BP_TRANSPORT_OCI) {
 		if ((err = bp_reference_parse(&r, t->ref)))
 			bp_error_prefix("destination");
 		bp_reference_free(r);
@@ -1179,19 +1123,19 @@ static int check_dest_name(const transport *t)
 /* Pull src into dest. */
 int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest[BP_DIGEST_MAX])
 {
-	transport t;
+	bp_transport t = BP_TRANSPORT_INIT;
 	int err;
 
-	if ((err = parse_transport(dest, &t)))
+	if ((err = bp_transport_parse(&t, dest)))
 		return err;
 	err = check_dest_name(&t);
-	if (!err && t.kind == TRANSPORT_OCI)
+	if (!err && t.kind == BP_TRANSPORT_OCI)
 		err = pull_oci(c, src, t.path, t.ref, digest);
 	else if (!err && c->opts.all_platforms)
 		err = bp_error_set(BP_EINVAL, "every platform of an index goes into an OCI layout "
 				   "only (--to oci:DIR), not into %s", dest);
 	else if (!err)
 		err = pull_docker(c, src, &t, digest);
-	transport_release(&t);
+	bp_transport_release(&t);
 	return err;
 }
