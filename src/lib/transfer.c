@@ -1,29 +1,31 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * push and pull: the three transports each way. What they share with
+ * copy and inspect (the destination, the blob step, the verified manifest
+ * fetch and PUT, the platform pick) is in steps.c.
+ */
 #include <beampush/client.h>
-#include <beampush/credentials.h>
 #include <beampush/manifest.h>
 #include <beampush/store_oci.h>
 #include <beampush/transport.h>
 
-#include "cache.h"
 #include "client.h"
-#include "jobs.h"
+#include "compress.h"
 #include "gunzip.h"
+#include "jobs.h"
 #include "push_docker.h"
+#include "registry.h"
+#include "steps.h"
 #include "store_archive.h"
 #include "store_daemon.h"
 #include "tar.h"
-#include "transfer.h"
+#include "util/dynbuf.h"
 #include "util/fileutil.h"
-#include "compress.h"
-#include "registry.h"
 #include "util/strutil.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,38 +33,11 @@
 
 #define MANIFEST_DEPTH_MAX 2
 
-/* Jobs for an image manifest's blobs, the config first (small blobs must
- * not wait behind large ones). */
-job *bp_transfer__image_jobs(const bp_manifest *m, void *ctx, size_t *n)
-{
-	size_t nl = bp_manifest_count(m), i;
-	job *jobs = calloc(nl + 1, sizeof(*jobs));
-
-	if (!jobs) {
-		bp_error_set(BP_ENOMEM, "out of memory");
-		return NULL;
-	}
-	jobs[0].desc = bp_manifest_config(m);
-	jobs[0].kind = "config";
-	jobs[0].ctx = ctx;
-	for (i = 0; i < nl; i++) {
-		jobs[i + 1].desc = bp_manifest_item(m, i);
-		jobs[i + 1].kind = "layer";
-		jobs[i + 1].ctx = ctx;
-	}
-	*n = nl + 1;
-	return jobs;
-}
-
-/* ---- push ---- */
-
+/* Where the blobs come from, and where they go. */
 typedef struct {
-	bp_registry *reg;
-	bp_oci *oci;           /* the blobs come from a layout, */
-	bp_archive *archive;   /* or from a Docker 25+ archive's blobs/sha256 */
-	const char *repo;
-	const char *registry;
-	bp_cache *cache;       /* mount sources; may be NULL */
+	bp_dest dest;
+	bp_oci *oci;	     /* the blobs come from a layout, */
+	bp_archive *archive; /* or from a Docker 25+ archive's blobs/sha256 */
 } push_ctx;
 
 /* A manifest of the source, read whole and verified. */
@@ -103,81 +78,61 @@ static int open_source_blob(push_ctx *x, const bp_descriptor *d, int *fd, int64_
 	return 0;
 }
 
-/* Remember that the repository now holds digest (a mount source next time). */
-static void remember(push_ctx *x, const char *digest)
+/* One blob of the source, sent from its file descriptor. */
+typedef struct {
+	push_ctx *x;
+	const bp_descriptor *d;
+	progress_ctx pc;
+	int fd, owned;
+	int64_t offset;
+} file_blob;
+
+static int file_open(bp_client *c, bp_dest *d, bp_blob_step *s)
 {
-	if (x->cache)
-		bp_cache__add_repo(x->cache, x->registry, digest, x->repo);
+	file_blob *f = s->payload;
+
+	(void)c;
+	(void)d;
+	return open_source_blob(f->x, f->d, &f->fd, &f->offset, &f->owned);
 }
+
+static int file_send(bp_client *c, bp_dest *d, bp_blob_step *s)
+{
+	file_blob *f = s->payload;
+	bp_upload_options uo = { .session = s->session,
+				 .offset = f->offset,
+				 .chunk_size = c->opts.chunk_size,
+				 .monolithic_max = c->opts.monolithic_max,
+				 .progress = bp_jobs__progress,
+				 .payload = &f->pc };
+	int err;
+
+	if ((err = bp_registry__blob_upload(d->reg, d->repo, f->d->digest, f->d->size, f->fd, &uo)))
+		return err;
+	bp_strlcpy(s->out_digest, f->d->digest, BP_DIGEST_MAX);
+	s->out_size = f->d->size;
+	return 0;
+}
+
+static void file_close(bp_blob_step *s)
+{
+	file_blob *f = s->payload;
+
+	if (f->owned && f->fd >= 0)
+		close(f->fd);
+}
+
+/* A source blob takes the session a refused mount opened: the upload goes by fd. */
+static const bp_blob_source file_source = { file_open, file_send, file_close, 1 };
 
 static int push_blob(bp_client *c, job *j)
 {
 	push_ctx *x = j->ctx;
-	const bp_descriptor *d = j->desc;
-	progress_ctx pc = { c, d->digest, j->kind };
-	bp_upload_options uo = { NULL, 0, c->opts.chunk_size, c->opts.monolithic_max,
-				 bp_jobs__progress, &pc };
-	char *session = NULL;
-	int64_t have = -1, offset;
-	int fd = -1, owned = 0, err;
+	file_blob f = { x, j->desc, { c, j->desc->digest, j->kind }, -1, 0, 0 };
+	bp_blob_step s;
 
-	err = bp_registry__blob_exists(x->reg, x->repo, d->digest, &have);
-	if (err == 0 && (have < 0 || have == d->size)) {
-		bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, j->kind, d->size, d->size, NULL);
-		remember(x, d->digest);
-		return 0;
-	}
-	if (err && err != BP_ENOTFOUND)
-		return err;
-	if (bp_client__try_mount(c, x->reg, x->cache, x->registry, x->repo, d->digest, j->kind,
-				 d->size, &session) && !session) {
-		remember(x, d->digest);
-		return 0;
-	}
-	uo.session = session;
-	if ((err = open_source_blob(x, d, &fd, &offset, &owned)))
-		goto done;
-	uo.offset = offset;
-	bp_client__emit(c, BP_EVENT_BLOB_START, d->digest, j->kind, 0, d->size, NULL);
-	err = bp_registry__blob_upload(x->reg, x->repo, d->digest, d->size, fd, &uo);
-done:
-	if (owned && fd >= 0)
-		close(fd);
-	free(session);
-	if (err)
-		return err;
-	bp_client__emit(c, BP_EVENT_BLOB_DONE, d->digest, j->kind, d->size, d->size, NULL);
-	remember(x, d->digest);
-	return 0;
-}
-
-/* See transfer.h. */
-int bp_transfer__manifest_there(bp_client *c, bp_registry *reg, const char *repo,
-				const bp_manifest *m, const char *ref, const char *digest)
-{
-	char got[BP_DIGEST_MAX] = "";
-	size_t i;
-
-	if (bp_registry__manifest_get(reg, repo, ref, NULL, NULL, NULL, got) ||
-	    !bp_digest_equal(got, digest)) {
-		bp_error_clear();
-		return 0;
-	}
-	bp_client__debug(c, "%s:%s is %s already: nothing to send", repo, ref, digest);
-	if (!bp_manifest_kind_is_index(bp_manifest_kind_get(m))) {
-		const bp_descriptor *cfg = bp_manifest_config(m);
-
-		if (cfg)
-			bp_client__emit(c, BP_EVENT_BLOB_EXISTS, cfg->digest, "config", cfg->size,
-					cfg->size, NULL);
-		for (i = 0; i < bp_manifest_count(m); i++) {
-			const bp_descriptor *d = bp_manifest_item(m, i);
-
-			bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, "layer", d->size, d->size,
-					NULL);
-		}
-	}
-	return 1;
+	bp_steps__blob_init(&s, j->desc->digest, j->desc->size, j->kind, &file_source, &f);
+	return bp_steps__blob_put(c, &x->dest, &s);
 }
 
 /*
@@ -189,54 +144,47 @@ static int push_manifest(bp_client *c, push_ctx *x, const bp_descriptor *desc, c
 			 int depth, char out[BP_DIGEST_MAX])
 {
 	bp_manifest *m = NULL;
-	char *bytes = NULL, got[BP_DIGEST_MAX];
+	char *bytes = NULL;
 	size_t len, i, n;
 	job *jobs = NULL;
-	int err;
+	int err, index;
 
 	if (depth > MANIFEST_DEPTH_MAX)
-		return bp_error_set(BP_EINVAL, "manifest %s: indexes nested too deep", desc->digest);
+		return bp_error_set(BP_EINVAL, "manifest %s: indexes nested too deep",
+				    desc->digest);
 	if ((err = read_source_manifest(x, desc, &bytes, &len)))
 		goto done;
 	if ((err = bp_manifest_parse(&m, bytes, len, desc->media_type))) {
-		bp_error_prefix("manifest %s in the %s", desc->digest, x->archive ? "archive" : "layout");
+		bp_error_prefix("manifest %s in the %s", desc->digest,
+				x->archive ? "archive" : "layout");
 		goto done;
 	}
 	/* the registry has this very manifest under ref already: so it has all it needs */
-	if (bp_transfer__manifest_there(c, x->reg, x->repo, m, ref ? ref : desc->digest,
-					desc->digest)) {
+	if (bp_steps__manifest_there(c, &x->dest, m, ref ? ref : desc->digest, desc->digest)) {
 		bp_strlcpy(out, desc->digest, BP_DIGEST_MAX);
 		goto done;
 	}
-	if (bp_manifest_kind_is_index(bp_manifest_kind_get(m))) {
+	index = bp_manifest_kind_is_index(bp_manifest_kind_get(m));
+	if (index) {
 		for (i = 0; i < bp_manifest_count(m); i++) {
 			char child[BP_DIGEST_MAX];
 
-			if ((err = push_manifest(c, x, bp_manifest_item(m, i), NULL, depth + 1, child)))
+			if ((err = push_manifest(c, x, bp_manifest_item(m, i), NULL, depth + 1,
+						 child)))
 				goto done;
 		}
 	} else {
-		if (!(jobs = bp_transfer__image_jobs(m, x, &n))) {
+		if (!(jobs = bp_steps__image_jobs(m, x, &n))) {
 			err = BP_ENOMEM;
 			goto done;
 		}
 		if ((err = bp_jobs__run(c, jobs, n, push_blob)))
 			goto done;
 	}
-	err = bp_registry__manifest_put(x->reg, x->repo, ref ? ref : desc->digest, bytes, len,
-					bp_manifest_media_type(m), got);
-	if (err)
-		goto done;
-	/* the registry must have stored exactly our bytes */
-	if (got[0] && !bp_digest_equal(got, desc->digest)) {
-		err = bp_error_set(BP_EINTEGRITY, "manifest %s: registry answered Docker-Content-Digest %s",
-				   desc->digest, got);
-		goto done;
-	}
-	bp_strlcpy(out, desc->digest, BP_DIGEST_MAX);
-	bp_client__emit(c, BP_EVENT_MANIFEST, desc->digest,
-	     bp_manifest_kind_is_index(bp_manifest_kind_get(m)) ? "index" : "manifest",
-	     (int64_t)len, (int64_t)len, NULL);
+	err = bp_steps__manifest_put(c, &x->dest, ref, bytes, len, bp_manifest_media_type(m),
+				     desc->digest, index ? "index" : "manifest");
+	if (!err)
+		bp_strlcpy(out, desc->digest, BP_DIGEST_MAX);
 done:
 	free(jobs);
 	bp_manifest_free(m);
@@ -252,24 +200,17 @@ static long archive_read_at(void *src, const bp_archive_layer *l, uint64_t off, 
 
 /*
  * Push the manifest desc names, and all it references, from x's source
- * (a layout or an archive) to dst under its tag; the registry and the
- * cache of mount sources are opened for it and closed after.
+ * (a layout or an archive) to dst under its tag; the destination is
+ * opened for it and closed after.
  */
-static int push_tree(bp_client *c, push_ctx *x, const bp_descriptor *desc,
-		     const bp_reference *dst, char digest[BP_DIGEST_MAX])
+static int push_tree(bp_client *c, push_ctx *x, const bp_descriptor *desc, const bp_reference *dst,
+		     char digest[BP_DIGEST_MAX])
 {
 	int err;
 
-	if (bp_cache__open(&x->cache))
-		x->cache = NULL;
-	if (!(err = bp_client__open_registry(c, bp_reference_domain(dst), NULL, 1, &x->reg)))
+	if (!(err = bp_steps__dest_open(c, &x->dest, dst)))
 		err = push_manifest(c, x, desc, bp_reference_tag(dst), 0, digest);
-	if (x->cache && bp_cache__save(x->cache))
-		bp_client__debug(c, "cache not saved: %s", bp_error_last());
-	bp_cache__free(x->cache);
-	bp_registry__free(x->reg);
-	x->cache = NULL;
-	x->reg = NULL;
+	bp_steps__dest_close(c, &x->dest);
 	return err;
 }
 
@@ -329,7 +270,7 @@ done:
 static int push_archive_index(bp_client *c, bp_archive *a, const bp_archive_image *img,
 			      const bp_reference *dst, char digest[BP_DIGEST_MAX])
 {
-	push_ctx x = { NULL, NULL, a, bp_reference_path(dst), bp_reference_domain(dst), NULL };
+	push_ctx x = { { NULL, NULL, NULL, NULL }, NULL, a };
 	bp_descriptor desc;
 	int err;
 
@@ -352,8 +293,8 @@ static int push_archive(bp_client *c, const bp_transport *t, const bp_reference 
 {
 	bp_archive *a = NULL;
 	const bp_archive_image *img;
-	bp_push_docker p = { NULL, bp_reference_domain(dst), bp_reference_path(dst), NULL, NULL,
-			     archive_read_at };
+	bp_dest dest = { NULL, NULL, NULL, NULL };
+	bp_push_docker p = { &dest, NULL, archive_read_at };
 	bp_push_docker_image pi;
 	int err;
 
@@ -365,11 +306,8 @@ static int push_archive(bp_client *c, const bp_transport *t, const bp_reference 
 	if (img->index_digest[0] && !c->opts.platform &&
 	    (err = push_archive_index(c, a, img, dst, digest)) != 1)
 		goto done;
-	err = 0;
 	p.src = a;
-	if (bp_cache__open(&p.cache))
-		p.cache = NULL;
-	if ((err = bp_client__open_registry(c, bp_reference_domain(dst), NULL, 1, &p.reg)))
+	if ((err = bp_steps__dest_open(c, &dest, dst)))
 		goto done;
 	pi.config = img->config;
 	pi.config_len = img->config_len;
@@ -383,8 +321,7 @@ static int push_archive(bp_client *c, const bp_transport *t, const bp_reference 
 		err = bp_error_set(BP_EINVAL, "%s names digest %s, but the pushed manifest is %s",
 				   bp_reference_string(dst), bp_reference_digest(dst), digest);
 done:
-	bp_registry__free(p.reg);
-	bp_cache__free(p.cache);
+	bp_steps__dest_close(c, &dest);
 	bp_archive__free(a);
 	return err;
 }
@@ -393,8 +330,8 @@ done:
 static int push_daemon(bp_client *c, const bp_transport *t, const bp_reference *dst,
 		       char digest[BP_DIGEST_MAX])
 {
-	bp_push_docker p = { NULL, bp_reference_domain(dst), bp_reference_path(dst), NULL, NULL,
-			     NULL };
+	bp_dest dest = { NULL, NULL, NULL, NULL };
+	bp_push_docker p = { &dest, NULL, NULL };
 	bp_daemon *d = NULL;
 	int err;
 
@@ -404,18 +341,17 @@ static int push_daemon(bp_client *c, const bp_transport *t, const bp_reference *
 			char why[300];
 
 			bp_strlcpy(why, bp_error_last(), sizeof(why));
-			err = bp_error_set(BP_ERROR, "cannot push %s from the daemon: %s; use --from "
-					   "oci:DIR or --from docker-archive:FILE", t->ref, why);
+			err = bp_error_set(BP_ERROR,
+					   "cannot push %s from the daemon: %s; use --from "
+					   "oci:DIR or --from docker-archive:FILE",
+					   t->ref, why);
 		}
 		return err;
 	}
 	bp_client__debug(c, "Docker daemon at %s", bp_daemon__socket(d));
-	if (bp_cache__open(&p.cache))
-		p.cache = NULL;
-	if (!(err = bp_client__open_registry(c, bp_reference_domain(dst), NULL, 1, &p.reg)))
+	if (!(err = bp_steps__dest_open(c, &dest, dst)))
 		err = bp_push_docker__daemon(c, &p, d, t->ref, bp_reference_tag(dst), digest);
-	bp_registry__free(p.reg);
-	bp_cache__free(p.cache);
+	bp_steps__dest_close(c, &dest);
 	bp_daemon__free(d);
 	return err;
 }
@@ -424,7 +360,7 @@ static int push_daemon(bp_client *c, const bp_transport *t, const bp_reference *
 static int push_oci(bp_client *c, const bp_transport *t, const bp_reference *dst,
 		    char digest[BP_DIGEST_MAX])
 {
-	push_ctx x = { NULL, NULL, NULL, bp_reference_path(dst), bp_reference_domain(dst), NULL };
+	push_ctx x = { { NULL, NULL, NULL, NULL }, NULL, NULL };
 	const bp_descriptor *desc;
 	int err;
 
@@ -469,294 +405,6 @@ int bp_push(bp_client *c, const char *source, const bp_reference *dst, char dige
 	return err;
 }
 
-/* ---- pull ---- */
-
-typedef struct {
-	bp_registry *reg;
-	bp_oci *oci;
-	const char *repo;
-} pull_ctx;
-
-typedef struct {
-	bp_oci_writer *w;
-	const bp_descriptor *d;
-	progress_ctx *pc;
-} sink;
-
-static int sink_write(const void *data, size_t len, void *payload)
-{
-	sink *s = payload;
-	int64_t have = bp_oci_writer_count(s->w);
-
-	/* never take more than the descriptor promised */
-	if ((int64_t)len > s->d->size - have)
-		return bp_error_set(BP_EINTEGRITY, "blob %s: registry sent more than its %lld bytes",
-				    s->d->digest, (long long)s->d->size);
-	if (bp_oci_writer_write(s->w, data, len))
-		return bp_error_last_code() ? bp_error_last_code() : BP_EIO;
-	bp_client__emit(s->pc->c, BP_EVENT_BLOB_PROGRESS, s->d->digest, s->pc->kind, have + (int64_t)len,
-	     s->d->size, NULL);
-	return 0;
-}
-
-/*
- * Download one blob into w from where it stands. A cut download goes on
- * from where it stopped, the hash carried over.
- */
-static int download(bp_client *c, pull_ctx *x, sink *s)
-{
-	const bp_descriptor *d = s->d;
-	int err, tries;
-
-	for (tries = 0;; tries++) {
-		int64_t have = bp_oci_writer_count(s->w);
-
-		/* all there from an earlier run: commit will tell whether it is right */
-		if (have > 0 && have >= d->size)
-			return 0;
-		err = bp_registry__blob_get(x->reg, x->repo, d->digest, have, sink_write, s);
-		if (err != BP_ENET || tries >= c->opts.retries || bp_oci_writer_count(s->w) == have)
-			return err;
-		bp_client__debug(c, "blob %s: cut off at byte %lld, resuming", d->digest,
-				 (long long)bp_oci_writer_count(s->w));
-	}
-}
-
-static int pull_blob(bp_client *c, job *j)
-{
-	pull_ctx *x = j->ctx;
-	const bp_descriptor *d = j->desc;
-	progress_ctx pc = { c, d->digest, j->kind };
-	sink s = { NULL, d, &pc };
-	int64_t resumed;
-	int err;
-
-	if (bp_oci_blob_exists(x->oci, d->digest, d->size) == 1) {
-		bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, j->kind, d->size, d->size, NULL);
-		return 0;
-	}
-	bp_client__emit(c, BP_EVENT_BLOB_START, d->digest, j->kind, 0, d->size, NULL);
-	/* what an earlier run left of this blob is taken over (and hashed again) */
-	if ((err = bp_oci_blob_resume(x->oci, &s.w, d->digest, d->size)))
-		return err;
-	if ((resumed = bp_oci_writer_resumed(s.w)) > 0)
-		bp_client__debug(c, "blob %s: %lld bytes left by an earlier pull, resuming", d->digest,
-				 (long long)resumed);
-	if ((err = download(c, x, &s))) {
-		/* what arrived stays for the next run, unless it cannot be of use */
-		if (err == BP_EINTEGRITY || err == BP_ENOTFOUND || bp_oci_writer_count(s.w) == 0)
-			bp_oci_writer_abort(s.w);
-		else
-			bp_oci_writer_keep(s.w);
-		return err;
-	}
-	/* commit checks size and digest, and keeps nothing that does not match */
-	err = bp_oci_blob_commit(s.w);
-	if (err == BP_EINTEGRITY && resumed > 0) {
-		/* the earlier run's bytes may be what was wrong: once more, from nothing */
-		bp_client__debug(c, "blob %s: %s; downloading it whole", d->digest, bp_error_last());
-		if ((err = bp_oci_blob_begin(x->oci, &s.w, d->digest, d->size)))
-			return err;
-		if ((err = download(c, x, &s))) {
-			bp_oci_writer_abort(s.w);
-			return err;
-		}
-		err = bp_oci_blob_commit(s.w);
-	}
-	if (err)
-		return err;
-	bp_client__emit(c, BP_EVENT_BLOB_DONE, d->digest, j->kind, d->size, d->size, NULL);
-	return 0;
-}
-
-/*
- * Fetch a manifest and check it: by digest, the bytes must hash to it; by
- * tag, to the Docker-Content-Digest the registry sent, when it sent one.
- */
-int bp_transfer__fetch_manifest(bp_registry *reg, const char *repo, const char *ref,
-				int by_digest, char **bytes, size_t *len, char **ctype,
-				char digest[BP_DIGEST_MAX])
-{
-	char sent[BP_DIGEST_MAX];
-	int err;
-
-	err = bp_registry__manifest_get(reg, repo, ref, bytes, len, ctype, sent);
-	if (err)
-		return err;
-	if ((err = bp_digest_buf(digest, *bytes, *len)))
-		goto fail;
-	if (by_digest && !bp_digest_equal(digest, ref)) {
-		err = bp_error_set(BP_EINTEGRITY, "manifest %s: registry sent bytes that hash to %s",
-				   ref, digest);
-		goto fail;
-	}
-	if (sent[0] && bp_digest_validate(sent) == 0 && !bp_digest_equal(sent, digest)) {
-		err = bp_error_set(BP_EINTEGRITY, "manifest %s: Docker-Content-Digest %s, but the "
-				   "bytes hash to %s", ref, sent, digest);
-		goto fail;
-	}
-	return 0;
-fail:
-	free(*bytes);
-	free(*ctype);
-	*bytes = *ctype = NULL;
-	return err;
-}
-
-/*
- * Pull an image manifest's blobs into the layout, then the manifest itself
- * (untagged): a reader never sees a half image.
- */
-static int pull_image(bp_client *c, pull_ctx *x, const bp_manifest *m, const char *bytes,
-		      size_t len, const char *digest)
-{
-	job *jobs;
-	size_t n;
-	int err;
-
-	if (!(jobs = bp_transfer__image_jobs(m, x, &n)))
-		return BP_ENOMEM;
-	if (!(err = bp_jobs__run(c, jobs, n, pull_blob)))
-		err = bp_oci_blob_put(x->oci, digest, bytes, len);
-	free(jobs);
-	return err;
-}
-
-/*
- * One platform's manifest of an index, by digest: fetched, verified,
- * parsed; an index within the index is refused. On error nothing is left
- * to free.
- */
-static int fetch_image_manifest(pull_ctx *x, const bp_reference *src, const char *digest,
-				bp_manifest **m, char **bytes, size_t *len, char **ctype)
-{
-	char got[BP_DIGEST_MAX];
-	int err;
-
-	*m = NULL;
-	if ((err = bp_transfer__fetch_manifest(x->reg, x->repo, digest, 1, bytes, len, ctype, got)))
-		return err;
-	if ((err = bp_manifest_parse(m, *bytes, *len, *ctype)))
-		bp_error_prefix("%s: manifest %s", bp_reference_string(src), digest);
-	else if (bp_manifest_kind_is_index(bp_manifest_kind_get(*m)))
-		err = bp_error_set(BP_EUNSUPPORTED, "%s: index within an index",
-				   bp_reference_string(src));
-	if (err) {
-		bp_manifest_free(*m);
-		free(*bytes);
-		free(*ctype);
-		*m = NULL;
-		*bytes = *ctype = NULL;
-	}
-	return err;
-}
-
-/* Every platform of an index, then the index itself. */
-static int pull_index(bp_client *c, pull_ctx *x, const bp_reference *src, const bp_manifest *idx)
-{
-	size_t i;
-	int err = 0;
-
-	for (i = 0; i < bp_manifest_count(idx) && !err; i++) {
-		const bp_descriptor *d = bp_manifest_item(idx, i);
-		bp_manifest *m = NULL;
-		char *bytes = NULL, *ctype = NULL;
-		size_t len;
-
-		if (bp_oci_blob_exists(x->oci, d->digest, d->size) == 1) {
-			/* the manifest is written last: its blobs are there already */
-			bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, "manifest", d->size, d->size,
-					NULL);
-			continue;
-		}
-		err = fetch_image_manifest(x, src, d->digest, &m, &bytes, &len, &ctype);
-		if (!err)
-			err = pull_image(c, x, m, bytes, len, d->digest);
-		bp_manifest_free(m);
-		free(bytes);
-		free(ctype);
-	}
-	return err;
-}
-
-/* Pull src into the OCI layout at path, tagged tag (NULL: src's tag). */
-static int pull_oci(bp_client *c, const bp_reference *src, const char *path, const char *tag,
-		    char digest[BP_DIGEST_MAX])
-{
-	pull_ctx x = { NULL, NULL, bp_reference_path(src) };
-	bp_manifest *m = NULL;
-	char *bytes = NULL, *ctype = NULL;
-	char mdigest[BP_DIGEST_MAX];
-	const char *platform = c->opts.platform ? c->opts.platform : bp_platform_default();
-	bp_descriptor mdesc;
-	size_t len;
-	int err, index;
-
-	if ((err = bp_client__open_registry(c, bp_reference_domain(src), NULL, 0, &x.reg)))
-		goto done;
-	/* name:tag@digest is pulled by digest, as docker does */
-	err = bp_transfer__fetch_manifest(x.reg, x.repo, bp_reference_object(src),
-					  bp_reference_digest(src) != NULL, &bytes, &len, &ctype,
-					  mdigest);
-	if (err)
-		goto done;
-	if ((err = bp_manifest_parse(&m, bytes, len, ctype))) {
-		bp_error_prefix("%s", bp_reference_string(src));
-		goto done;
-	}
-	index = bp_manifest_kind_is_index(bp_manifest_kind_get(m));
-	if (index && c->opts.all_platforms) {
-		if ((err = bp_oci_open(&x.oci, path, 1)) || (err = pull_index(c, &x, src, m)))
-			goto done;
-	} else if (index) {
-		const bp_descriptor *pick;
-		bp_manifest *child = NULL;
-		char *cbytes = NULL, *cctype = NULL;
-		size_t clen;
-
-		if ((err = bp_manifest_select_platform(m, platform, &pick))) {
-			bp_error_prefix("%s", bp_reference_string(src));
-			goto done;
-		}
-		bp_client__debug(c, "index %s: platform %s is %s", mdigest, platform, pick->digest);
-		bp_strlcpy(mdigest, pick->digest, sizeof(mdigest));
-		if ((err = fetch_image_manifest(&x, src, mdigest, &child, &cbytes, &clen, &cctype)))
-			goto done;
-		bp_manifest_free(m);
-		free(bytes);
-		free(ctype);
-		m = child;
-		bytes = cbytes;
-		ctype = cctype;
-		len = clen;
-	}
-	if (index && c->opts.all_platforms) {
-		/* the index last, after every manifest it lists */
-		if ((err = bp_oci_blob_put(x.oci, mdigest, bytes, len)))
-			goto done;
-	} else if ((err = bp_oci_open(&x.oci, path, 1)) ||
-		   (err = pull_image(c, &x, m, bytes, len, mdigest))) {
-		goto done;
-	}
-	/* the tag last: a reader never sees a half image */
-	memset(&mdesc, 0, sizeof(mdesc));
-	mdesc.media_type = bp_manifest_media_type(m);
-	bp_strlcpy(mdesc.digest, mdigest, sizeof(mdesc.digest));
-	mdesc.size = (int64_t)len;
-	err = bp_oci_tag(x.oci, &mdesc, tag ? tag : bp_reference_tag(src));
-	if (err)
-		goto done;
-	bp_client__emit(c, BP_EVENT_MANIFEST, mdigest, index && c->opts.all_platforms ? "index" :
-			"manifest", (int64_t)len, (int64_t)len, NULL);
-	bp_strlcpy(digest, mdigest, BP_DIGEST_MAX);
-done:
-	bp_manifest_free(m);
-	free(bytes);
-	free(ctype);
-	bp_registry__free(x.reg);
-	bp_oci_free(x.oci);
-	return err;
-}
 
 /* ---- pull into docker's formats ---- */
 
@@ -1005,22 +653,15 @@ static long file_read(char *buf, size_t len, void *payload)
 }
 
 /*
- * Pull into a `docker save` archive or the daemon: everything is pulled
- * and verified into a private layout first, so nothing unverified is ever
- * written to the archive or handed to the daemon.
+ * A new private directory for the layout a pull into t fills first: next
+ * to t's FILE for an archive, else in $TMPDIR or /tmp. *out: new string.
  */
-static int pull_docker(bp_client *c, const bp_reference *src, const bp_transport *t,
-		       char digest[BP_DIGEST_MAX])
+static int pull_tmpdir(const bp_transport *t, char **out)
 {
 	const char *base = t->kind == BP_TRANSPORT_ARCHIVE ? t->path : secure_getenv("TMPDIR");
-	char *tmp = NULL, *name = NULL, *archive = NULL;
-	bp_oci *oci = NULL;
-	bp_daemon *d = NULL;
-	int fd = -1, err;
+	char *tmp;
 
-	/* the daemon first: an unreachable one should fail before any download */
-	if (t->kind == BP_TRANSPORT_DAEMON && (err = bp_daemon__open(&d)))
-		return err;
+	*out = NULL;
 	if (t->kind == BP_TRANSPORT_ARCHIVE) {
 		const char *slash = strrchr(base, '/');
 
@@ -1029,6 +670,280 @@ static int pull_docker(bp_client *c, const bp_reference *src, const bp_transport
 	} else {
 		tmp = bp_aprintf("%s/beampush-pull-XXXXXX", base && *base == '/' ? base : "/tmp");
 	}
+	if (!tmp)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	if (!mkdtemp(tmp)) {
+		/* name the directory the user gave, not our temporary name in it */
+		const char *slash = strrchr(tmp, '/');
+		int err = bp_error_set(BP_EIO, "cannot write in %.*s: %s",
+				       slash ? (int)(slash - tmp) : 1, slash ? tmp : ".",
+				       strerror(errno));
+
+		free(tmp);
+		return err;
+	}
+	*out = tmp;
+	return 0;
+}
+
+/*
+ * Write the image tagged tag in the (verified) layout at dir into t: a
+ * `docker save` archive at t->path, or the archive Docker 25+ saves,
+ * loaded into the daemon d. name (may be NULL) is the image's.
+ */
+static int write_docker(bp_client *c, const char *dir, const char *tag, const bp_transport *t,
+			const char *name, bp_daemon *d)
+{
+	char *archive = NULL;
+	bp_oci *oci = NULL;
+	int fd = -1, err;
+
+	if ((err = bp_oci_open(&oci, dir, 0)))
+		goto done;
+	archive = t->kind == BP_TRANSPORT_ARCHIVE ? bp_strdup(t->path)
+						  : bp_aprintf("%s/image.tar", dir);
+	if (!archive) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	err = t->kind == BP_TRANSPORT_ARCHIVE ? layout_to_archive(oci, tag, name, archive)
+					      : layout_to_oci_archive(oci, tag, name, archive);
+	if (err || t->kind != BP_TRANSPORT_DAEMON)
+		goto done;
+	if ((fd = open(archive, O_RDONLY | O_CLOEXEC)) < 0) {
+		err = bp_error_set(BP_EIO, "%s: %s", archive, strerror(errno));
+		goto done;
+	}
+	bp_client__debug(c, "loading %s into the daemon at %s", name, bp_daemon__socket(d));
+	err = bp_daemon__load(d, file_read, &fd);
+done:
+	if (fd >= 0)
+		close(fd);
+	bp_oci_free(oci);
+	free(archive);
+	return err;
+}
+
+/* ---- pull ---- */
+
+typedef struct {
+	bp_registry *reg;
+	bp_oci *oci;
+	const char *repo;
+} pull_ctx;
+
+typedef struct {
+	bp_oci_writer *w;
+	const bp_descriptor *d;
+	progress_ctx *pc;
+} sink;
+
+static int sink_write(const void *data, size_t len, void *payload)
+{
+	sink *s = payload;
+	int64_t have = bp_oci_writer_count(s->w);
+
+	/* never take more than the descriptor promised */
+	if ((int64_t)len > s->d->size - have)
+		return bp_error_set(BP_EINTEGRITY, "blob %s: registry sent more than its %lld bytes",
+				    s->d->digest, (long long)s->d->size);
+	if (bp_oci_writer_write(s->w, data, len))
+		return bp_error_last_code() ? bp_error_last_code() : BP_EIO;
+	bp_client__emit(s->pc->c, BP_EVENT_BLOB_PROGRESS, s->d->digest, s->pc->kind, have + (int64_t)len,
+	     s->d->size, NULL);
+	return 0;
+}
+
+/*
+ * Download one blob into w from where it stands. A cut download goes on
+ * from where it stopped, the hash carried over.
+ */
+static int download(bp_client *c, pull_ctx *x, sink *s)
+{
+	const bp_descriptor *d = s->d;
+	int err, tries;
+
+	for (tries = 0;; tries++) {
+		int64_t have = bp_oci_writer_count(s->w);
+
+		/* all there from an earlier run: commit will tell whether it is right */
+		if (have > 0 && have >= d->size)
+			return 0;
+		err = bp_registry__blob_get(x->reg, x->repo, d->digest, have, sink_write, s);
+		if (err != BP_ENET || tries >= c->opts.retries || bp_oci_writer_count(s->w) == have)
+			return err;
+		bp_client__debug(c, "blob %s: cut off at byte %lld, resuming", d->digest,
+				 (long long)bp_oci_writer_count(s->w));
+	}
+}
+
+static int pull_blob(bp_client *c, job *j)
+{
+	pull_ctx *x = j->ctx;
+	const bp_descriptor *d = j->desc;
+	progress_ctx pc = { c, d->digest, j->kind };
+	sink s = { NULL, d, &pc };
+	int64_t resumed;
+	int err;
+
+	if (bp_oci_blob_exists(x->oci, d->digest, d->size) == 1) {
+		bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, j->kind, d->size, d->size, NULL);
+		return 0;
+	}
+	bp_client__emit(c, BP_EVENT_BLOB_START, d->digest, j->kind, 0, d->size, NULL);
+	/* what an earlier run left of this blob is taken over (and hashed again) */
+	if ((err = bp_oci_blob_resume(x->oci, &s.w, d->digest, d->size)))
+		return err;
+	if ((resumed = bp_oci_writer_resumed(s.w)) > 0)
+		bp_client__debug(c, "blob %s: %lld bytes left by an earlier pull, resuming", d->digest,
+				 (long long)resumed);
+	if ((err = download(c, x, &s))) {
+		/* what arrived stays for the next run, unless it cannot be of use */
+		if (err == BP_EINTEGRITY || err == BP_ENOTFOUND || bp_oci_writer_count(s.w) == 0)
+			bp_oci_writer_abort(s.w);
+		else
+			bp_oci_writer_keep(s.w);
+		return err;
+	}
+	/* commit checks size and digest, and keeps nothing that does not match */
+	err = bp_oci_blob_commit(s.w);
+	if (err == BP_EINTEGRITY && resumed > 0) {
+		/* the earlier run's bytes may be what was wrong: once more, from nothing */
+		bp_client__debug(c, "blob %s: %s; downloading it whole", d->digest, bp_error_last());
+		if ((err = bp_oci_blob_begin(x->oci, &s.w, d->digest, d->size)))
+			return err;
+		if ((err = download(c, x, &s))) {
+			bp_oci_writer_abort(s.w);
+			return err;
+		}
+		err = bp_oci_blob_commit(s.w);
+	}
+	if (err)
+		return err;
+	bp_client__emit(c, BP_EVENT_BLOB_DONE, d->digest, j->kind, d->size, d->size, NULL);
+	return 0;
+}
+
+/*
+ * Pull an image manifest's blobs into the layout, then the manifest itself
+ * (untagged): a reader never sees a half image.
+ */
+static int pull_image(bp_client *c, pull_ctx *x, const bp_manifest *m, const char *bytes,
+		      size_t len, const char *digest)
+{
+	job *jobs;
+	size_t n;
+	int err;
+
+	if (!(jobs = bp_steps__image_jobs(m, x, &n)))
+		return BP_ENOMEM;
+	if (!(err = bp_jobs__run(c, jobs, n, pull_blob)))
+		err = bp_oci_blob_put(x->oci, digest, bytes, len);
+	free(jobs);
+	return err;
+}
+
+/* Every platform of an index, then the index itself. */
+static int pull_index(bp_client *c, pull_ctx *x, const bp_reference *src, const bp_manifest *idx)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < bp_manifest_count(idx) && !err; i++) {
+		const bp_descriptor *d = bp_manifest_item(idx, i);
+		bp_fetched f;
+
+		if (bp_oci_blob_exists(x->oci, d->digest, d->size) == 1) {
+			/* the manifest is written last: its blobs are there already */
+			bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, "manifest", d->size,
+					d->size, NULL);
+			continue;
+		}
+		err = bp_steps__manifest_fetch(x->reg, x->repo, d->digest, 1, BP_FETCH_IMAGE,
+					       bp_reference_string(src), &f);
+		if (!err)
+			err = pull_image(c, x, f.m, f.bytes, f.len, d->digest);
+		bp_steps__fetched_release(&f);
+	}
+	return err;
+}
+
+/* Pull src into the OCI layout at path, tagged tag (NULL: src's tag). */
+static int pull_oci(bp_client *c, const bp_reference *src, const char *path, const char *tag,
+		    char digest[BP_DIGEST_MAX])
+{
+	pull_ctx x = { NULL, NULL, bp_reference_path(src) };
+	const char *platform = c->opts.platform ? c->opts.platform : bp_platform_default();
+	const char *name = bp_reference_string(src);
+	bp_fetched top = { NULL, 0, NULL, "", NULL }, child = { NULL, 0, NULL, "", NULL };
+	const bp_fetched *img = &top; /* what is tagged: the image, or the whole index */
+	bp_descriptor mdesc;
+	int err, whole = 0;
+
+	if ((err = bp_client__open_registry(c, bp_reference_domain(src), NULL, 0, &x.reg)))
+		goto done;
+	/* name:tag@digest is pulled by digest, as docker does */
+	err = bp_steps__manifest_fetch(x.reg, x.repo, bp_reference_object(src),
+				       bp_reference_digest(src) != NULL, BP_FETCH_PARSE, name,
+				       &top);
+	if (err)
+		goto done;
+	if (bp_manifest_kind_is_index(bp_manifest_kind_get(top.m))) {
+		const bp_descriptor *pick;
+
+		whole = c->opts.all_platforms;
+		if (!whole &&
+		    ((err = bp_steps__platform_pick(c, top.m, top.digest, platform, name, &pick)) ||
+		     (err = bp_steps__manifest_fetch(x.reg, x.repo, pick->digest, 1, BP_FETCH_IMAGE,
+						     name, &child))))
+			goto done;
+		if (!whole)
+			img = &child;
+	}
+	if ((err = bp_oci_open(&x.oci, path, 1)))
+		goto done;
+	/* an index last, after every manifest it lists */
+	if (whole && !(err = pull_index(c, &x, src, top.m)))
+		err = bp_oci_blob_put(x.oci, top.digest, top.bytes, top.len);
+	else if (!whole)
+		err = pull_image(c, &x, img->m, img->bytes, img->len, img->digest);
+	if (err)
+		goto done;
+	/* the tag last: a reader never sees a half image */
+	memset(&mdesc, 0, sizeof(mdesc));
+	mdesc.media_type = bp_manifest_media_type(img->m);
+	bp_strlcpy(mdesc.digest, img->digest, sizeof(mdesc.digest));
+	mdesc.size = (int64_t)img->len;
+	if ((err = bp_oci_tag(x.oci, &mdesc, tag ? tag : bp_reference_tag(src))))
+		goto done;
+	bp_client__emit(c, BP_EVENT_MANIFEST, img->digest, whole ? "index" : "manifest",
+			(int64_t)img->len, (int64_t)img->len, NULL);
+	bp_strlcpy(digest, img->digest, BP_DIGEST_MAX);
+done:
+	bp_steps__fetched_release(&top);
+	bp_steps__fetched_release(&child);
+	bp_registry__free(x.reg);
+	bp_oci_free(x.oci);
+	return err;
+}
+
+/* ---- into docker's formats ---- */
+
+/*
+ * Pull into a `docker save` archive or the daemon: everything is pulled
+ * and verified into a private layout first, so nothing unverified is ever
+ * written to the archive or handed to the daemon.
+ */
+static int pull_docker(bp_client *c, const bp_reference *src, const bp_transport *t,
+		       char digest[BP_DIGEST_MAX])
+{
+	char *tmp = NULL, *name = NULL;
+	bp_daemon *d = NULL;
+	int err;
+
+	/* the daemon first: an unreachable one should fail before any download */
+	if (t->kind == BP_TRANSPORT_DAEMON && (err = bp_daemon__open(&d)))
+		return err;
 	/*
 	 * The name the image gets: the one asked for, else the pulled
 	 * reference's; pulled by digest alone, none (as docker pull by digest).
@@ -1037,51 +952,20 @@ static int pull_docker(bp_client *c, const bp_reference *src, const bp_transport
 		name = bp_strdup(t->ref);
 	else if (bp_reference_tag(src))
 		name = bp_aprintf("%s:%s", bp_reference_name(src), bp_reference_tag(src));
-	if (!tmp || ((t->ref || bp_reference_tag(src)) && !name)) {
+	if ((t->ref || bp_reference_tag(src)) && !name) {
 		err = bp_error_set(BP_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (!mkdtemp(tmp)) {
-		/* name the directory the user gave, not our temporary name in it */
-		const char *slash = strrchr(tmp, '/');
-
-		err = bp_error_set(BP_EIO, "cannot write in %.*s: %s",
-				   slash ? (int)(slash - tmp) : 1, slash ? tmp : ".", strerror(errno));
-		free(tmp);
-		tmp = NULL;
+	if ((err = pull_tmpdir(t, &tmp)) ||
+	    (err = pull_oci(c, src, tmp, "pulled", digest)))
 		goto done;
-	}
-	if ((err = pull_oci(c, src, tmp, "pulled", digest)))
-		goto done;
-	if ((err = bp_oci_open(&oci, tmp, 0)))
-		goto done;
-	archive = t->kind == BP_TRANSPORT_ARCHIVE ? bp_strdup(t->path) : bp_aprintf("%s/image.tar", tmp);
-	if (!archive) {
-		err = bp_error_set(BP_ENOMEM, "out of memory");
-		goto done;
-	}
-	err = t->kind == BP_TRANSPORT_ARCHIVE ? layout_to_archive(oci, "pulled", name, archive)
-					    : layout_to_oci_archive(oci, "pulled", name, archive);
-	if (err)
-		goto done;
-	if (t->kind == BP_TRANSPORT_DAEMON) {
-		if ((fd = open(archive, O_RDONLY | O_CLOEXEC)) < 0) {
-			err = bp_error_set(BP_EIO, "%s: %s", archive, strerror(errno));
-			goto done;
-		}
-		bp_client__debug(c, "loading %s into the daemon at %s", name, bp_daemon__socket(d));
-		err = bp_daemon__load(d, file_read, &fd);
-	}
+	err = write_docker(c, tmp, "pulled", t, name, d);
 done:
-	if (fd >= 0)
-		close(fd);
-	bp_oci_free(oci);
 	if (tmp) {
 		remove_layout(tmp);
 		free(tmp);
 	}
 	bp_daemon__free(d);
-	free(archive);
 	free(name);
 	return err;
 }
