@@ -68,9 +68,9 @@ static int copy_sink_write(const void *data, size_t len, void *payload)
 }
 
 /* Begin the upload on the destination, before the blob is announced. */
-static int stream_open(bp_client *c, bp_dest *dst, bp_blob_step *b)
+static int stream_open(bp_client *c, bp_dest *dst, bp_blob_step *b, void *payload)
 {
-	copy_sink *s = b->payload;
+	copy_sink *s = payload;
 	int err;
 
 	err = bp_registry__upload_begin(
@@ -85,16 +85,15 @@ static int stream_open(bp_client *c, bp_dest *dst, bp_blob_step *b)
 }
 
 /* Stream one blob from the source into the upload. */
-static int stream_send(bp_client *c, bp_dest *dst, bp_blob_step *b)
+static int stream_send(bp_client *c, bp_dest *dst, bp_blob_step *b, void *payload)
 {
-	copy_sink *s = b->payload;
+	copy_sink *s = payload;
 	copy_ctx *x = s->x;
 	const bp_descriptor *d = s->d;
 	char got[BP_DIGEST_MAX] = "";
 	int64_t size, have;
 	int err, tries;
 
-	(void)dst;
 	/* a download cut off goes on from where it stopped: the upload never saw a gap */
 	for (tries = 0;; tries++) {
 		have = s->got;
@@ -128,9 +127,9 @@ static int stream_send(bp_client *c, bp_dest *dst, bp_blob_step *b)
 }
 
 /* An upload not finished is cancelled. */
-static void stream_close(bp_blob_step *b)
+static void stream_close(void *payload)
 {
-	copy_sink *s = b->payload;
+	copy_sink *s = payload;
 
 	bp_registry__upload_free(s->u);
 	s->u = NULL;

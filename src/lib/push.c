@@ -81,18 +81,16 @@ typedef struct {
 	int64_t offset;
 } file_blob;
 
-static int file_open(bp_client *c, bp_dest *d, bp_blob_step *s)
+static int file_open(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload)
 {
-	file_blob *f = s->payload;
+	file_blob *f = payload;
 
-	(void)c;
-	(void)d;
 	return open_source_blob(f->x, f->d, &f->fd, &f->offset, &f->owned);
 }
 
-static int file_send(bp_client *c, bp_dest *d, bp_blob_step *s)
+static int file_send(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload)
 {
-	file_blob *f = s->payload;
+	file_blob *f = payload;
 	bp_upload_options uo = { .session = s->session,
 				 .offset = f->offset,
 				 .chunk_size = c->opts.chunk_size,
@@ -108,9 +106,9 @@ static int file_send(bp_client *c, bp_dest *d, bp_blob_step *s)
 	return 0;
 }
 
-static void file_close(bp_blob_step *s)
+static void file_close(void *payload)
 {
-	file_blob *f = s->payload;
+	file_blob *f = payload;
 
 	if (f->owned && f->fd >= 0)
 		close(f->fd);

@@ -164,9 +164,9 @@ done:
 }
 
 /* An uncompressed layer, gzip-compressed on the way; the cache learns what it became. */
-static int uncompressed_send(bp_client *c, bp_dest *d, bp_blob_step *s)
+static int uncompressed_send(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload)
 {
-	layer_job *lj = s->payload;
+	layer_job *lj = payload;
 	const bp_archive_layer *l = lj->layer;
 	layer_reader rd = { lj->p, l, 0 };
 	char diff_id[BP_DIGEST_MAX];
@@ -202,14 +202,13 @@ static int push_uncompressed(bp_client *c, layer_job *lj, const char *kind)
 }
 
 /* A layer already compressed goes as it is, checked against its digest (when it has one). */
-static int compressed_send(bp_client *c, bp_dest *d, bp_blob_step *s)
+static int compressed_send(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload)
 {
-	layer_job *lj = s->payload;
+	layer_job *lj = payload;
 	const bp_archive_layer *l = lj->layer;
 	layer_reader rd = { lj->p, l, 0 };
 	int err;
 
-	(void)d;
 	err = stream(c, lj->p, layer_read, &rd, NULL, 0, l->size, 0, s->kind, s->label, NULL,
 		     s->out_digest, &s->out_size, NULL);
 	if (!err && l->digest[0] && !bp_digest_equal(s->out_digest, l->digest))
@@ -252,9 +251,9 @@ typedef struct {
 	size_t len;
 } config_blob;
 
-static int config_send(bp_client *c, bp_dest *d, bp_blob_step *s)
+static int config_send(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload)
 {
-	const config_blob *b = s->payload;
+	const config_blob *b = payload;
 	bp_upload *u = NULL;
 	int err;
 
@@ -476,12 +475,11 @@ typedef struct {
 	size_t headlen;
 } member_blob;
 
-static int member_send(bp_client *c, bp_dest *d, bp_blob_step *s)
+static int member_send(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload)
 {
-	const member_blob *mb = s->payload;
+	const member_blob *mb = payload;
 	int err;
 
-	(void)d;
 	err = stream(c, mb->p, member_read, mb->t, mb->head, mb->headlen, (int64_t)mb->e->size, 0,
 		     s->kind, s->label, NULL, s->out_digest, &s->out_size, NULL);
 	if (!err && mb->name_id && !bp_digest_equal(mb->name_id, s->out_digest))

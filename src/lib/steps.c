@@ -157,13 +157,13 @@ int bp_steps__blob_put(bp_client *c, bp_dest *d, bp_blob_step *s)
 	if ((err = bp_steps__blob_there(c, d, s)) != 0)
 		goto done;
 	opened = 1;
-	if (src->open && (err = src->open(c, d, s)))
+	if (src->open && (err = src->open(c, d, s, s->payload)))
 		goto done;
 	bp_client__emit(c, BP_EVENT_BLOB_START, s->label, s->kind, 0, s->total, NULL);
-	err = src->send(c, d, s);
+	err = src->send(c, d, s, s->payload);
 done:
 	if (opened && src->close)
-		src->close(s);
+		src->close(s->payload);
 	free(s->session);
 	s->session = NULL;
 	if (err)

@@ -58,14 +58,16 @@ typedef struct bp_blob_step bp_blob_step;
 
 /* How the bytes of a blob are produced, for bp_steps__blob_put(). */
 typedef struct {
-	/* Get ready (open a file, begin an upload); NULL when there is nothing to
-	 * get. Called before BP_EVENT_BLOB_START: a failure here emits no event. */
-	int (*open)(bp_client *c, bp_dest *d, bp_blob_step *s);
-	/* Send the bytes and set s->out_digest and s->out_size to what the
-	 * destination now holds. */
-	int (*send)(bp_client *c, bp_dest *d, bp_blob_step *s);
-	/* Release what open took, whatever happened after it; may be NULL. */
-	void (*close)(bp_blob_step *s);
+	/*
+	 * Get ready (open a file, begin an upload); NULL when there is nothing
+	 * to get. Called before BP_EVENT_BLOB_START: a failure here emits no
+	 * event.
+	 */
+	int (*open)(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload);
+	/* Send the bytes; set s->out_digest and s->out_size to what the destination holds. */
+	int (*send)(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload);
+	/* Release what open took (called after open, failed or not); may be NULL. */
+	void (*close)(void *payload);
 	/* send uploads into s->session, the upload a refused mount opened */
 	int takes_session;
 } bp_blob_source;
@@ -77,14 +79,19 @@ struct bp_blob_step {
 	const char *kind;   /* "config", "layer" */
 	const char *label;  /* what BP_EVENT_BLOB_START and _DONE call it (default: digest) */
 	int64_t total;	    /* START's total: the bytes read (default: size) */
-	/* where the blob is known to be (a copy's source), or NULL: remembered, and
-	 * mounted from when it is on the destination's registry */
+	/*
+	 * Where the blob is known to be (a copy's source), or NULL: remembered,
+	 * and mounted from when it is on the destination's registry.
+	 */
 	const char *from_domain, *from_repo;
-	/* ask for no mount: the layers a docker archive or export holds compressed
-	 * were never looked up in the cache, and a push makes the same requests */
+	/*
+	 * Ask for no mount: the layers a docker archive or export holds
+	 * compressed were never looked up in the cache, and a push keeps making
+	 * the requests it made.
+	 */
 	int no_mount;
 	const bp_blob_source *source;
-	void *payload; /* the source's */
+	void *payload; /* the source's, handed to its functions */
 	char *session; /* a refused mount's upload session, for a source that takes one */
 	char out_digest[BP_DIGEST_MAX];
 	int64_t out_size;
