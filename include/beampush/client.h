@@ -8,8 +8,11 @@
 #include <beampush/reference.h>
 
 /*
- * The push/pull engine. A client holds the options, the connections and
- * the token cache; it is used from one thread.
+ * The push/pull engine. A client holds the options (and a lock for the
+ * events its workers emit), nothing more: each call opens the registries
+ * it talks to, with their connections and tokens, and frees them before it
+ * returns. One thread at a time calls a client; the blobs of one call
+ * move on several.
  */
 typedef struct bp_client bp_client;
 
@@ -106,20 +109,35 @@ int bp_client_new(bp_client **out, const bp_client_options *opts);
 void bp_client_free(bp_client *c);
 
 /*
- * Push the image in source ("oci:DIR[:TAG]") to dst. Blobs the registry
- * has are skipped (HEAD); the others are uploaded and the manifest is put
- * with its own media type. The registry's Docker-Content-Digest must equal
- * the local digest (BP_EINTEGRITY). digest gets the manifest digest.
+ * Push the image in source to dst. source names a transport (see
+ * transport.h): "oci:DIR[:TAG]", an OCI layout (TAG may be left out when
+ * the layout holds one image); "docker-archive:FILE[:REF]", a `docker
+ * save` archive (REF picks an image when it holds several; a Docker 25+
+ * multi-platform image goes whole unless opts.platform picks one); or
+ * "docker-daemon:REF", an image of the Docker daemon, exported while it is
+ * pushed. Blobs the registry has are skipped (HEAD), blobs the cache saw
+ * in another repository of the registry are mounted, the others are uploaded
+ * (a docker image's uncompressed layers gzip-compressed on the way) and
+ * the manifest is put with its own media type. The registry's
+ * Docker-Content-Digest must equal the local digest (BP_EINTEGRITY); a
+ * source that does not name a transport is BP_EINVAL. digest gets the
+ * manifest digest.
  */
 int bp_push(bp_client *c, const char *source, const bp_reference *dst,
 	    char digest[BP_DIGEST_MAX]);
 
 /*
- * Pull src into dest ("oci:DIR[:TAG]"). Every blob is verified before it
- * is kept (BP_EINTEGRITY, nothing unverified left). digest gets the digest
- * of the manifest written (for an index: of the chosen platform's, or with
- * opts.all_platforms, the index's: every platform is kept, into an OCI
- * layout only).
+ * Pull src into dest, a transport (see transport.h): "oci:DIR[:TAG]", an
+ * OCI layout, created when missing, the image tagged TAG (default: src's
+ * tag); "docker-archive:FILE[:REF]", a `docker save` archive written at
+ * FILE; or "docker-daemon:REF", loaded into the Docker daemon. The image
+ * in an archive or the daemon is named REF, else src's name and tag (none
+ * when src names a digest only). Every blob is verified before it is kept
+ * (BP_EINTEGRITY, nothing unverified left): an archive or the daemon gets
+ * the image only once it is all pulled and verified. digest gets the
+ * digest of the manifest written (for an index: of the chosen platform's,
+ * or with opts.all_platforms, the index's: every platform is kept, into an
+ * OCI layout only).
  */
 int bp_pull(bp_client *c, const bp_reference *src, const char *dest,
 	    char digest[BP_DIGEST_MAX]);

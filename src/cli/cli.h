@@ -3,6 +3,7 @@
 #define BP_CLI_H
 
 #include <beampush/client.h>
+#include <beampush/transport.h>
 
 #include <stdint.h>
 
@@ -63,6 +64,8 @@ void cli_usage(FILE *f, const char *cmd, const char *args, const char *summary,
 
 /* 0, or -1 after a usage error, when spec names no transport we know. */
 int cli_check_transport(const char *cmd, const char *opt, const char *spec);
+/* The kind of transport spec names (bp_transport_parse()'s), BP_TRANSPORT_NONE when none. */
+bp_transport_kind cli_transport_kind(const char *spec);
 
 /* Print "beampush: msg" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

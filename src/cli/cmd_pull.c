@@ -41,7 +41,7 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 		cli_error("pull: --all-platforms and --platform exclude each other");
 		return EXIT_USAGE;
 	}
-	if (all_platforms && (!to || strncmp(to, "oci:", 4) != 0)) {
+	if (all_platforms && (!to || cli_transport_kind(to) != BP_TRANSPORT_OCI)) {
 		cli_error("pull: --all-platforms keeps a whole index: say where with --to oci:DIR");
 		return EXIT_USAGE;
 	}

@@ -165,15 +165,23 @@ int cli_fail(int err)
 	return cli_exit_code(err);
 }
 
+/* The transport spec names, by the library's own parse; BP_TRANSPORT_NONE when none. */
+bp_transport_kind cli_transport_kind(const char *spec)
+{
+	bp_transport t = BP_TRANSPORT_INIT;
+
+	/* a known prefix with a bad rest is the command's to report, when it runs */
+	bp_transport_parse(&t, spec);
+	bp_transport_release(&t);
+	bp_error_clear();
+	return t.kind;
+}
+
 /* A SOURCE or DEST must name a transport we know; anything else is a usage error. */
 int cli_check_transport(const char *cmd, const char *opt, const char *spec)
 {
-	static const char *const known[] = { "oci:", "docker-archive:", "docker-daemon:" };
-	size_t i;
-
-	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (bp_strprefix(spec, known[i]))
-			return 0;
+	if (cli_transport_kind(spec) != BP_TRANSPORT_NONE)
+		return 0;
 	cli_error("%s: %s \"%s\" names no transport: use oci:DIR[:TAG]", cmd, opt, spec);
 	return -1;
 }

@@ -4,7 +4,6 @@
 
 #include "auth.h"
 #include "client.h"
-#include "cache.h"
 #include "registry.h"
 #include "store_daemon.h"
 #include "util/strutil.h"
@@ -192,52 +191,4 @@ int bp_daemon_check(void)
 
 	bp_daemon__free(d);
 	return err;
-}
-
-typedef struct {
-	bp_client *c;
-	bp_registry *reg;
-	const char *repo;
-	const char *digest;
-	const char *from; /* set when mounted */
-	char fromv[256];
-	int tries;
-	char **session;   /* a refused mount's open session, when wanted */
-} mount_try;
-
-static int mount_one(const char *from, void *payload)
-{
-	mount_try *m = payload;
-
-	/* a few repositories at most: each refusal costs a round trip */
-	if (m->tries++ >= 3)
-		return 1;
-	if (bp_registry__blob_mount(m->reg, m->repo, m->digest, from, m->session) == 0) {
-		bp_strlcpy(m->fromv, from, sizeof(m->fromv));
-		m->from = m->fromv;
-		return 1;
-	}
-	bp_client__debug(m->c, "blob %s: mount from %s refused: %s", m->digest, from,
-			 bp_error_last());
-	/* the registry opened an upload instead: that is where the blob goes */
-	return m->session && *m->session;
-}
-
-/* See client.h. */
-int bp_client__try_mount(bp_client *c, bp_registry *reg, bp_cache *cache, const char *registry,
-			 const char *repo, const char *digest, const char *kind, int64_t size,
-			 char **session)
-{
-	mount_try m = { c, reg, repo, digest, NULL, "", 0, session };
-	char msg[300];
-
-	if (!cache)
-		return 0;
-	bp_cache__repos(cache, registry, digest, repo, mount_one, &m);
-	bp_error_clear();
-	if (!m.from)
-		return 0;
-	snprintf(msg, sizeof(msg), "mounted from %s", m.from);
-	bp_client__emit(c, BP_EVENT_BLOB_EXISTS, digest, kind, size, size, msg);
-	return 1;
 }

@@ -4,14 +4,13 @@
 
 #include <beampush/client.h>
 
-#include "cache.h"
 #include "registry.h"
 
 #include <pthread.h>
 
 #define JOBS_MAX 32
 
-/* What the engines (transfer.c, login) share of a client. */
+/* What the engines (push, pull, copy, inspect, login) share of a client. */
 struct bp_client {
 	bp_client_options opts;
 	pthread_mutex_t event_lock; /* events come from several workers */
@@ -34,17 +33,5 @@ int bp_client__check_version(const char *type, unsigned int version, unsigned in
  */
 int bp_client__open_registry(bp_client *c, const char *domain, const bp_credentials *creds,
 			     int push, bp_registry **out);
-
-/*
- * Before uploading digest to repo: mount it from another repository of the
- * same registry that the cache says holds it (up to three are asked).
- * 1 when mounted (a BP_EVENT_BLOB_EXISTS event says from where), else 0.
- * When a registry answers a mount with an upload session (202) and
- * session is not NULL, *session gets its Location (new string) and no
- * other repository is asked: the caller uploads into it.
- */
-int bp_client__try_mount(bp_client *c, bp_registry *reg, bp_cache *cache, const char *registry,
-			 const char *repo, const char *digest, const char *kind, int64_t size,
-			 char **session);
 
 #endif

@@ -11,6 +11,7 @@
 #include "client.h"
 #include "inspect_result.h"
 #include "registry.h"
+#include "steps.h"
 #include "util/dynbuf.h"
 #include "util/strutil.h"
 
@@ -23,51 +24,7 @@
 #define CONFIG_MAX (8 * 1024 * 1024)
 
 /* One manifest as fetched and checked. */
-typedef struct {
-	char *bytes;
-	size_t len;
-	char *ctype;
-	char digest[BP_DIGEST_MAX];
-	bp_manifest *m;
-} fetched;
-
-static void fetched_release(fetched *f)
-{
-	free(f->bytes);
-	free(f->ctype);
-	bp_manifest_free(f->m);
-	memset(f, 0, sizeof(*f));
-}
-
-/*
- * GET a manifest and check it: by digest, the bytes must hash to it; by
- * tag, to the Docker-Content-Digest when one was sent. Then parse it,
- * unless parse is 0 (--raw prints manifests of any type).
- */
-static int fetch(bp_registry *reg, const char *domain, const char *repo, const char *ref,
-		 int by_digest, int parse, fetched *f)
-{
-	char sent[BP_DIGEST_MAX];
-	int err;
-
-	memset(f, 0, sizeof(*f));
-	if ((err = bp_registry__manifest_get(reg, repo, ref, &f->bytes, &f->len, &f->ctype, sent)))
-		return err;
-	if ((err = bp_digest_buf(f->digest, f->bytes, f->len)))
-		return err;
-	if (by_digest && !bp_digest_equal(f->digest, ref))
-		return bp_error_set(BP_EINTEGRITY,
-				    "manifest %s: registry sent bytes that hash to %s", ref,
-				    f->digest);
-	if (sent[0] && !bp_digest_equal(sent, f->digest))
-		return bp_error_set(BP_EINTEGRITY,
-				    "manifest %s: Docker-Content-Digest %s, but the "
-				    "bytes hash to %s",
-				    ref, sent, f->digest);
-	if (parse && (err = bp_manifest_parse(&f->m, f->bytes, f->len, f->ctype)))
-		return bp_error_prefix("%s/%s manifest %s", domain, repo, ref);
-	return 0;
-}
+typedef bp_fetched fetched;
 
 /* A config blob into a buffer capped at its declared size. */
 typedef struct {
@@ -176,8 +133,10 @@ int bp_inspect(bp_client *c, const bp_reference *ref, const bp_inspect_options *
 	platform = opts->platform;
 	if ((err = bp_client__open_registry(c, domain, NULL, 0, &reg)))
 		goto done;
-	err = fetch(reg, domain, repo, bp_reference_object(ref), bp_reference_digest(ref) != NULL,
-		    opts->format != BP_INSPECT_RAW || platform, &top);
+	err = bp_steps__manifest_fetch(
+		reg, repo, bp_reference_object(ref), bp_reference_digest(ref) != NULL,
+		opts->format != BP_INSPECT_RAW || platform ? BP_FETCH_PARSE : BP_FETCH_BYTES,
+		bp_reference_string(ref), &top);
 	if (err)
 		goto done;
 	s.image = &top;
@@ -192,19 +151,11 @@ int bp_inspect(bp_client *c, const bp_reference *ref, const bp_inspect_options *
 			s.image = NULL;
 			goto render;
 		}
-		if ((err = bp_manifest_select_platform(top.m, platform, &pick))) {
-			bp_error_prefix("%s", bp_reference_string(ref));
+		if ((err = bp_steps__platform_pick(c, top.m, top.digest, platform,
+						   bp_reference_string(ref), &pick)) ||
+		    (err = bp_steps__manifest_fetch(reg, repo, pick->digest, 1, BP_FETCH_IMAGE,
+						    bp_reference_string(ref), &child)))
 			goto done;
-		}
-		bp_client__debug(c, "index %s: platform %s is %s", top.digest, platform,
-				 pick->digest);
-		if ((err = fetch(reg, domain, repo, pick->digest, 1, 1, &child)))
-			goto done;
-		if (bp_manifest_kind_is_index(bp_manifest_kind_get(child.m))) {
-			err = bp_error_set(BP_EUNSUPPORTED, "%s: index within an index",
-					   bp_reference_string(ref));
-			goto done;
-		}
 		s.image = &child;
 	}
 render:
@@ -245,8 +196,8 @@ done:
 		*out = res;
 	cJSON_Delete(config);
 	free(cbytes);
-	fetched_release(&top);
-	fetched_release(&child);
+	bp_steps__fetched_release(&top);
+	bp_steps__fetched_release(&child);
 	bp_registry__free(reg);
 	return err;
 }
@@ -270,8 +221,7 @@ int bp_delete(bp_client *c, const bp_reference *ref, char digest[BP_DIGEST_MAX])
 {
 	const char *domain = bp_reference_domain(ref), *repo = bp_reference_path(ref);
 	bp_registry *reg = NULL;
-	fetched f = { 0 };
-	char sent[BP_DIGEST_MAX];
+	fetched f = { NULL, 0, NULL, "", NULL };
 	int err;
 
 	digest[0] = '\0';
@@ -281,24 +231,22 @@ int bp_delete(bp_client *c, const bp_reference *ref, char digest[BP_DIGEST_MAX])
 		bp_strlcpy(digest, bp_reference_digest(ref), BP_DIGEST_MAX);
 	} else {
 		/* the digest of the bytes the tag names, which the registry must agree with */
-		err = bp_registry__manifest_get(reg, repo, bp_reference_tag(ref), &f.bytes, &f.len,
-						NULL, sent);
+		err = bp_steps__manifest_fetch(reg, repo, bp_reference_tag(ref), 0, BP_FETCH_BYTES,
+					       NULL, &f);
+		if (err == BP_EINTEGRITY) {
+			char why[900];
+
+			bp_strlcpy(why, bp_error_last(), sizeof(why));
+			bp_error_set(err, "%s: nothing deleted", why);
+		}
 		if (err)
 			goto done;
-		if ((err = bp_digest_buf(digest, f.bytes, f.len)))
-			goto done;
-		if (sent[0] && !bp_digest_equal(sent, digest)) {
-			err = bp_error_set(BP_EINTEGRITY,
-					   "manifest %s: Docker-Content-Digest %s, but "
-					   "the bytes hash to %s: nothing deleted",
-					   bp_reference_tag(ref), sent, digest);
-			goto done;
-		}
+		bp_strlcpy(digest, f.digest, BP_DIGEST_MAX);
 		bp_client__debug(c, "%s is %s", bp_reference_string(ref), digest);
 	}
 	err = bp_registry__manifest_delete(reg, repo, digest);
 done:
-	fetched_release(&f);
+	bp_steps__fetched_release(&f);
 	bp_registry__free(reg);
 	return err;
 }

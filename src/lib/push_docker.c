@@ -6,7 +6,9 @@
  * the registry; a layer already compressed goes as it is. The config goes
  * byte for byte, so the image ID on the registry is the local one. The
  * cache remembers what each diff_id became on each registry, so an
- * unchanged layer is neither compressed nor uploaded again.
+ * unchanged layer is neither compressed nor uploaded again. Each blob
+ * goes through the shared blob step (steps.h); the caller (push.c) opens
+ * the destination and closes it, which saves the cache.
  */
 #include <beampush/client.h>
 #include <beampush/manifest.h>
@@ -50,47 +52,28 @@ static int to_upload(const void *data, size_t len, void *payload)
 	return bp_registry__upload_write(payload, data, len);
 }
 
-/* Is the blob there with this size? 1 yes, 0 no, <0 error. */
-static int registry_has(bp_push_docker *p, const char *digest, int64_t size)
-{
-	int64_t have = -1;
-	int err = bp_registry__blob_exists(p->reg, p->repo, digest, &have);
-
-	if (err == BP_ENOTFOUND)
-		return 0;
-	if (err)
-		return err;
-	return have < 0 || size < 0 || have == size;
-}
-
 /*
- * A layer the cache says was pushed as some blob, which the registry still
- * has: 1 and out filled; 0 when it must be pushed; <0 on error.
+ * A layer the cache says was pushed as some blob, which the registry
+ * still has or mounts: 1 and out filled; 0 when it must be pushed; <0 on
+ * error.
  */
-int bp_push_docker__known(bp_client *c, bp_push_docker *p, const char *diff_id, const char *kind,
-			  bp_descriptor *out)
+static int known(bp_client *c, bp_push_docker *p, const char *diff_id, const char *kind,
+		 bp_descriptor *out)
 {
+	bp_dest *d = p->dest;
 	char cached[BP_DIGEST_MAX];
+	bp_blob_step s;
 	int64_t size;
-	int has;
+	int err;
 
-	if (!p->cache || bp_cache__compressed(p->cache, p->registry, diff_id, cached, &size) != 0)
+	if (!d->cache || bp_cache__compressed(d->cache, d->domain, diff_id, cached, &size) != 0)
 		return 0;
-	if ((has = registry_has(p, cached, size)) < 0)
-		return has;
-	if (!has) {
-		/* pushed to another repository of this registry: mount it from there */
-		if (!bp_client__try_mount(c, p->reg, p->cache, p->registry, p->repo, cached, kind,
-					  size, NULL))
-			return 0;
-		bp_strlcpy(out->digest, cached, BP_DIGEST_MAX);
-		out->size = size;
-		return 1;
+	bp_steps__blob_init(&s, cached, size, kind, NULL, NULL);
+	if ((err = bp_steps__blob_there(c, d, &s)) == 1) {
+		bp_strlcpy(out->digest, s.out_digest, BP_DIGEST_MAX);
+		out->size = s.out_size;
 	}
-	bp_strlcpy(out->digest, cached, BP_DIGEST_MAX);
-	out->size = size;
-	bp_client__emit(c, BP_EVENT_BLOB_EXISTS, cached, kind, size, size, NULL);
-	return 1;
+	return err;
 }
 
 /* Reads a layer of the source from its start, for stream_layer(). */
@@ -121,12 +104,14 @@ static long layer_read(void *buf, size_t len, void *payload)
  * Upload what rd gives (head first, when the caller already read it):
  * gzip-compressed on every core when compress is set, else as it is.
  * digest and size get the blob's; diff_id, when compressing, the sha256
- * of what went in. total (or -1) is for progress only.
+ * of what went in: when it is not expect (if given), BP_EINTEGRITY and
+ * the upload is cancelled, never closed. total (or -1) and label are for
+ * progress only.
  */
-int bp_push_docker__stream(bp_client *c, bp_push_docker *p, long (*rd)(void *, size_t, void *),
-			   void *rp, const void *head, size_t headlen, int64_t total, int compress,
-			   const char *kind, const char *label, const char *expect,
-			   char digest[BP_DIGEST_MAX], int64_t *size, char diff_id[BP_DIGEST_MAX])
+static int stream(bp_client *c, bp_push_docker *p, long (*rd)(void *, size_t, void *), void *rp,
+		  const void *head, size_t headlen, int64_t total, int compress, const char *kind,
+		  const char *label, const char *expect, char digest[BP_DIGEST_MAX], int64_t *size,
+		  char diff_id[BP_DIGEST_MAX])
 {
 	progress_ctx pc = { c, label, kind };
 	bp_upload *u = NULL;
@@ -138,9 +123,10 @@ int bp_push_docker__stream(bp_client *c, bp_push_docker *p, long (*rd)(void *, s
 
 	if (!(buf = malloc(READ_BUF)))
 		return bp_error_set(BP_ENOMEM, "out of memory");
-	if ((err = bp_registry__upload_begin(p->reg, p->repo,
-					     c->opts.chunk_size < BP_STREAM_CHUNK_MAX ? c->opts.chunk_size
-										      : BP_STREAM_CHUNK_MAX,
+	if ((err = bp_registry__upload_begin(p->dest->reg, p->dest->repo,
+					     c->opts.chunk_size < BP_STREAM_CHUNK_MAX
+						     ? c->opts.chunk_size
+						     : BP_STREAM_CHUNK_MAX,
 					     NULL, NULL, &u)))
 		goto done;
 	if (compress && (err = bp_gzip__new(&z, c->opts.compression_level, 0, 0, to_upload, u)))
@@ -177,60 +163,76 @@ done:
 	return err;
 }
 
-/* An uncompressed layer: the cache's answer if the registry confirms it, else gzip on the way. */
-static int push_uncompressed(bp_client *c, layer_job *lj, const char *kind)
+/* An uncompressed layer, gzip-compressed on the way; the cache learns what it became. */
+static int uncompressed_send(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload)
 {
-	bp_push_docker *p = lj->p;
+	layer_job *lj = payload;
 	const bp_archive_layer *l = lj->layer;
-	layer_reader rd = { p, l, 0 };
+	layer_reader rd = { lj->p, l, 0 };
 	char diff_id[BP_DIGEST_MAX];
 	int err;
 
-	if ((err = bp_push_docker__known(c, p, l->diff_id, kind, &lj->out)) != 0)
+	err = stream(c, lj->p, layer_read, &rd, NULL, 0, l->size, 1, s->kind, l->diff_id,
+		     l->diff_id, s->out_digest, &s->out_size, diff_id);
+	if (!err && d->cache)
+		bp_cache__add_compressed(d->cache, d->domain, l->diff_id, s->out_digest,
+					 s->out_size);
+	return err;
+}
+
+static const bp_blob_source uncompressed_source = { NULL, uncompressed_send, NULL, 0 };
+
+/* An uncompressed layer: the cache's answer if the registry confirms it, else gzip on the way. */
+static int push_uncompressed(bp_client *c, layer_job *lj, const char *kind)
+{
+	const bp_archive_layer *l = lj->layer;
+	bp_blob_step s;
+	int err;
+
+	if ((err = known(c, lj->p, l->diff_id, kind, &lj->out)) != 0)
 		return err < 0 ? err : 0;
-	bp_client__emit(c, BP_EVENT_BLOB_START, l->diff_id, kind, 0, l->size, NULL);
-	err = bp_push_docker__stream(c, p, layer_read, &rd, NULL, 0, l->size, 1, kind, l->diff_id,
-				     l->diff_id, lj->out.digest, &lj->out.size, diff_id);
-	if (err)
+	/* the blob is known once sent: named by its diff_id until then */
+	bp_steps__blob_init(&s, NULL, l->size, kind, &uncompressed_source, lj);
+	s.label = l->diff_id;
+	if ((err = bp_steps__blob_put(c, lj->p->dest, &s)))
 		return err;
-	if (p->cache)
-		bp_cache__add_compressed(p->cache, p->registry, l->diff_id, lj->out.digest,
-					 lj->out.size);
-	/* named as when it started: the layer is known by its diff_id until it is a blob */
-	bp_client__emit(c, BP_EVENT_BLOB_DONE, l->diff_id, kind, lj->out.size, lj->out.size, NULL);
+	bp_strlcpy(lj->out.digest, s.out_digest, BP_DIGEST_MAX);
+	lj->out.size = s.out_size;
 	return 0;
 }
 
-/* A layer already compressed goes as it is, checked against its digest. */
-static int push_compressed(bp_client *c, layer_job *lj, const char *kind)
+/* A layer already compressed goes as it is, checked against its digest (when it has one). */
+static int compressed_send(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload)
 {
-	bp_push_docker *p = lj->p;
+	layer_job *lj = payload;
 	const bp_archive_layer *l = lj->layer;
-	layer_reader rd = { p, l, 0 };
-	const char *label = l->digest[0] ? l->digest : l->diff_id;
-	char got[BP_DIGEST_MAX];
-	int64_t size;
+	layer_reader rd = { lj->p, l, 0 };
 	int err;
 
-	lj->out.size = l->size;
-	if (l->digest[0]) {
-		bp_strlcpy(lj->out.digest, l->digest, BP_DIGEST_MAX);
-		if ((err = registry_has(p, l->digest, l->size)) < 0)
-			return err;
-		if (err == 1) {
-			bp_client__emit(c, BP_EVENT_BLOB_EXISTS, l->digest, kind, l->size, l->size, NULL);
-			return 0;
-		}
-	}
-	bp_client__emit(c, BP_EVENT_BLOB_START, label, kind, 0, l->size, NULL);
-	err = bp_push_docker__stream(c, p, layer_read, &rd, NULL, 0, l->size, 0, kind, label, NULL,
-				     got, &size, NULL);
-	if (err)
+	err = stream(c, lj->p, layer_read, &rd, NULL, 0, l->size, 0, s->kind, s->label, NULL,
+		     s->out_digest, &s->out_size, NULL);
+	if (!err && l->digest[0] && !bp_digest_equal(s->out_digest, l->digest))
+		err = bp_error_set(BP_EINTEGRITY, "layer %s: its bytes hash to %s", l->digest,
+				   s->out_digest);
+	return err;
+}
+
+static const bp_blob_source compressed_source = { NULL, compressed_send, NULL, 0 };
+
+static int push_compressed(bp_client *c, layer_job *lj, const char *kind)
+{
+	const bp_archive_layer *l = lj->layer;
+	bp_blob_step s;
+	int err;
+
+	bp_steps__blob_init(&s, l->digest[0] ? l->digest : NULL, l->size, kind, &compressed_source,
+			    lj);
+	s.label = l->digest[0] ? l->digest : l->diff_id;
+	s.no_mount = 1;
+	if ((err = bp_steps__blob_put(c, lj->p->dest, &s)))
 		return err;
-	if (l->digest[0] && !bp_digest_equal(got, l->digest))
-		return bp_error_set(BP_EINTEGRITY, "layer %s: its bytes hash to %s", l->digest, got);
-	bp_strlcpy(lj->out.digest, got, BP_DIGEST_MAX);
-	bp_client__emit(c, BP_EVENT_BLOB_DONE, label, kind, size, size, NULL);
+	bp_strlcpy(lj->out.digest, s.out_digest, BP_DIGEST_MAX);
+	lj->out.size = s.out_size;
 	return 0;
 }
 
@@ -244,34 +246,39 @@ static int push_layer(bp_client *c, job *j)
 }
 
 /* The config, byte for byte: its digest is the image ID. */
+typedef struct {
+	const char *bytes;
+	size_t len;
+} config_blob;
+
+static int config_send(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload)
+{
+	const config_blob *b = payload;
+	bp_upload *u = NULL;
+	int err;
+
+	if (!(err = bp_registry__upload_begin(d->reg, d->repo, c->opts.chunk_size, NULL, NULL,
+					      &u)) &&
+	    !(err = bp_registry__upload_write(u, b->bytes, b->len)) &&
+	    !(err = bp_registry__upload_finish(u, s->out_digest, &s->out_size)) &&
+	    !bp_digest_equal(s->out_digest, s->digest))
+		err = bp_error_set(BP_EINTEGRITY, "config %s: its bytes hash to %s", s->digest,
+				   s->out_digest);
+	bp_registry__upload_free(u);
+	s->out_size = (int64_t)b->len;
+	return err;
+}
+
+static const bp_blob_source config_source = { NULL, config_send, NULL, 0 };
+
 static int push_config(bp_client *c, bp_push_docker *p, const char *config, size_t len,
 		       const char *digest)
 {
-	bp_upload *u = NULL;
-	char got[BP_DIGEST_MAX];
-	int64_t size;
-	int err;
+	config_blob b = { config, len };
+	bp_blob_step s;
 
-	if ((err = registry_has(p, digest, (int64_t)len)) < 0)
-		return err;
-	if (err == 1) {
-		bp_client__emit(c, BP_EVENT_BLOB_EXISTS, digest, "config", (int64_t)len, (int64_t)len,
-				NULL);
-		return 0;
-	}
-	if (bp_client__try_mount(c, p->reg, p->cache, p->registry, p->repo, digest, "config",
-				 (int64_t)len, NULL))
-		return 0;
-	bp_client__emit(c, BP_EVENT_BLOB_START, digest, "config", 0, (int64_t)len, NULL);
-	if (!(err = bp_registry__upload_begin(p->reg, p->repo, c->opts.chunk_size, NULL, NULL, &u)) &&
-	    !(err = bp_registry__upload_write(u, config, len)) &&
-	    !(err = bp_registry__upload_finish(u, got, &size)) && !bp_digest_equal(got, digest))
-		err = bp_error_set(BP_EINTEGRITY, "config %s: its bytes hash to %s", digest, got);
-	bp_registry__upload_free(u);
-	if (!err)
-		bp_client__emit(c, BP_EVENT_BLOB_DONE, digest, "config", (int64_t)len, (int64_t)len,
-				NULL);
-	return err;
+	bp_steps__blob_init(&s, digest, (int64_t)len, "config", &config_source, &b);
+	return bp_steps__blob_put(c, p->dest, &s);
 }
 
 /* The media type a pushed layer gets: the source's family, gzip unless it was zstd. */
@@ -289,7 +296,7 @@ int bp_push_docker__image(bp_client *c, bp_push_docker *p, const bp_push_docker_
 	bp_descriptor config, *layers = NULL;
 	layer_job *ljs = NULL;
 	job *jobs = NULL;
-	char *manifest = NULL, got[BP_DIGEST_MAX];
+	char *manifest = NULL;
 	size_t len, i;
 	int oci = img->oci, err;
 
@@ -322,11 +329,7 @@ int bp_push_docker__image(bp_client *c, bp_push_docker *p, const bp_push_docker_
 	for (i = 0; i < img->nlayers; i++) {
 		layers[i] = ljs[i].out;
 		layers[i].media_type = layer_media_type(oci, &img->layers[i]);
-		if (p->cache)
-			bp_cache__add_repo(p->cache, p->registry, layers[i].digest, p->repo);
 	}
-	if (p->cache)
-		bp_cache__add_repo(p->cache, p->registry, img->config_digest, p->repo);
 	memset(&config, 0, sizeof(config));
 	config.media_type = oci ? BP_MEDIA_OCI_CONFIG : BP_MEDIA_DOCKER_CONFIG;
 	bp_strlcpy(config.digest, img->config_digest, BP_DIGEST_MAX);
@@ -337,19 +340,10 @@ int bp_push_docker__image(bp_client *c, bp_push_docker *p, const bp_push_docker_
 		goto done;
 	if ((err = bp_digest_buf(digest, manifest, len)))
 		goto done;
-	err = bp_registry__manifest_put(p->reg, p->repo, tag ? tag : digest, manifest, len,
-					oci ? BP_MEDIA_OCI_MANIFEST : BP_MEDIA_DOCKER_MANIFEST, got);
-	if (err)
-		goto done;
-	if (got[0] && !bp_digest_equal(got, digest)) {
-		err = bp_error_set(BP_EINTEGRITY, "manifest %s: registry answered Docker-Content-Digest %s",
-				   digest, got);
-		goto done;
-	}
-	bp_client__emit(c, BP_EVENT_MANIFEST, digest, "manifest", (int64_t)len, (int64_t)len, NULL);
+	err = bp_steps__manifest_put(c, p->dest, tag, manifest, len,
+				     oci ? BP_MEDIA_OCI_MANIFEST : BP_MEDIA_DOCKER_MANIFEST, digest,
+				     "manifest");
 done:
-	if (p->cache && bp_cache__save(p->cache))
-		bp_client__debug(c, "cache not saved: %s", bp_error_last());
 	free(manifest);
 	free(layers);
 	free(jobs);
@@ -471,6 +465,31 @@ static int read_member(bp_tar *t, bp_dynbuf *b, const char *what)
 	return n < 0 ? bp_error_last_code() : 0;
 }
 
+/* A member of the export sent as it is: the rest of it after the head already read. */
+typedef struct {
+	bp_push_docker *p;
+	bp_tar *t;
+	const bp_tar_entry *e;
+	const char *name_id; /* the digest its name gives, or NULL */
+	const char *head;
+	size_t headlen;
+} member_blob;
+
+static int member_send(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload)
+{
+	const member_blob *mb = payload;
+	int err;
+
+	err = stream(c, mb->p, member_read, mb->t, mb->head, mb->headlen, (int64_t)mb->e->size, 0,
+		     s->kind, s->label, NULL, s->out_digest, &s->out_size, NULL);
+	if (!err && mb->name_id && !bp_digest_equal(mb->name_id, s->out_digest))
+		err = bp_error_set(BP_EINTEGRITY, "export: %s hashes to %s", mb->e->name,
+				   s->out_digest);
+	return err;
+}
+
+static const bp_blob_source member_source = { NULL, member_send, NULL, 0 };
+
 /*
  * A layer already compressed (a Docker 25+ export from the containerd
  * store) goes as it is; manifest.json, at the end of the export, says
@@ -481,7 +500,9 @@ static int push_compressed_member(bp_client *c, bp_push_docker *p, bp_tar *t,
 				  size_t headlen, export_state *st)
 {
 	compressed_member *cm = realloc(st->cm, (st->ncm + 1) * sizeof(*cm));
+	member_blob mb = { p, t, e, name_id, head, headlen };
 	compressed_member *m;
+	bp_blob_step s;
 	int err;
 
 	if (!cm)
@@ -493,26 +514,13 @@ static int push_compressed_member(bp_client *c, bp_push_docker *p, bp_tar *t,
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	st->ncm++;
 	m->compression = bp_compress__detect(head, headlen);
-	if (name_id && (err = registry_has(p, name_id, (int64_t)e->size)) != 0) {
-		if (err < 0)
-			return err;
-		bp_strlcpy(m->out.digest, name_id, BP_DIGEST_MAX);
-		m->out.size = (int64_t)e->size;
-		bp_client__emit(c, BP_EVENT_BLOB_EXISTS, name_id, "layer", m->out.size, m->out.size,
-				NULL);
-		return 0;
-	}
-	bp_client__emit(c, BP_EVENT_BLOB_START, name_id ? name_id : e->name, "layer", 0,
-			(int64_t)e->size, NULL);
-	err = bp_push_docker__stream(c, p, member_read, t, head, headlen, (int64_t)e->size, 0,
-				     "layer", name_id ? name_id : e->name, NULL, m->out.digest,
-				     &m->out.size, NULL);
-	if (err)
+	bp_steps__blob_init(&s, name_id, (int64_t)e->size, "layer", &member_source, &mb);
+	s.label = name_id ? name_id : e->name;
+	s.no_mount = 1;
+	if ((err = bp_steps__blob_put(c, p->dest, &s)))
 		return err;
-	if (name_id && !bp_digest_equal(name_id, m->out.digest))
-		return bp_error_set(BP_EINTEGRITY, "export: %s hashes to %s", e->name, m->out.digest);
-	bp_client__emit(c, BP_EVENT_BLOB_DONE, name_id ? name_id : e->name, "layer", m->out.size,
-			m->out.size, NULL);
+	bp_strlcpy(m->out.digest, s.out_digest, BP_DIGEST_MAX);
+	m->out.size = s.out_size;
 	return 0;
 }
 
@@ -618,7 +626,7 @@ static int walk_export(bp_client *c, bp_push_docker *p, const bp_daemon_image *i
 		idx = hex[0] ? layer_index(img, name_id) : -1;
 		memset(&out, 0, sizeof(out));
 		if (idx >= 0 && !layers[idx].done) {
-			if ((err = bp_push_docker__known(c, p, name_id, "layer", &out)) < 0)
+			if ((err = known(c, p, name_id, "layer", &out)) < 0)
 				return err;
 			if (err == 1) {
 				bp_strlcpy(layers[idx].diff_id, name_id, BP_DIGEST_MAX);
@@ -641,11 +649,14 @@ static int walk_export(bp_client *c, bp_push_docker *p, const bp_daemon_image *i
 				return err;
 			continue;
 		}
+		/*
+		 * Not bp_steps__blob_put(): which blob this is, and whether it is one
+		 * of the image's at all, is known only once its bytes are hashed.
+		 */
 		bp_client__emit(c, BP_EVENT_BLOB_START, hex[0] ? name_id : e->name, "layer", 0,
 				(int64_t)e->size, NULL);
-		err = bp_push_docker__stream(c, p, member_read, t, head, (size_t)n, (int64_t)e->size,
-					     1, "layer", hex[0] ? name_id : e->name, NULL, out.digest,
-					     &out.size, diff_id);
+		err = stream(c, p, member_read, t, head, (size_t)n, (int64_t)e->size, 1, "layer",
+			     hex[0] ? name_id : e->name, NULL, out.digest, &out.size, diff_id);
 		if (err)
 			return err;
 		if ((idx = layer_index(img, diff_id)) < 0)
@@ -653,8 +664,10 @@ static int walk_export(bp_client *c, bp_push_docker *p, const bp_daemon_image *i
 		bp_strlcpy(layers[idx].diff_id, diff_id, BP_DIGEST_MAX);
 		layers[idx].out = out;
 		layers[idx].done = 1;
-		if (p->cache)
-			bp_cache__add_compressed(p->cache, p->registry, diff_id, out.digest, out.size);
+		if (p->dest->cache)
+			bp_cache__add_compressed(p->dest->cache, p->dest->domain, diff_id,
+						 out.digest, out.size);
+		bp_steps__remember(p->dest, out.digest);
 		bp_client__emit(c, BP_EVENT_BLOB_DONE, hex[0] ? name_id : e->name, "layer", out.size,
 				out.size, NULL);
 	}
@@ -667,7 +680,7 @@ static int put_daemon_manifest(bp_client *c, bp_push_docker *p, const bp_daemon_
 			       char digest[BP_DIGEST_MAX])
 {
 	bp_descriptor config, *descs = calloc(img->ndiff_ids ? img->ndiff_ids : 1, sizeof(*descs));
-	char *manifest = NULL, got[BP_DIGEST_MAX];
+	char *manifest = NULL;
 	size_t len, i;
 	int err;
 
@@ -676,11 +689,7 @@ static int put_daemon_manifest(bp_client *c, bp_push_docker *p, const bp_daemon_
 	for (i = 0; i < img->ndiff_ids; i++) {
 		descs[i] = layers[i].out;
 		descs[i].media_type = BP_MEDIA_DOCKER_LAYER;
-		if (p->cache)
-			bp_cache__add_repo(p->cache, p->registry, descs[i].digest, p->repo);
 	}
-	if (p->cache)
-		bp_cache__add_repo(p->cache, p->registry, img->id, p->repo);
 	memset(&config, 0, sizeof(config));
 	config.media_type = BP_MEDIA_DOCKER_CONFIG;
 	bp_strlcpy(config.digest, img->id, BP_DIGEST_MAX);
@@ -690,14 +699,8 @@ static int put_daemon_manifest(bp_client *c, bp_push_docker *p, const bp_daemon_
 	if (!err)
 		err = bp_digest_buf(digest, manifest, len);
 	if (!err)
-		err = bp_registry__manifest_put(p->reg, p->repo, tag ? tag : digest, manifest, len,
-						BP_MEDIA_DOCKER_MANIFEST, got);
-	if (!err && got[0] && !bp_digest_equal(got, digest))
-		err = bp_error_set(BP_EINTEGRITY, "manifest %s: registry answered Docker-Content-Digest %s",
-				   digest, got);
-	if (!err)
-		bp_client__emit(c, BP_EVENT_MANIFEST, digest, "manifest", (int64_t)len, (int64_t)len,
-				NULL);
+		err = bp_steps__manifest_put(c, p->dest, tag, manifest, len,
+					     BP_MEDIA_DOCKER_MANIFEST, digest, "manifest");
 	free(manifest);
 	free(descs);
 	return err;
@@ -731,9 +734,10 @@ int bp_push_docker__daemon(bp_client *c, bp_push_docker *p, bp_daemon *d, const 
 	 * registry has the config and the cache knows every layer and the
 	 * registry has them too, the manifest is all there is to push.
 	 */
-	if (bp_registry__blob_exists(p->reg, p->repo, img.id, &config_size) == 0 && config_size > 0) {
+	if (bp_registry__blob_exists(p->dest->reg, p->dest->repo, img.id, &config_size) == 0 &&
+	    config_size > 0) {
 		for (i = 0; i < img.ndiff_ids; i++) {
-			err = bp_push_docker__known(c, p, img.diff_ids[i], "layer", &layers[i].out);
+			err = known(c, p, img.diff_ids[i], "layer", &layers[i].out);
 			if (err != 1)
 				break;
 			layers[i].done = 1;
@@ -744,6 +748,7 @@ int bp_push_docker__daemon(bp_client *c, bp_push_docker *p, bp_daemon *d, const 
 			bp_client__debug(c, "%s: every blob is on the registry; not exporting", name);
 			bp_client__emit(c, BP_EVENT_BLOB_EXISTS, img.id, "config", config_size,
 					config_size, NULL);
+			bp_steps__remember(p->dest, img.id);
 			err = put_daemon_manifest(c, p, &img, layers, config_size, tag, digest);
 			goto done;
 		}
@@ -802,8 +807,6 @@ done:
 							  digest);
 		}
 	}
-	if (p->cache && bp_cache__save(p->cache))
-		bp_client__debug(c, "cache not saved: %s", bp_error_last());
 	bp_tar__free(t);
 	if (fds[0] >= 0)
 		close(fds[0]);

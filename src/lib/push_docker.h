@@ -4,8 +4,7 @@
 
 #include <beampush/client.h>
 
-#include "cache.h"
-#include "registry.h"
+#include "steps.h"
 #include "store_archive.h"
 #include "store_daemon.h"
 
@@ -15,10 +14,7 @@ typedef long (*bp_layer_read_fn)(void *src, const bp_archive_layer *l, uint64_t 
 
 /* Where an image goes and where its layers come from. */
 typedef struct {
-	bp_registry *reg;
-	const char *registry;  /* the domain, for the cache */
-	const char *repo;
-	bp_cache *cache;       /* may be NULL */
+	bp_dest *dest; /* opened, and closed (the cache saved), by the caller */
 	void *src;
 	bp_layer_read_fn read_at;
 } bp_push_docker;
@@ -52,26 +48,5 @@ int bp_push_docker__image(bp_client *c, bp_push_docker *p, const bp_push_docker_
  */
 int bp_push_docker__daemon(bp_client *c, bp_push_docker *p, bp_daemon *d, const char *name,
 			   const char *tag, char digest[BP_DIGEST_MAX]);
-
-/*
- * A layer that the cache says became some blob on this registry, and that
- * the registry still has: 1 and out's digest and size set; 0 when it must
- * be pushed; < 0 on error.
- */
-int bp_push_docker__known(bp_client *c, bp_push_docker *p, const char *diff_id, const char *kind,
-			  bp_descriptor *out);
-
-/*
- * Upload what rd gives (head first: bytes the caller already read), gzip-
- * compressed on every core when compress is set, else as it is. digest
- * and size get the blob's; diff_id (when compressing) the sha256 of the
- * bytes that went in: when it is not expect (if given), BP_EINTEGRITY and
- * the upload is cancelled, never closed. total (or -1) and label are for
- * progress.
- */
-int bp_push_docker__stream(bp_client *c, bp_push_docker *p, long (*rd)(void *, size_t, void *),
-			   void *rp, const void *head, size_t headlen, int64_t total, int compress,
-			   const char *kind, const char *label, const char *expect,
-			   char digest[BP_DIGEST_MAX], int64_t *size, char diff_id[BP_DIGEST_MAX]);
 
 #endif

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pull: an image from a registry into an OCI layout, every blob verified
+ * before it is kept and the manifest and tag written last, so a reader
+ * never sees a half image. Into a `docker save` archive or the daemon,
+ * the image is pulled into a private layout first and then written out
+ * in docker's formats (pull_docker.c). Stands on the shared steps
+ * (steps.h) for the verified fetch and the platform pick.
+ */
+#include <beampush/client.h>
+#include <beampush/manifest.h>
+#include <beampush/store_oci.h>
+#include <beampush/transport.h>
+
+#include "client.h"
+#include "jobs.h"
+#include "pull_docker.h"
+#include "registry.h"
+#include "steps.h"
+#include "store_daemon.h"
+#include "util/strutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	bp_registry *reg;
+	bp_oci *oci;
+	const char *repo;
+} pull_ctx;
+
+typedef struct {
+	bp_oci_writer *w;
+	const bp_descriptor *d;
+	progress_ctx *pc;
+} sink;
+
+static int sink_write(const void *data, size_t len, void *payload)
+{
+	sink *s = payload;
+	int64_t have = bp_oci_writer_count(s->w);
+
+	/* never take more than the descriptor promised */
+	if ((int64_t)len > s->d->size - have)
+		return bp_error_set(BP_EINTEGRITY, "blob %s: registry sent more than its %lld bytes",
+				    s->d->digest, (long long)s->d->size);
+	if (bp_oci_writer_write(s->w, data, len))
+		return bp_error_last_code() ? bp_error_last_code() : BP_EIO;
+	bp_client__emit(s->pc->c, BP_EVENT_BLOB_PROGRESS, s->d->digest, s->pc->kind, have + (int64_t)len,
+	     s->d->size, NULL);
+	return 0;
+}
+
+/*
+ * Download one blob into w from where it stands. A cut download goes on
+ * from where it stopped, the hash carried over.
+ */
+static int download(bp_client *c, pull_ctx *x, sink *s)
+{
+	const bp_descriptor *d = s->d;
+	int err, tries;
+
+	for (tries = 0;; tries++) {
+		int64_t have = bp_oci_writer_count(s->w);
+
+		/* all there from an earlier run: commit will tell whether it is right */
+		if (have > 0 && have >= d->size)
+			return 0;
+		err = bp_registry__blob_get(x->reg, x->repo, d->digest, have, sink_write, s);
+		if (err != BP_ENET || tries >= c->opts.retries || bp_oci_writer_count(s->w) == have)
+			return err;
+		bp_client__debug(c, "blob %s: cut off at byte %lld, resuming", d->digest,
+				 (long long)bp_oci_writer_count(s->w));
+	}
+}
+
+static int pull_blob(bp_client *c, job *j)
+{
+	pull_ctx *x = j->ctx;
+	const bp_descriptor *d = j->desc;
+	progress_ctx pc = { c, d->digest, j->kind };
+	sink s = { NULL, d, &pc };
+	int64_t resumed;
+	int err;
+
+	if (bp_oci_blob_exists(x->oci, d->digest, d->size) == 1) {
+		bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, j->kind, d->size, d->size, NULL);
+		return 0;
+	}
+	bp_client__emit(c, BP_EVENT_BLOB_START, d->digest, j->kind, 0, d->size, NULL);
+	/* what an earlier run left of this blob is taken over (and hashed again) */
+	if ((err = bp_oci_blob_resume(x->oci, &s.w, d->digest, d->size)))
+		return err;
+	if ((resumed = bp_oci_writer_resumed(s.w)) > 0)
+		bp_client__debug(c, "blob %s: %lld bytes left by an earlier pull, resuming", d->digest,
+				 (long long)resumed);
+	if ((err = download(c, x, &s))) {
+		/* what arrived stays for the next run, unless it cannot be of use */
+		if (err == BP_EINTEGRITY || err == BP_ENOTFOUND || bp_oci_writer_count(s.w) == 0)
+			bp_oci_writer_abort(s.w);
+		else
+			bp_oci_writer_keep(s.w);
+		return err;
+	}
+	/* commit checks size and digest, and keeps nothing that does not match */
+	err = bp_oci_blob_commit(s.w);
+	if (err == BP_EINTEGRITY && resumed > 0) {
+		/* the earlier run's bytes may be what was wrong: once more, from nothing */
+		bp_client__debug(c, "blob %s: %s; downloading it whole", d->digest, bp_error_last());
+		if ((err = bp_oci_blob_begin(x->oci, &s.w, d->digest, d->size)))
+			return err;
+		if ((err = download(c, x, &s))) {
+			bp_oci_writer_abort(s.w);
+			return err;
+		}
+		err = bp_oci_blob_commit(s.w);
+	}
+	if (err)
+		return err;
+	bp_client__emit(c, BP_EVENT_BLOB_DONE, d->digest, j->kind, d->size, d->size, NULL);
+	return 0;
+}
+
+/*
+ * Pull an image manifest's blobs into the layout, then the manifest itself
+ * (untagged): a reader never sees a half image.
+ */
+static int pull_image(bp_client *c, pull_ctx *x, const bp_manifest *m, const char *bytes,
+		      size_t len, const char *digest)
+{
+	job *jobs;
+	size_t n;
+	int err;
+
+	if (!(jobs = bp_steps__image_jobs(m, x, &n)))
+		return BP_ENOMEM;
+	if (!(err = bp_jobs__run(c, jobs, n, pull_blob)))
+		err = bp_oci_blob_put(x->oci, digest, bytes, len);
+	free(jobs);
+	return err;
+}
+
+/* Every platform of an index, then the index itself. */
+static int pull_index(bp_client *c, pull_ctx *x, const bp_reference *src, const bp_manifest *idx)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < bp_manifest_count(idx) && !err; i++) {
+		const bp_descriptor *d = bp_manifest_item(idx, i);
+		bp_fetched f;
+
+		if (bp_oci_blob_exists(x->oci, d->digest, d->size) == 1) {
+			/* the manifest is written last: its blobs are there already */
+			bp_client__emit(c, BP_EVENT_BLOB_EXISTS, d->digest, "manifest", d->size,
+					d->size, NULL);
+			continue;
+		}
+		err = bp_steps__manifest_fetch(x->reg, x->repo, d->digest, 1, BP_FETCH_IMAGE,
+					       bp_reference_string(src), &f);
+		if (!err)
+			err = pull_image(c, x, f.m, f.bytes, f.len, d->digest);
+		bp_steps__fetched_release(&f);
+	}
+	return err;
+}
+
+/* Pull src into the OCI layout at path, tagged tag (NULL: src's tag). */
+static int pull_oci(bp_client *c, const bp_reference *src, const char *path, const char *tag,
+		    char digest[BP_DIGEST_MAX])
+{
+	pull_ctx x = { NULL, NULL, bp_reference_path(src) };
+	const char *platform = c->opts.platform ? c->opts.platform : bp_platform_default();
+	const char *name = bp_reference_string(src);
+	bp_fetched top = { NULL, 0, NULL, "", NULL }, child = { NULL, 0, NULL, "", NULL };
+	const bp_fetched *img = &top; /* what is tagged: the image, or the whole index */
+	bp_descriptor mdesc;
+	int err, whole = 0;
+
+	if ((err = bp_client__open_registry(c, bp_reference_domain(src), NULL, 0, &x.reg)))
+		goto done;
+	/* name:tag@digest is pulled by digest, as docker does */
+	err = bp_steps__manifest_fetch(x.reg, x.repo, bp_reference_object(src),
+				       bp_reference_digest(src) != NULL, BP_FETCH_PARSE, name,
+				       &top);
+	if (err)
+		goto done;
+	if (bp_manifest_kind_is_index(bp_manifest_kind_get(top.m))) {
+		const bp_descriptor *pick;
+
+		whole = c->opts.all_platforms;
+		if (!whole &&
+		    ((err = bp_steps__platform_pick(c, top.m, top.digest, platform, name, &pick)) ||
+		     (err = bp_steps__manifest_fetch(x.reg, x.repo, pick->digest, 1, BP_FETCH_IMAGE,
+						     name, &child))))
+			goto done;
+		if (!whole)
+			img = &child;
+	}
+	if ((err = bp_oci_open(&x.oci, path, 1)))
+		goto done;
+	/* an index last, after every manifest it lists */
+	if (whole && !(err = pull_index(c, &x, src, top.m)))
+		err = bp_oci_blob_put(x.oci, top.digest, top.bytes, top.len);
+	else if (!whole)
+		err = pull_image(c, &x, img->m, img->bytes, img->len, img->digest);
+	if (err)
+		goto done;
+	/* the tag last: a reader never sees a half image */
+	memset(&mdesc, 0, sizeof(mdesc));
+	mdesc.media_type = bp_manifest_media_type(img->m);
+	bp_strlcpy(mdesc.digest, img->digest, sizeof(mdesc.digest));
+	mdesc.size = (int64_t)img->len;
+	if ((err = bp_oci_tag(x.oci, &mdesc, tag ? tag : bp_reference_tag(src))))
+		goto done;
+	bp_client__emit(c, BP_EVENT_MANIFEST, img->digest, whole ? "index" : "manifest",
+			(int64_t)img->len, (int64_t)img->len, NULL);
+	bp_strlcpy(digest, img->digest, BP_DIGEST_MAX);
+done:
+	bp_steps__fetched_release(&top);
+	bp_steps__fetched_release(&child);
+	bp_registry__free(x.reg);
+	bp_oci_free(x.oci);
+	return err;
+}
+
+/* ---- into docker's formats ---- */
+
+/*
+ * Pull into a `docker save` archive or the daemon: everything is pulled
+ * and verified into a private layout first, so nothing unverified is ever
+ * written to the archive or handed to the daemon.
+ */
+static int pull_docker(bp_client *c, const bp_reference *src, const bp_transport *t,
+		       char digest[BP_DIGEST_MAX])
+{
+	char *tmp = NULL, *name = NULL;
+	bp_daemon *d = NULL;
+	int err;
+
+	/* the daemon first: an unreachable one should fail before any download */
+	if (t->kind == BP_TRANSPORT_DAEMON && (err = bp_daemon__open(&d)))
+		return err;
+	/*
+	 * The name the image gets: the one asked for, else the pulled
+	 * reference's; pulled by digest alone, none (as docker pull by digest).
+	 */
+	if (t->ref)
+		name = bp_strdup(t->ref);
+	else if (bp_reference_tag(src))
+		name = bp_aprintf("%s:%s", bp_reference_name(src), bp_reference_tag(src));
+	if ((t->ref || bp_reference_tag(src)) && !name) {
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((err = bp_pull_docker__tmpdir(t, &tmp)) ||
+	    (err = pull_oci(c, src, tmp, "pulled", digest)))
+		goto done;
+	err = bp_pull_docker__write(c, tmp, "pulled", t, name, d);
+done:
+	if (tmp) {
+		bp_pull_docker__remove(tmp);
+		free(tmp);
+	}
+	bp_daemon__free(d);
+	free(name);
+	return err;
+}
+
+/*
+ * The name dest records (a layout's tag, an archive's or the daemon's
+ * reference), checked before anything is fetched: a bad one would
+ * otherwise be refused only after the whole download.
+ */
+static int check_dest_name(const bp_transport *t)
+{
+	bp_reference *r = NULL;
+	char *s;
+	int err, ok;
+
+	if (!t->ref)
+		return 0;
+	if (t->kind != BP_TRANSPORT_OCI) {
+		if ((err = bp_reference_parse(&r, t->ref)))
+			bp_error_prefix("destination");
+		bp_reference_free(r);
+		return err;
+	}
+	/* a layout's tag has docker's tag grammar: no '/', no leading '.' */
+	if (!(s = bp_aprintf("t:%s", t->ref)))
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	ok = bp_reference_parse(&r, s) == 0 && bp_reference_tag(r) &&
+	     strcmp(bp_reference_tag(r), t->ref) == 0;
+	bp_reference_free(r);
+	free(s);
+	bp_error_clear();
+	if (!ok)
+		return bp_error_set(BP_EINVAL, "destination tag \"%.200s\" is invalid: use up to 128 "
+				    "letters, digits, '_', '.' and '-', not starting with '.' or '-'",
+				    t->ref);
+	return 0;
+}
+
+/* Pull src into dest. */
+int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest[BP_DIGEST_MAX])
+{
+	bp_transport t = BP_TRANSPORT_INIT;
+	int err;
+
+	if ((err = bp_transport_parse(&t, dest)))
+		return err;
+	err = check_dest_name(&t);
+	if (!err && t.kind == BP_TRANSPORT_OCI)
+		err = pull_oci(c, src, t.path, t.ref, digest);
+	else if (!err && c->opts.all_platforms)
+		err = bp_error_set(BP_EINVAL, "every platform of an index goes into an OCI layout "
+				   "only (--to oci:DIR), not into %s", dest);
+	else if (!err)
+		err = pull_docker(c, src, &t, digest);
+	bp_transport_release(&t);
+	return err;
+}
