@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "registry.h"
+#include "registry_int.h"
 #include "auth.h"
 #include "state.h"
 #include "util/strutil.h"
@@ -40,6 +41,8 @@ struct bp_registry {
 	int64_t body_cap;      /* >0: request bodies kept to this size after a "too large" */
 	int said_no_patch;
 	int said_cap;
+
+	bp_registry_seam seam; /* unit tests: the network replaced; send NULL otherwise */
 };
 
 static void dbg(bp_registry *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -145,6 +148,35 @@ static void conn_put(bp_registry *r, bp_http *h)
 	}
 	pthread_mutex_unlock(&r->lock);
 	bp_http__free(h);
+}
+
+/* Send one request: over h, or to the test seam when one is set. */
+static int perform(bp_registry *r, bp_http *h, const bp_http_request *req, bp_http_response *resp)
+{
+	if (r->seam.send)
+		return r->seam.send(req, resp, r->seam.payload);
+	return bp_http__perform(h, req, resp);
+}
+
+/* Route r through a test seam; see registry_int.h. */
+int bp_registry__set_seam(bp_registry *r, const char *base, const bp_registry_seam *seam)
+{
+	char *b = bp_strdup(base), *o = b ? bp_http__origin(b) : NULL;
+
+	if (!b || !o) {
+		free(b);
+		free(o);
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	}
+	free(r->base);
+	free(r->origin);
+	r->base = b;
+	r->origin = o;
+	if (seam)
+		r->seam = *seam;
+	else
+		memset(&r->seam, 0, sizeof(r->seam));
+	return 0;
 }
 
 /*
@@ -307,9 +339,14 @@ static long whole_secs(double secs)
 	return (double)s < secs ? s + 1 : s;
 }
 
-static void sleep_for(double secs)
+static void sleep_for(bp_registry *r, double secs)
 {
 	struct timespec ts;
+
+	if (r->seam.sleep) {
+		r->seam.sleep(secs, r->seam.payload);
+		return;
+	}
 
 	ts.tv_sec = (time_t)secs;
 	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
@@ -359,7 +396,7 @@ static int should_retry(bp_registry *r, const bp_http_request *req, int err,
 			 capped);
 	if (r->opts.retry_cb)
 		r->opts.retry_cb(msg, r->opts.payload);
-	sleep_for(d);
+	sleep_for(r, d);
 	return 1;
 }
 
@@ -396,7 +433,7 @@ static int request(bp_registry *r, const char *scope, bp_http_request *req,
 		/* a retried answer starts from an empty buffer */
 		if (req->resp)
 			bp_dynbuf_reset(req->resp);
-		err = bp_http__perform(h, req, resp);
+		err = perform(r, h, req, resp);
 		if (authz) {
 			explicit_bzero(authz, strlen(authz));
 			free(authz);
@@ -451,7 +488,7 @@ int bp_registry__ping(bp_registry *r)
 		}
 		req.url = url;
 		req.tls_probe = 1;
-		if (bp_http__perform(h, &req, &resp) && bp_http__last_was_plain_http(h)) {
+		if (perform(r, h, &req, &resp) && bp_http__last_was_plain_http(h)) {
 			dbg(r, "%s does not speak TLS; using plain http", r->host);
 			i = 1;
 		}
@@ -469,7 +506,7 @@ int bp_registry__ping(bp_registry *r)
 		}
 		req.url = url;
 		dbg(r, "ping %s", url);
-		err = bp_http__perform(h, &req, &resp);
+		err = perform(r, h, &req, &resp);
 		if (!err)
 			break;
 		/*
@@ -823,7 +860,7 @@ static int upload_retry(bp_registry *r, const char *digest, int *tries, const ch
 		 whole_secs(d), *tries + 1, r->opts.retries + 1, digest, why);
 	if (r->opts.retry_cb)
 		r->opts.retry_cb(msg, r->opts.payload);
-	sleep_for(d);
+	sleep_for(r, d);
 	return 1;
 }
 
