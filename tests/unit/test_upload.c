@@ -6,7 +6,9 @@
  * registry_int.h: every request is checked against the next step of the
  * script (method, URL, Content-Range, Content-Length and the body bytes
  * themselves) and answered with that step's status and header lines, which
- * go through http.c's header parser as a server's would.
+ * go through http.c's header parser as a server's would. The first table
+ * runs whole uploads; the second (trows) single transitions of the state
+ * machine of registry_upload.h, from a state set by hand.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "registry_int.h"
+#include "registry_upload.h"
 #include "state.h"
 #include "util/strutil.h"
 
@@ -31,6 +33,7 @@
 /* fd uploads do not hash: any digest does (this one is of no bytes) */
 #define HEX "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define DIGEST "sha256:" HEX
+#define HEX_OTHER "f3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define SHORT "blob sha256:e3b0c44298fc"
 #define U(x) BASE "/v2/" REPO "/blobs/uploads/" x
 #define L(x) "Location: /v2/" REPO "/blobs/uploads/" x
@@ -444,7 +447,8 @@ static const row rows[] = {
 
 /* What one run saw. */
 typedef struct {
-	const row *w;
+	const char *name;
+	const step *steps; /* STEPS_MAX of them */
 	const unsigned char *data;
 	char digest_enc[BP_DIGEST_MAX * 3];
 	size_t next; /* the step the next request must match */
@@ -519,8 +523,8 @@ static int64_t take_body(script *s, const bp_http_request *req, const step *st)
 
 		for (got = 0; got < limit; got++)
 			if (p[got] != s->data[start + got])
-				fail_msg("%s: step %zu: body byte %lld is wrong", s->w->name,
-					 s->next, (long long)got);
+				fail_msg("%s: step %zu: body byte %lld is wrong", s->name, s->next,
+					 (long long)got);
 		return got;
 	}
 	while (req->read_fn && got < limit) {
@@ -533,8 +537,8 @@ static int64_t take_body(script *s, const bp_http_request *req, const step *st)
 			break;
 		for (long i = 0; i < n; i++)
 			if ((unsigned char)buf[i] != s->data[start + got + i])
-				fail_msg("%s: step %zu: body byte %lld is wrong", s->w->name,
-					 s->next, (long long)(got + i));
+				fail_msg("%s: step %zu: body byte %lld is wrong", s->name, s->next,
+					 (long long)(got + i));
 		got += n;
 	}
 	return got;
@@ -544,36 +548,35 @@ static int64_t take_body(script *s, const bp_http_request *req, const step *st)
 static int fake_send(const bp_http_request *req, bp_http_response *resp, void *payload)
 {
 	script *s = payload;
-	const row *w = s->w;
 	const step *st;
 	char url[1024], line[1024];
 	const char *cr, *p;
 	int64_t got;
 
-	if (s->next >= STEPS_MAX || !w->steps[s->next].method)
-		fail_msg("%s: request %zu (%s %s) is not in the script", w->name, s->next,
+	if (s->next >= STEPS_MAX || !s->steps[s->next].method)
+		fail_msg("%s: request %zu (%s %s) is not in the script", s->name, s->next,
 			 req->method, req->url);
-	st = &w->steps[s->next];
+	st = &s->steps[s->next];
 	expand(url, sizeof(url), st->url, s->digest_enc);
 	if (strcmp(req->method, st->method) != 0 || strcmp(req->url, url) != 0)
-		fail_msg("%s: step %zu: %s %s, want %s %s", w->name, s->next, req->method, req->url,
+		fail_msg("%s: step %zu: %s %s, want %s %s", s->name, s->next, req->method, req->url,
 			 st->method, url);
 	cr = header_of(req, "Content-Range");
 	if ((cr == NULL) != (st->crange == NULL) || (cr && strcmp(cr, st->crange) != 0))
-		fail_msg("%s: step %zu: Content-Range %s, want %s", w->name, s->next,
+		fail_msg("%s: step %zu: Content-Range %s, want %s", s->name, s->next,
 			 cr ? cr : "(none)", st->crange ? st->crange : "(none)");
 	if (req->body_len != st->len)
-		fail_msg("%s: step %zu: Content-Length %lld, want %lld", w->name, s->next,
+		fail_msg("%s: step %zu: Content-Length %lld, want %lld", s->name, s->next,
 			 (long long)req->body_len, (long long)st->len);
 	if (st->len >= 0) {
 		const char *ct = header_of(req, "Content-Type");
 
 		if (!ct || strcmp(ct, "application/octet-stream") != 0)
-			fail_msg("%s: step %zu: Content-Type %s", w->name, s->next,
+			fail_msg("%s: step %zu: Content-Type %s", s->name, s->next,
 				 ct ? ct : "(none)");
 		got = take_body(s, req, st);
 		if (got != (st->status ? st->len : st->cut))
-			fail_msg("%s: step %zu: %lld body bytes read", w->name, s->next,
+			fail_msg("%s: step %zu: %lld body bytes read", s->name, s->next,
 				 (long long)got);
 	}
 	s->next++;
@@ -598,7 +601,7 @@ static int fake_send(const bp_http_request *req, bp_http_response *resp, void *p
 }
 
 /* The blob's bytes in a file (after offset bytes of something else), open for reading. */
-static int blob_file(const row *w, const unsigned char *data)
+static int blob_file(int64_t size, int64_t offset, const unsigned char *data)
 {
 	char path[] = "/tmp/test_upload.XXXXXX";
 	int fd = mkstemp(path);
@@ -607,16 +610,35 @@ static int blob_file(const row *w, const unsigned char *data)
 	assert_true(fd >= 0);
 	unlink(path);
 	memset(junk, 0xee, sizeof(junk));
-	for (int64_t left = w->offset; left > 0; left -= (int64_t)sizeof(junk))
+	for (int64_t left = offset; left > 0; left -= (int64_t)sizeof(junk))
 		assert_true(write(fd, junk, left < 4096 ? (size_t)left : sizeof(junk)) > 0);
-	assert_int_equal(write(fd, data, (size_t)w->size), w->size);
+	assert_int_equal(write(fd, data, (size_t)size), size);
 	return fd;
+}
+
+/* A registry answered by s's script; attempts: retries + 1 (0: the default 5). */
+static bp_registry *scripted_registry(script *s, int attempts)
+{
+	bp_registry_options opts = { 0 };
+	bp_registry_seam seam = { fake_send, nap, s };
+	bp_registry *r = NULL;
+
+	opts.push = 1;
+	opts.retries = attempts ? attempts - 1 : 4;
+	opts.retry_cb = say;
+	opts.debug = 1;
+	opts.log_cb = say;
+	opts.payload = s;
+	assert_int_equal(bp_registry__new(&r, DOMAIN, NULL, &opts), 0);
+	assert_int_equal(bp_registry__set_seam(r, BASE, &seam), 0);
+	bp_error_clear();
+	return r;
 }
 
 static int run_fd(bp_registry *r, const row *w, script *s)
 {
 	bp_upload_options o = { w->session, w->offset, w->chunk, w->mono, on_progress, s };
-	int fd = blob_file(w, s->data), err;
+	int fd = blob_file(w->size, w->offset, s->data), err;
 
 	if (w->saved)
 		bp_state__upload_put(DOMAIN, REPO, DIGEST, w->saved);
@@ -655,9 +677,7 @@ static void test_row(void **state)
 {
 	const row *w = *state;
 	static script s;
-	bp_registry_options opts = { 0 };
-	bp_registry_seam seam = { fake_send, nap, &s };
-	bp_registry *r = NULL;
+	bp_registry *r;
 	unsigned char *data = malloc((size_t)w->size);
 	char digest[BP_DIGEST_MAX], *enc, *left;
 	int err;
@@ -666,7 +686,8 @@ static void test_row(void **state)
 	for (int64_t i = 0; i < w->size; i++)
 		data[i] = byte_at(i);
 	memset(&s, 0, sizeof(s));
-	s.w = w;
+	s.name = w->name;
+	s.steps = w->steps;
 	s.data = data;
 	s.total = -7;
 	if (w->stream)
@@ -678,15 +699,7 @@ static void test_row(void **state)
 	free(enc);
 	bp_state__upload_drop(DOMAIN, REPO, DIGEST);
 
-	opts.push = 1;
-	opts.retries = w->attempts ? w->attempts - 1 : 4;
-	opts.retry_cb = say;
-	opts.debug = 1;
-	opts.log_cb = say;
-	opts.payload = &s;
-	assert_int_equal(bp_registry__new(&r, DOMAIN, NULL, &opts), 0);
-	assert_int_equal(bp_registry__set_seam(r, BASE, &seam), 0);
-	bp_error_clear();
+	r = scripted_registry(&s, w->attempts);
 	err = w->stream ? run_stream(r, w, &s, digest) : run_fd(r, w, &s);
 
 	if (err != w->rc)
@@ -715,6 +728,330 @@ static void test_row(void **state)
 	free(data);
 }
 
+/*
+ * Single transitions: a machine put in a state (the fields a row sets; the
+ * rest as bp_upload__init_* leaves them), one bp_upload__step with the
+ * requests it makes, and where the machine is then. want_chunk 0 and
+ * want_loc NULL: unchanged.
+ */
+typedef struct {
+	const char *name;
+	int stream;
+	bp_up_state from;
+	int64_t size; /* a file's blob; a stream's bytes in hand */
+	int64_t chunk, mono, off, inflight, cap;
+	int chunked, no_patch, force_chunks, shrunk, tries, closing, attempts;
+	const char *loc, *session, *expect;
+	step steps[4];
+	bp_up_state to;
+	int rc;
+	int64_t want_off, want_chunk;
+	int want_chunked, want_no_patch, want_force, want_tries;
+	const char *want_loc;
+} trow;
+
+#define BIG .size = 200000, .chunk = 65536, .mono = 1 << 20
+/* clang-format off */
+static const trow trows[] = {
+	{ .name = "OPEN, a blob larger than a chunk: CHUNK", BIG, .from = BP_UP_OPEN,
+	  .steps = { POST(202, L("u1")) },
+	  .to = BP_UP_CHUNK, .want_chunked = 1, .want_loc = U("u1") },
+	{ .name = "OPEN, a small blob: CLOSE with it in one PUT",
+	  .from = BP_UP_OPEN, .size = 1000, .chunk = 65536, .mono = 1 << 20,
+	  .steps = { POST(202, L("u1")) },
+	  .to = BP_UP_CLOSE, .want_loc = U("u1") },
+	{ .name = "OPEN, OCI-Chunk-Min-Length above the chunk: the chunk raised", BIG,
+	  .from = BP_UP_OPEN,
+	  .steps = { POST(202, L("u1") "\nOCI-Chunk-Min-Length: 100000") },
+	  .to = BP_UP_CHUNK, .want_chunked = 1, .want_chunk = 100000, .want_loc = U("u1") },
+	{ .name = "OPEN, a body cap learnt before: the chunk kept under it",
+	  .from = BP_UP_OPEN, .size = 300000, .chunk = 262144, .mono = 1 << 20, .cap = 100000,
+	  .steps = { POST(202, L("u1")) },
+	  .to = BP_UP_CHUNK, .want_chunked = 1, .want_chunk = 100000, .want_loc = U("u1") },
+	{ .name = "OPEN, PATCH refused before: one PUT even for a large blob", BIG,
+	  .from = BP_UP_OPEN, .no_patch = 1,
+	  .steps = { POST(202, L("u1")) },
+	  .to = BP_UP_CLOSE, .want_no_patch = 1, .want_loc = U("u1") },
+	{ .name = "OPEN, after a PUT too large: chunks even for a small blob",
+	  .from = BP_UP_OPEN, .size = 1000, .chunk = 65536, .mono = 1 << 20, .force_chunks = 1,
+	  .steps = { POST(202, L("u2")) },
+	  .to = BP_UP_CHUNK, .want_chunked = 1, .want_force = 1, .want_loc = U("u2") },
+	{ .name = "OPEN, a refused mount's session: taken, no request", BIG,
+	  .from = BP_UP_OPEN, .session = U("m1"),
+	  .to = BP_UP_CHUNK, .want_chunked = 1, .want_loc = U("m1") },
+	{ .name = "OPEN refused", BIG, .from = BP_UP_OPEN,
+	  .steps = { { "POST", U(""), NULL, -1, 404, NULL, NULL, 0 } },
+	  .to = BP_UP_FAILED, .rc = BP_ENOTFOUND },
+	{ .name = "OPEN, streamed: the buffer as large as OCI-Chunk-Min-Length",
+	  .stream = 1, .from = BP_UP_OPEN, .chunk = 65536,
+	  .steps = { POST(202, L("u1") "\nOCI-Chunk-Min-Length: 100000") },
+	  .to = BP_UP_CHUNK, .want_chunked = 1, .want_chunk = 100000, .want_loc = U("u1") },
+
+	{ .name = "CHUNK taken (202, Range agrees): on at the new Location", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .off = 65536, .loc = U("u1"),
+	  .steps = { PATCH(U("u1"), "65536-131071", 65536, 202, "Range: 0-131071\n" L("u1?_state=2")) },
+	  .to = BP_UP_CHUNK, .want_off = 131072, .want_chunked = 1, .want_loc = U("u1?_state=2") },
+	{ .name = "CHUNK taken (201, Range stuck: ECR)", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .off = 65536, .loc = U("u1"),
+	  .steps = { PATCH(U("u1"), "65536-131071", 65536, 201, "Range: 0-65535") },
+	  .to = BP_UP_CHUNK, .want_off = 131072, .want_chunked = 1 },
+	{ .name = "CHUNK taken (204, no Range)", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .off = 131072, .loc = U("u1"),
+	  .steps = { PATCH(U("u1"), "131072-196607", 65536, 204, NULL) },
+	  .to = BP_UP_CHUNK, .want_off = 196608, .want_chunked = 1 },
+	{ .name = "CHUNK, the last one shorter", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .off = 196608, .loc = U("u1"),
+	  .steps = { PATCH(U("u1"), "196608-199999", 3392, 202, "Range: 0-199999") },
+	  .to = BP_UP_CHUNK, .want_off = 200000, .want_chunked = 1 },
+	{ .name = "CHUNK with nothing left: CLOSE, no request", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .off = 200000, .loc = U("u1"),
+	  .to = BP_UP_CLOSE, .want_off = 200000, .want_chunked = 1 },
+	{ .name = "CHUNK, a 202 Range behind the chunk: FAILED", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .off = 65536, .loc = U("u1"),
+	  .steps = { PATCH(U("u1"), "65536-131071", 65536, 202, "Range: 0-32767") },
+	  .to = BP_UP_FAILED, .rc = BP_EPROTO, .want_off = 65536, .want_chunked = 1 },
+	{ .name = "CHUNK, a 202 Range ahead of the chunk: FAILED", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .off = 0, .loc = U("u1"),
+	  .steps = { PATCH(U("u1"), "0-65535", 65536, 202, "Range: bytes=0-70000") },
+	  .to = BP_UP_FAILED, .rc = BP_EPROTO, .want_chunked = 1 },
+	{ .name = "CHUNK, the first PATCH refused (405): CLOSE in one PUT", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .loc = U("u1"),
+	  .steps = { PATCH_ERR(U("u1"), "0-65535", 65536, 405, NULL) },
+	  .to = BP_UP_CLOSE, .want_no_patch = 1 },
+	{ .name = "CHUNK, the first PATCH refused (404): CLOSE in one PUT", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .loc = U("u1"),
+	  .steps = { PATCH_ERR(U("u1"), "0-65535", 65536, 404, NULL) },
+	  .to = BP_UP_CLOSE, .want_no_patch = 1 },
+	{ .name = "CHUNK, a later PATCH answered 405: FAILED, not a refusal", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .off = 65536, .loc = U("u1"),
+	  .steps = { PATCH_ERR(U("u1"), "65536-131071", 65536, 405, NULL) },
+	  .to = BP_UP_FAILED, .rc = BP_ERROR, .want_off = 65536, .want_chunked = 1 },
+	{ .name = "CHUNK refused after a PUT too large: FAILED", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .force_chunks = 1, .loc = U("u1"),
+	  .steps = { PATCH_ERR(U("u1"), "0-65535", 65536, 405, NULL) },
+	  .to = BP_UP_FAILED, .rc = BP_ERROR, .want_chunked = 1, .want_force = 1 },
+	{ .name = "CHUNK too large (413): STATUS, the chunk halved",
+	  .from = BP_UP_CHUNK, .size = 300000, .chunk = 262144, .mono = -1, .chunked = 1,
+	  .loc = U("u1"),
+	  .steps = { PATCH_ERR(U("u1"), "0-262143", 262144, 413, NULL) },
+	  .to = BP_UP_STATUS, .want_chunked = 1, .want_chunk = 131072 },
+	{ .name = "CHUNK too large, halved to the 64 KiB floor",
+	  .from = BP_UP_CHUNK, .size = 300000, .chunk = 100000, .mono = -1, .chunked = 1,
+	  .loc = U("u1"),
+	  .steps = { PATCH_ERR(U("u1"), "0-99999", 100000, 413, NULL) },
+	  .to = BP_UP_STATUS, .want_chunked = 1, .want_chunk = 65536 },
+	{ .name = "CHUNK too large at the floor: FAILED", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .loc = U("u1"),
+	  .steps = { PATCH_ERR(U("u1"), "0-65535", 65536, 413, NULL) },
+	  .to = BP_UP_FAILED, .rc = BP_ERROR, .want_chunked = 1 },
+	{ .name = "CHUNK cut off: STATUS, one retry taken", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .loc = U("u1"),
+	  .steps = { PATCH_CUT(U("u1"), "0-65535", 65536, 100) },
+	  .to = BP_UP_STATUS, .want_chunked = 1, .want_tries = 1 },
+	{ .name = "CHUNK 416 (range refused): STATUS", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .off = 65536, .loc = U("u1"), .tries = 1,
+	  .steps = { PATCH_ERR(U("u1"), "65536-131071", 65536, 416, NULL) },
+	  .to = BP_UP_STATUS, .want_off = 65536, .want_chunked = 1, .want_tries = 2 },
+	{ .name = "CHUNK 429 with the retries spent: FAILED", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .loc = U("u1"), .tries = 4,
+	  .steps = { PATCH_ERR(U("u1"), "0-65535", 65536, 429, NULL) },
+	  .to = BP_UP_FAILED, .rc = BP_ERROR, .want_chunked = 1, .want_tries = 4 },
+	{ .name = "CHUNK, a stream not full yet: waits, no request",
+	  .stream = 1, .from = BP_UP_CHUNK, .size = 1000, .chunk = 65536, .loc = U("u1"),
+	  .to = BP_UP_CHUNK, .want_chunked = 1 },
+	{ .name = "CHUNK, a stream's last bytes when it closes",
+	  .stream = 1, .from = BP_UP_CHUNK, .size = 1000, .chunk = 65536, .off = 65536,
+	  .closing = 1, .loc = U("u1"),
+	  .steps = { PATCH(U("u1"), "65536-66535", 1000, 202, NULL) },
+	  .to = BP_UP_CHUNK, .want_off = 66536, .want_chunked = 1 },
+	{ .name = "CHUNK, a stream closed and sent: sealed, CLOSE",
+	  .stream = 1, .from = BP_UP_CHUNK, .chunk = 65536, .closing = 1, .expect = DIGEST,
+	  .loc = U("u1"),
+	  .to = BP_UP_CLOSE, .want_chunked = 1 },
+	{ .name = "CHUNK, a stream whose bytes are not the digest promised: FAILED",
+	  .stream = 1, .from = BP_UP_CHUNK, .chunk = 65536, .closing = 1,
+	  .expect = "sha256:" HEX_OTHER, .loc = U("u1"),
+	  .to = BP_UP_FAILED, .rc = BP_EINTEGRITY, .want_chunked = 1 },
+	{ .name = "CHUNK, a stream's PATCH refused: FAILED",
+	  .stream = 1, .from = BP_UP_CHUNK, .size = 65536, .chunk = 65536, .loc = U("u1"),
+	  .steps = { PATCH_ERR(U("u1"), "0-65535", 65536, 405, NULL) },
+	  .to = BP_UP_FAILED, .rc = BP_ERROR, .want_chunked = 1 },
+	{ .name = "CHUNK, a stream's chunk too large: FAILED",
+	  .stream = 1, .from = BP_UP_CHUNK, .size = 65536, .chunk = 65536, .loc = U("u1"),
+	  .steps = { PATCH_ERR(U("u1"), "0-65535", 65536, 413, NULL) },
+	  .to = BP_UP_FAILED, .rc = BP_ERROR, .want_chunked = 1 },
+
+	{ .name = "STATUS after a cut: CHUNK from its Range", BIG,
+	  .from = BP_UP_STATUS, .chunked = 1, .inflight = 65536, .loc = U("u1"),
+	  .steps = { STATUS(U("u1"), 204, "Range: 0-39999\n" L("u1?_state=s")) },
+	  .to = BP_UP_CHUNK, .want_off = 40000, .want_chunked = 1, .want_loc = U("u1?_state=s") },
+	{ .name = "STATUS, Range 0-0: from the start", BIG,
+	  .from = BP_UP_STATUS, .chunked = 1, .inflight = 65536, .loc = U("u1"),
+	  .steps = { STATUS(U("u1"), 204, "Range: 0-0") },
+	  .to = BP_UP_CHUNK, .want_chunked = 1 },
+	{ .name = "STATUS, Range before what was taken: CHUNK from there", BIG,
+	  .from = BP_UP_STATUS, .chunked = 1, .off = 131072, .inflight = 65536, .loc = U("u1"),
+	  .steps = { STATUS(U("u1"), 200, "Range: 0-65535") },
+	  .to = BP_UP_CHUNK, .want_off = 65536, .want_chunked = 1 },
+	{ .name = "STATUS, Range at the chunk's end: CHUNK after it", BIG,
+	  .from = BP_UP_STATUS, .chunked = 1, .inflight = 65536, .loc = U("u1"),
+	  .steps = { STATUS(U("u1"), 204, "Range: 0-65535") },
+	  .to = BP_UP_CHUNK, .want_off = 65536, .want_chunked = 1 },
+	{ .name = "STATUS, Range past the chunk's end: OPEN (start over)", BIG,
+	  .from = BP_UP_STATUS, .chunked = 1, .inflight = 65536, .loc = U("u1"),
+	  .steps = { STATUS(U("u1"), 204, "Range: 0-65536") },
+	  .to = BP_UP_OPEN, .want_chunked = 1 },
+	{ .name = "STATUS 404 (public ECR): OPEN (start over)", BIG,
+	  .from = BP_UP_STATUS, .chunked = 1, .inflight = 65536, .loc = U("u1"),
+	  .steps = { STATUS(U("u1"), 404, NULL) },
+	  .to = BP_UP_OPEN, .want_chunked = 1 },
+	{ .name = "STATUS, a stream at its chunk's start: CHUNK again",
+	  .stream = 1, .from = BP_UP_STATUS, .chunk = 65536, .off = 65536, .inflight = 65536,
+	  .loc = U("u1"),
+	  .steps = { STATUS(U("u1"), 204, "Range: 0-65535") },
+	  .to = BP_UP_CHUNK, .want_off = 65536, .want_chunked = 1 },
+	{ .name = "STATUS, a stream that holds part of its chunk: FAILED",
+	  .stream = 1, .from = BP_UP_STATUS, .chunk = 65536, .off = 65536, .inflight = 65536,
+	  .loc = U("u1"),
+	  .steps = { STATUS(U("u1"), 204, "Range: 0-70000") },
+	  .to = BP_UP_FAILED, .rc = BP_EPROTO, .want_off = 65536, .want_chunked = 1 },
+	{ .name = "STATUS 404 for a stream: FAILED",
+	  .stream = 1, .from = BP_UP_STATUS, .chunk = 65536, .inflight = 65536, .loc = U("u1"),
+	  .steps = { STATUS(U("u1"), 404, NULL) },
+	  .to = BP_UP_FAILED, .rc = BP_ENOTFOUND, .want_chunked = 1 },
+
+	{ .name = "RESUME, Range inside the blob: CHUNK from there", BIG,
+	  .from = BP_UP_RESUME, .loc = U("s1"),
+	  .steps = { STATUS(U("s1"), 204, "Range: 0-99999") },
+	  .to = BP_UP_CHUNK, .want_off = 100000, .want_chunked = 1 },
+	{ .name = "RESUME, Range 0-0: OPEN", BIG,
+	  .from = BP_UP_RESUME, .loc = U("s1"),
+	  .steps = { STATUS(U("s1"), 204, "Range: 0-0") },
+	  .to = BP_UP_OPEN },
+	{ .name = "RESUME, Range covering the blob: OPEN", BIG,
+	  .from = BP_UP_RESUME, .loc = U("s1"),
+	  .steps = { STATUS(U("s1"), 204, "Range: 0-199999") },
+	  .to = BP_UP_OPEN },
+	{ .name = "RESUME, the session unknown: OPEN", BIG,
+	  .from = BP_UP_RESUME, .loc = U("s1"),
+	  .steps = { STATUS(U("s1"), 404, NULL) },
+	  .to = BP_UP_OPEN },
+
+	{ .name = "CLOSE after the chunks: DONE", BIG,
+	  .from = BP_UP_CLOSE, .chunked = 1, .off = 200000, .loc = U("u1"),
+	  .steps = { PUT(U("u1?digest=@D"), -1, 201, STORED) },
+	  .to = BP_UP_DONE, .want_off = 200000, .want_chunked = 1 },
+	{ .name = "CLOSE with the whole blob: DONE", BIG,
+	  .from = BP_UP_CLOSE, .loc = U("u1"),
+	  .steps = { PUT(U("u1?digest=@D"), 200000, 201, NULL) },
+	  .to = BP_UP_DONE },
+	{ .name = "CLOSE, the whole blob too large: OPEN, chunks of half of it",
+	  .from = BP_UP_CLOSE, .size = 200000, .chunk = 262144, .mono = 1 << 20, .loc = U("u1"),
+	  .steps = { PUT_ERR(U("u1?digest=@D"), 200000, 413, NULL) },
+	  .to = BP_UP_OPEN, .want_chunk = 100000, .want_force = 1 },
+	{ .name = "CLOSE, too large with PATCH refused: FAILED", BIG,
+	  .from = BP_UP_CLOSE, .no_patch = 1, .loc = U("u1"),
+	  .steps = { PUT_ERR(U("u1?digest=@D"), 200000, 413, NULL) },
+	  .to = BP_UP_FAILED, .rc = BP_ERROR, .want_no_patch = 1 },
+	{ .name = "CLOSE cut off, the blob there after all: DONE", BIG,
+	  .from = BP_UP_CLOSE, .attempts = 1, .loc = U("u1"),
+	  .steps = { PUT_CUT(U("u1?digest=@D"), 200000, 10),
+		     HEAD_BLOB(200, "Content-Length: 200000") },
+	  .to = BP_UP_DONE },
+	{ .name = "CLOSE 502, the blob not there: OPEN after a wait", BIG,
+	  .from = BP_UP_CLOSE, .chunked = 1, .off = 200000, .attempts = 2, .loc = U("u1"),
+	  .steps = { PUT_ERR(U("u1?digest=@D"), -1, 502, NULL),
+		     PUT_ERR(U("u1?digest=@D"), -1, 502, NULL),
+		     HEAD_BLOB(200, "Content-Length: 100") },
+	  .to = BP_UP_OPEN, .want_off = 200000, .want_chunked = 1, .want_tries = 1 },
+	{ .name = "CLOSE refused (400): FAILED", BIG,
+	  .from = BP_UP_CLOSE, .chunked = 1, .off = 200000, .loc = U("u1"),
+	  .steps = { PUT_ERR(U("u1?digest=@D"), -1, 400, NULL) },
+	  .to = BP_UP_FAILED, .rc = BP_ERROR, .want_off = 200000, .want_chunked = 1 },
+	{ .name = "CLOSE, a stream: DONE",
+	  .stream = 1, .from = BP_UP_CLOSE, .chunk = 65536, .off = 1000, .loc = U("u1"),
+	  .steps = { PUT(U("u1?digest=@D"), -1, 201, NULL) },
+	  .to = BP_UP_DONE, .want_off = 1000, .want_chunked = 1 },
+	{ .name = "CLOSE, a stream cut off: FAILED, not tried again",
+	  .stream = 1, .from = BP_UP_CLOSE, .chunk = 65536, .off = 1000, .attempts = 1,
+	  .loc = U("u1"),
+	  .steps = { PUT_CUT(U("u1?digest=@D"), -1, 0) },
+	  .to = BP_UP_FAILED, .rc = BP_ENET, .want_off = 1000, .want_chunked = 1 },
+	{ .name = "DONE stays DONE: no request", BIG,
+	  .from = BP_UP_DONE, .loc = U("u1"), .to = BP_UP_DONE },
+};
+/* clang-format on */
+
+static void test_transition(void **state)
+{
+	const trow *w = *state;
+	static script s;
+	bp_upload_options o = { w->session, 0, w->chunk, w->mono, on_progress, &s };
+	unsigned char *data = malloc((size_t)(w->off + w->size + 1));
+	bp_registry *r;
+	bp_upload u;
+	int fd = -1, err;
+
+	assert_non_null(data);
+	for (int64_t i = 0; i < w->off + w->size; i++)
+		data[i] = byte_at(i);
+	memset(&s, 0, sizeof(s));
+	s.name = w->name;
+	s.steps = w->steps;
+	s.data = data;
+	snprintf(s.digest_enc, sizeof(s.digest_enc), "sha256%%3A%s", HEX);
+	bp_state__upload_drop(DOMAIN, REPO, DIGEST);
+	r = scripted_registry(&s, w->attempts);
+	r->body_cap = w->cap;
+	r->no_patch = w->no_patch;
+	if (w->stream) {
+		assert_int_equal(bp_upload__init_stream(&u, r, REPO, w->chunk, on_progress, &s), 0);
+		if (w->expect)
+			bp_strlcpy(u.expect, w->expect, sizeof(u.expect));
+		u.buf = malloc((size_t)w->chunk);
+		assert_non_null(u.buf);
+		memcpy(u.buf, data + w->off, (size_t)w->size);
+		u.len = (size_t)w->size;
+		if (w->from == BP_UP_CLOSE)
+			u.digest = DIGEST;
+	} else {
+		fd = blob_file(w->size, 0, data);
+		assert_int_equal(bp_upload__init_fd(&u, r, REPO, DIGEST, w->size, fd, &o), 0);
+		u.chunked = w->chunked;
+	}
+	u.state = w->from;
+	u.off = w->off;
+	u.inflight = w->inflight;
+	u.no_patch = w->no_patch;
+	u.force_chunks = w->force_chunks;
+	u.shrunk = w->shrunk;
+	u.tries = w->tries;
+	u.closing = w->closing;
+	free(u.loc);
+	u.loc = w->loc ? bp_strdup(w->loc) : NULL;
+
+	err = bp_upload__step(&u);
+	if (err != w->rc || u.state != w->to)
+		fail_msg("%s: rc %d, state %d (%s); want rc %d, state %d", w->name, err, u.state,
+			 bp_error_last(), w->rc, w->to);
+	if (s.next < STEPS_MAX && w->steps[s.next].method)
+		fail_msg("%s: %zu requests made, the step should make more", w->name, s.next);
+	assert_int_equal(u.off, w->want_off);
+	assert_int_equal(u.chunk, w->want_chunk ? w->want_chunk : w->chunk);
+	assert_int_equal(u.chunked, w->want_chunked);
+	assert_int_equal(u.no_patch, w->want_no_patch);
+	assert_int_equal(u.force_chunks, w->want_force);
+	assert_int_equal(u.tries, w->want_tries);
+	if (strcmp(u.loc ? u.loc : "", w->want_loc ? w->want_loc : w->loc ? w->loc : "") != 0)
+		fail_msg("%s: Location %s, want %s", w->name, u.loc ? u.loc : "(none)",
+			 w->want_loc ? w->want_loc : w->loc);
+	bp_upload__release(&u);
+	bp_registry__free(r);
+	if (fd >= 0)
+		close(fd);
+	free(data);
+}
+
 static char tmpdir[] = "/tmp/test_upload_state.XXXXXX";
 
 static int setup(void **state)
@@ -734,16 +1071,22 @@ static int teardown(void **state)
 
 int main(void)
 {
-	size_t n = sizeof(rows) / sizeof(rows[0]), i;
+	size_t nrows = sizeof(rows) / sizeof(rows[0]), ntrows = sizeof(trows) / sizeof(trows[0]);
+	size_t n = nrows + ntrows, i;
 	struct CMUnitTest *tests = calloc(n, sizeof(*tests));
 	int rc;
 
 	if (!tests)
 		return 1;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < nrows; i++) {
 		tests[i].name = rows[i].name;
 		tests[i].test_func = test_row;
 		tests[i].initial_state = (void *)&rows[i];
+	}
+	for (i = 0; i < ntrows; i++) {
+		tests[nrows + i].name = trows[i].name;
+		tests[nrows + i].test_func = test_transition;
+		tests[nrows + i].initial_state = (void *)&trows[i];
 	}
 	rc = _cmocka_run_group_tests("test_upload", tests, n, setup, teardown);
 	free(tests);
