@@ -152,6 +152,32 @@ int bp_registry__set_seam(bp_registry *r, const char *base, const bp_registry_se
 	return 0;
 }
 
+/*
+ * Whether a loopback registry speaks no TLS at all (1) or does (0), learnt
+ * without loading the CA store (most of a short run's time). One that
+ * does is then pinged, and used, with its certificate verified.
+ */
+static int speaks_no_tls(bp_registry *r, bp_http *h)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	char *url = bp_aprintf("https://%s/v2/", r->host);
+	int plain = 0;
+
+	if (!url)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	req.url = url;
+	req.tls_probe = 1;
+	if (bp_registry__perform(r, h, &req, &resp) && bp_http__last_was_plain_http(h)) {
+		bp_registry__dbg(r, "%s does not speak TLS; using plain http", r->host);
+		plain = 1;
+	}
+	bp_http__response_release(&resp);
+	free(url);
+	bp_error_clear();
+	return plain;
+}
+
 /* Ping /v2/ over https, or plain http where that is allowed. */
 int bp_registry__ping(bp_registry *r)
 {
@@ -166,26 +192,9 @@ int bp_registry__ping(bp_registry *r)
 	if ((err = bp_registry__conn_get(r, &h)))
 		return err;
 	i = 0;
-	/*
-	 * A loopback registry may speak plain http: learn whether it speaks TLS
-	 * at all without loading the CA store (most of a short run's time). One
-	 * that does is then pinged, and used, with its certificate verified.
-	 */
-	if (plain_ok && !r->opts.insecure && r->opts.tls_verify) {
-		if (!(url = bp_aprintf("https://%s/v2/", r->host))) {
-			bp_registry__conn_put(r, h);
-			return bp_error_set(BP_ENOMEM, "out of memory");
-		}
-		req.url = url;
-		req.tls_probe = 1;
-		if (bp_registry__perform(r, h, &req, &resp) && bp_http__last_was_plain_http(h)) {
-			bp_registry__dbg(r, "%s does not speak TLS; using plain http", r->host);
-			i = 1;
-		}
-		req.tls_probe = 0;
-		bp_http__response_release(&resp);
-		memset(&resp, 0, sizeof(resp));
-		bp_error_clear();
+	if (plain_ok && !r->opts.insecure && r->opts.tls_verify && (i = speaks_no_tls(r, h)) < 0) {
+		bp_registry__conn_put(r, h);
+		return i;
 	}
 	for (; i < 2; i++) {
 		free(url);

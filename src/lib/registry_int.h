@@ -6,8 +6,8 @@
  * What the registry modules share (registry.c, registry_request.c,
  * registry_blob.c, registry_upload.c, registry_manifest.c,
  * registry_tags.c), and what unit tests and fuzzers reach below
- * registry.h. Nothing outside src/lib/registry*.c, tests/ and bench/
- * includes this.
+ * registry.h. Only those files and tests/ include this; the rest of the
+ * library uses registry.h.
  */
 
 #include "registry.h"

@@ -90,6 +90,44 @@ int bp_registry__parse_tags(const char *body, size_t len, int (*fn)(const char *
 }
 
 /*
+ * The page after resp's, from its Link: *url (new string), or NULL after
+ * the last page. A Link that cannot be resolved, leads to another origin
+ * (a token must not go elsewhere) or to a page listed before is BP_EPROTO.
+ */
+static int next_page(bp_registry *r, const char *repo, const bp_http_response *resp,
+		     char *const *seen, size_t nseen, char **url)
+{
+	char *next = NULL, *origin;
+	int found = resp->link ? bp_registry__link_next(resp->url, resp->link, &next) : 0;
+
+	*url = NULL;
+	if (found == 0)
+		return 0;
+	if (found < 0)
+		return bp_error_set(BP_EPROTO, "tags of %s/%s: unusable Link header", r->domain,
+				    repo);
+	origin = bp_http__origin(next);
+	if (!origin || !r->origin || strcmp(origin, r->origin) != 0) {
+		free(origin);
+		free(next);
+		return bp_error_set(BP_EPROTO,
+				    "tags of %s/%s: Link header leads to another "
+				    "server (%s), not followed",
+				    r->domain, repo, r->origin ? r->origin : "?");
+	}
+	free(origin);
+	if (seen_before(seen, nseen, next)) {
+		free(next);
+		return bp_error_set(BP_EPROTO,
+				    "tags of %s/%s: Link header loops back to a page "
+				    "already listed (page %zu)",
+				    r->domain, repo, nseen);
+	}
+	*url = next;
+	return 0;
+}
+
+/*
  * List tags, page by page. A Link is followed only to the registry's own
  * origin (a token must not go elsewhere), never to a page listed before,
  * and for at most TAGS_PAGES_MAX pages.
@@ -111,7 +149,7 @@ int bp_registry__tags(bp_registry *r, const char *repo,
 	}
 	while (url) {
 		bp_http_request req = BP_HTTP_REQUEST_INIT;
-		char *next, *origin, **grown;
+		char **grown;
 		int found;
 
 		if (nseen >= TAGS_PAGES_MAX) {
@@ -151,34 +189,8 @@ int bp_registry__tags(bp_registry *r, const char *repo,
 		}
 		if (found > 0)
 			goto done;
-		url = NULL;
-		found = resp.link ? bp_registry__link_next(resp.url, resp.link, &next) : 0;
-		if (found == 0)
-			break;
-		if (found < 0) {
-			err = bp_error_set(BP_EPROTO, "tags of %s/%s: unusable Link header",
-					   r->domain, repo);
+		if ((err = next_page(r, repo, &resp, seen, nseen, &url)) || !url)
 			goto done;
-		}
-		origin = bp_http__origin(next);
-		if (!origin || !r->origin || strcmp(origin, r->origin) != 0) {
-			free(origin);
-			free(next);
-			err = bp_error_set(BP_EPROTO, "tags of %s/%s: Link header leads to another "
-					   "server (%s), not followed", r->domain, repo,
-					   r->origin ? r->origin : "?");
-			goto done;
-		}
-		free(origin);
-		if (seen_before(seen, nseen, next)) {
-			free(next);
-			err = bp_error_set(BP_EPROTO,
-					   "tags of %s/%s: Link header loops back to a page "
-					   "already listed (page %zu)",
-					   r->domain, repo, nseen);
-			goto done;
-		}
-		url = next;
 		bp_http__response_release(&resp);
 		memset(&resp, 0, sizeof(resp));
 	}
