@@ -69,6 +69,7 @@ int64_t bp_registry__range_end(const char *range)
 	return bp_parse_int64(buf, 0, INT64_MAX, &end) == 0 ? end : -1;
 }
 
+/* The closing PUT's URL: loc with digest= added to its query. */
 char *bp_registry__with_digest(const char *loc, const char *digest)
 {
 	char *enc = bp_urlencode(digest), *out;
