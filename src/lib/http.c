@@ -138,11 +138,10 @@ static void set_header(char **slot, const char *v, size_t n)
 	*slot = header_value(v, n);
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
+/* One response header line into r; see http.h. */
+int bp_http__parse_header(bp_http_response *r, const char *data, size_t len)
 {
-	xfer *x = p;
-	bp_http_response *r = x->resp;
-	size_t len = size * nmemb, nlen;
+	size_t nlen;
 	const char *colon = memchr(data, ':', len);
 	const char *v;
 
@@ -159,10 +158,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
 		    isdigit((unsigned char)sp[2]) && isdigit((unsigned char)sp[3]))
 			st = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
 		r->status = st;
-		return len;
+		return 0;
 	}
 	if (!colon)
-		return len;
+		return 0;
 	nlen = (size_t)(colon - data);
 	v = colon + 1;
 #define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(data, name, nlen) == 0)
@@ -194,14 +193,22 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
 				   (r->nwww_authenticate + 1) * sizeof(*l));
 
 		if (!l)
-			return 0;
+			return bp_error_set(BP_ENOMEM, "out of memory");
 		r->www_authenticate = l;
 		l[r->nwww_authenticate] = header_value(v, len - nlen - 1);
 		if (l[r->nwww_authenticate])
 			r->nwww_authenticate++;
 	}
 #undef IS
-	return len;
+	return 0;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
+{
+	xfer *x = p;
+	size_t len = size * nmemb;
+
+	return bp_http__parse_header(x->resp, data, len) ? 0 : len;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *p)

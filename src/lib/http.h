@@ -111,4 +111,13 @@ int bp_http__last_was_plain_http(const bp_http *h);
 /* Versions for `beampush version`. */
 const char *bp_http__curl_version(void);
 
+/*
+ * Take one response header line, as curl hands it over (CRLF included),
+ * into r: a status line starts a new response (the headers before it are
+ * forgotten, r->url kept), the headers bp_http_response knows fill their
+ * field, others are ignored. 0, or BP_ENOMEM. Also for tests and fuzzers
+ * that feed headers without a server.
+ */
+int bp_http__parse_header(bp_http_response *r, const char *line, size_t len);
+
 #endif

@@ -4,12 +4,13 @@
  * ({"errors":[{"code","message","detail"}]} or anything else), as the
  * messages and the decisions made from them (error code, "too large",
  * PATCH refused) read them. The first byte picks the status. The readers
- * are static: this file includes registry.c (the library's registry.o is
- * then not linked).
+ * are internals of the library (registry_int.h).
  */
-#include "../../src/lib/registry.c"
+#include "registry_int.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,11 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(resp.err_body.ptr, data + 1, size - 1);
 		resp.err_body.len = resp.err_body.alloc = size - 1;
 	}
-	(void)status_error(&resp, "sha256:0123");
-	(void)error_code_is(&resp, "UNSUPPORTED");
-	(void)error_code_is(&resp, "BLOB_UPLOAD_INVALID");
-	(void)too_large(&resp);
-	(void)patch_refused(&resp);
+	(void)bp_registry__status_error(&resp, "sha256:0123");
+	(void)bp_registry__error_code_is(&resp, "UNSUPPORTED");
+	(void)bp_registry__error_code_is(&resp, "BLOB_UPLOAD_INVALID");
+	(void)bp_registry__too_large(&resp);
+	(void)bp_registry__patch_refused(&resp);
 	bp_http__response_release(&resp);
 	return 0;
 }

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Requests to a registry: authenticated as it asks, retried with backoff
+ * when a failure passes, and failed answers turned into errors.
+ */
+#include "registry_int.h"
+#include "auth.h"
+#include "util/strutil.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/*
+ * Turn a failed answer into an error: the registry's JSON error body
+ * ({"errors":[{"code","message","detail"}]}) becomes "CODE: message";
+ * anything else is quoted as printable text, cut short.
+ */
+int bp_registry__status_error(const bp_http_response *resp, const char *what)
+{
+	char msg[512] = "";
+	char code[64] = "";
+	int err;
+	cJSON *j = NULL, *errs, *e;
+
+	if (resp->err_body.len)
+		j = cJSON_ParseWithLength(resp->err_body.ptr, resp->err_body.len);
+	errs = cJSON_GetObjectItemCaseSensitive(j, "errors");
+	e = cJSON_IsArray(errs) ? cJSON_GetArrayItem(errs, 0) : NULL;
+	if (cJSON_IsObject(e)) {
+		cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
+		cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+		if (cJSON_IsString(c))
+			snprintf(code, sizeof(code), "%s", c->valuestring);
+		if (cJSON_IsString(m))
+			snprintf(msg, sizeof(msg), "%s", m->valuestring);
+	} else if (resp->err_body.len) {
+		size_t i, o = 0;
+
+		for (i = 0; i < resp->err_body.len && o < 160; i++) {
+			unsigned char ch = (unsigned char)resp->err_body.ptr[i];
+
+			if (ch == '\n' || ch == '\r') {
+				if (o)
+					break;
+				continue;
+			}
+			msg[o++] = isprint(ch) ? (char)ch : '?';
+		}
+		msg[o] = '\0';
+	}
+	cJSON_Delete(j);
+	/* keep the message one printable line whatever the registry sent */
+	for (char *p = msg; *p; p++)
+		if (!isprint((unsigned char)*p))
+			*p = '?';
+	for (char *p = code; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			*p = '?';
+
+	switch (resp->status) {
+	case 401:
+	case 403:
+		err = BP_EAUTH;
+		break;
+	case 404:
+		err = BP_ENOTFOUND;
+		break;
+	default:
+		err = BP_ERROR;
+		break;
+	}
+	if (strcmp(code, "DIGEST_INVALID") == 0 || strcmp(code, "SIZE_INVALID") == 0)
+		err = BP_EINTEGRITY;
+	if (strcmp(code, "BLOB_UNKNOWN") == 0 || strcmp(code, "MANIFEST_UNKNOWN") == 0 ||
+	    strcmp(code, "NAME_UNKNOWN") == 0)
+		err = BP_ENOTFOUND;
+	return bp_error_set(err, "%s: registry answered %ld%s%s%s%s", what, resp->status,
+			    code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
+}
+
+/* 1 when the registry's JSON error code is code. */
+int bp_registry__error_code_is(const bp_http_response *resp, const char *code)
+{
+	cJSON *j, *errs, *e, *c;
+	int yes = 0;
+
+	if (!resp->err_body.len)
+		return 0;
+	j = cJSON_ParseWithLength(resp->err_body.ptr, resp->err_body.len);
+	errs = cJSON_GetObjectItemCaseSensitive(j, "errors");
+	e = cJSON_IsArray(errs) ? cJSON_GetArrayItem(errs, 0) : NULL;
+	c = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "code") : NULL;
+	yes = cJSON_IsString(c) && strcmp(c->valuestring, code) == 0;
+	cJSON_Delete(j);
+	return yes;
+}
+
+/* Statuses that say "try again later". */
+int bp_registry__retriable(long status)
+{
+	return status == 408 || status == 429 || status == 500 || status == 502 ||
+	       status == 503 || status == 504;
+}
+
+/*
+ * Seconds to wait before retry number n (0-based): the registry's
+ * Retry-After (seconds or an HTTP date) when it sent one, capped at
+ * RETRY_AFTER_CAP (*asked then gets what it asked for, else -1), else
+ * exponential backoff from half a second with jitter, capped.
+ */
+double bp_registry__retry_delay(const bp_http_response *resp, int n, double *asked)
+{
+	double d = 0.5, cap = 30, want = -1;
+	int64_t secs;
+	int i;
+
+	*asked = -1;
+	if (resp && resp->retry_after) {
+		if (bp_parse_int64(resp->retry_after, 0, INT64_MAX, &secs) == 0) {
+			want = (double)secs;
+		} else {
+			struct tm tm;
+			const char *end;
+
+			memset(&tm, 0, sizeof(tm));
+			end = strptime(resp->retry_after, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+			if (end && !*end) {
+				want = difftime(timegm(&tm), time(NULL));
+				if (want < 0)
+					want = 0;
+			}
+		}
+		if (want >= 0) {
+			if (want <= RETRY_AFTER_CAP)
+				return want;
+			*asked = want;
+			return RETRY_AFTER_CAP;
+		}
+	}
+	for (i = 0; i < n && d < cap; i++)
+		d *= 2;
+	if (d > cap)
+		d = cap;
+	/* up to a quarter more, so that parallel workers do not retry in step */
+	return d + d * 0.25 * ((double)(rand() % 1000) / 1000.0);
+}
+
+/* A wait as the whole seconds a message says: rounded up, so 0.5 s is "1s" and 1 s is "1s". */
+long bp_registry__whole_secs(double secs)
+{
+	long s = (long)secs;
+
+	return (double)s < secs ? s + 1 : s;
+}
+
+/* Wait before a retry; a test seam only counts the wait. */
+void bp_registry__sleep(bp_registry *r, double secs)
+{
+	struct timespec ts;
+
+	if (r->seam.sleep) {
+		r->seam.sleep(secs, r->seam.payload);
+		return;
+	}
+
+	ts.tv_sec = (time_t)secs;
+	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Counts what a streamed answer delivered, so a retry never repeats bytes. */
+typedef struct {
+	bp_http_write_fn fn;
+	void *payload;
+	int64_t delivered;
+} counted_sink;
+
+static int counted_write(const void *data, size_t len, void *p)
+{
+	counted_sink *c = p;
+
+	c->delivered += (int64_t)len;
+	return c->fn(data, len, c->payload);
+}
+
+/*
+ * Wait and say so before retry number n, when the failure is one that
+ * passes (a time-out, a reset, 429, 5xx) and attempts are left. 1: retry.
+ */
+static int should_retry(bp_registry *r, const bp_http_request *req, int err,
+			const bp_http_response *resp, int n)
+{
+	char msg[600], capped[96] = "";
+	double d, asked;
+
+	if (n >= r->opts.retries)
+		return 0;
+	if (err ? err != BP_ENET : !bp_registry__retriable(resp->status))
+		return 0;
+	d = bp_registry__retry_delay(err ? NULL : resp, n, &asked);
+	if (asked >= 0)
+		snprintf(capped, sizeof(capped), " (Retry-After capped at %ds; the registry asked "
+			 "for %.0fs)", RETRY_AFTER_CAP, asked);
+	if (err)
+		snprintf(msg, sizeof(msg), "retrying in %lds (attempt %d of %d): %s %.300s",
+			 bp_registry__whole_secs(d), n + 2, r->opts.retries + 1, req->method,
+			 bp_error_last());
+	else
+		snprintf(msg, sizeof(msg), "retrying in %lds (attempt %d of %d): %s answered %ld%s",
+			 bp_registry__whole_secs(d), n + 2, r->opts.retries + 1, req->method,
+			 resp->status, capped);
+	if (r->opts.retry_cb)
+		r->opts.retry_cb(msg, r->opts.payload);
+	bp_registry__sleep(r, d);
+	return 1;
+}
+
+/*
+ * Send req for an operation needing scope, authenticating as the registry
+ * asks: on 401 learn the challenge, fetch a token for the scope it names
+ * (with ours) and retry once; a second 401 is an authentication error.
+ * Passing failures are retried with backoff when the request can be sent
+ * again as it was: not a PATCH (the upload resumes instead), not a stream
+ * that has already delivered bytes.
+ */
+int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req,
+		   bp_http_response *resp, bp_fd_body *fb)
+{
+	counted_sink sink = { req->write_fn, req->write_payload, 0 };
+	bp_http *h = NULL;
+	char *authz = NULL;
+	int auth_tries = 0, retries = 0, err;
+	int replayable = strcmp(req->method, "PATCH") != 0;
+
+	if (req->write_fn) {
+		req->write_fn = counted_write;
+		req->write_payload = &sink;
+	}
+	if ((err = bp_registry__conn_get(r, &h)))
+		goto out;
+	for (;;) {
+		if ((err = bp_auth__header(r->auth, h, scope, &authz)))
+			break;
+		req->authorization = authz;
+		req->auth_origin = r->origin;
+		if (fb)
+			fb->pos = fb->start;
+		/* a retried answer starts from an empty buffer */
+		if (req->resp)
+			bp_dynbuf_reset(req->resp);
+		err = bp_registry__perform(r, h, req, resp);
+		if (authz) {
+			explicit_bzero(authz, strlen(authz));
+			free(authz);
+			authz = NULL;
+		}
+		req->authorization = NULL;
+		if (replayable && sink.delivered == 0 && should_retry(r, req, err, resp, retries)) {
+			retries++;
+			continue;
+		}
+		if (err || resp->status != 401)
+			break;
+		if (auth_tries++ == 1) {
+			err = bp_auth__refused(r->auth, scope);
+			break;
+		}
+		if ((err = bp_auth__challenge(r->auth, h, resp, scope)))
+			break;
+	}
+	bp_registry__conn_put(r, h);
+out:
+	if (sink.fn) {
+		req->write_fn = sink.fn;
+		req->write_payload = sink.payload;
+	}
+	return err;
+}
