@@ -310,7 +310,9 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 	if ((err = bp_transport_parse(&t, dest)))
 		return err;
 	err = check_dest_name(&t);
-	if (!err && t.kind == BP_TRANSPORT_OCI)
+	if (!err && t.kind == BP_TRANSPORT_OCI_ARCHIVE)
+		err = bp_error_set(BP_EUNSUPPORTED, "oci-archive: is a push source only");
+	else if (!err && t.kind == BP_TRANSPORT_OCI)
 		err = pull_oci(c, src, t.path, t.ref, digest);
 	else if (!err && c->opts.all_platforms)
 		err = bp_error_set(BP_EINVAL, "every platform of an index goes into an OCI layout "
