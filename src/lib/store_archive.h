@@ -46,6 +46,7 @@
 
 #include "compress.h"
 #include "tar.h"
+#include "util/fileutil.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -196,6 +197,14 @@ long bp_archive__cursor_read(void *buf, size_t len, void *payload);
 /* ---- writing ---- */
 
 typedef struct bp_archive_writer bp_archive_writer;
+
+/*
+ * Open the temporary file beside path that an archive is written to
+ * (bp_tmpfile_open, mode 0644 less the umask; f from BP_TMPFILE_INIT,
+ * released by the caller either way). BP_EINVAL when path is a directory
+ * or empty, BP_ENOTFOUND when its directory is missing, BP_EIO, BP_ENOMEM.
+ */
+int bp_archive__tmpfile(bp_tmpfile *f, const char *path);
 
 /*
  * Start an archive that will become path: a temporary file

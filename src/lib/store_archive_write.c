@@ -96,36 +96,41 @@ static void writer_free(bp_archive_writer *w)
 	free(w);
 }
 
-/* Start writing an archive that becomes path at commit. */
-int bp_archive__create(bp_archive_writer **out, const char *path)
+/* The temporary file an archive at path is written to; see store_archive.h. */
+int bp_archive__tmpfile(bp_tmpfile *f, const char *path)
 {
-	bp_archive_writer *w = NULL;
 	struct stat st;
-	int rc = 0;
 
-	if (out)
-		*out = NULL;
-	if (!out || !path || !*path)
+	if (!path || !*path)
 		return bp_error_set(BP_EINVAL, "no archive file given");
 	if (bp_strsuffix(path, "/") || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
 		return bp_error_set(BP_EINVAL,
 				    "%s is a directory; give a file name for the archive", path);
+	if (bp_tmpfile_open(f, path, bp_file_mode()) == 0)
+		return 0;
+	if (!f->dir)
+		return bp_archive__oom();
+	if (errno == ENOENT)
+		return bp_error_set(BP_ENOTFOUND, "directory %s does not exist", f->dir);
+	return bp_error_set(BP_EIO, "cannot create a file in %s: %s", f->dir, strerror(errno));
+}
+
+/* Start writing an archive that becomes path at commit. */
+int bp_archive__create(bp_archive_writer **out, const char *path)
+{
+	bp_archive_writer *w = NULL;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!out)
+		return bp_error_set(BP_EINVAL, "no archive file given");
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return bp_archive__oom();
 	w->f.fd = -1;
-	if (bp_tmpfile_open(&w->f, path, bp_file_mode()) < 0) {
-		if (!w->f.dir)
-			rc = bp_archive__oom();
-		else if (errno == ENOENT)
-			rc = bp_error_set(BP_ENOTFOUND, "directory %s does not exist", w->f.dir);
-		else
-			rc = bp_error_set(BP_EIO, "cannot create a file in %s: %s", w->f.dir,
-					  strerror(errno));
-		goto done;
-	}
-	rc = bp_tarw__new(&w->tw, fd_write, fd_patch, w);
-done:
+	if (!(rc = bp_archive__tmpfile(&w->f, path)))
+		rc = bp_tarw__new(&w->tw, fd_write, fd_patch, w);
 	if (rc) {
 		writer_free(w);
 		return rc;
