@@ -149,7 +149,7 @@ done:
 }
 
 /* index.json: the one descriptor, with o's names. */
-static char *index_json(const bp_descriptor *d, const char *media_type,
+static char *index_json(const char *digest, size_t size, const char *media_type,
 			const bp_oci_archive_opts *o)
 {
 	cJSON *root = cJSON_CreateObject(), *list, *e, *ann;
@@ -161,8 +161,8 @@ static char *index_json(const bp_descriptor *d, const char *media_type,
 		goto done;
 	cJSON_AddItemToArray(list, e);
 	if (!cJSON_AddStringToObject(e, "mediaType", media_type) ||
-	    !cJSON_AddStringToObject(e, "digest", d->digest) ||
-	    !cJSON_AddNumberToObject(e, "size", (double)d->size))
+	    !cJSON_AddStringToObject(e, "digest", digest) ||
+	    !cJSON_AddNumberToObject(e, "size", (double)size))
 		goto done;
 	if (o->image_name || o->ref_name) {
 		if (!(ann = cJSON_AddObjectToObject(e, "annotations")) ||
@@ -228,13 +228,14 @@ static int metadata(writer *w, const char *tag, const bp_oci_archive_opts *o,
 		goto done;
 	if (o->docker &&
 	    (bp_manifest_kind_is_index(bp_manifest_kind_get(m)) || !bp_manifest_config(m))) {
-		err = bp_error_set(BP_EINVAL,
-				   "%s is an index: docker's manifest.json names one image",
-				   (*top)->digest);
+		err = bp_error_set(
+			BP_EINVAL,
+			"%s is not an image manifest: docker's manifest.json names one image",
+			(*top)->digest);
 		goto done;
 	}
-	/* the media type as the manifest says, whatever the layout's index.json said */
-	if (!(*index = index_json(*top, bp_manifest_media_type(m), o)) ||
+	/* the media type and size as the manifest has them, whatever index.json said */
+	if (!(*index = index_json((*top)->digest, len, bp_manifest_media_type(m), o)) ||
 	    (o->docker && !(*docker = docker_json(m, o->image_name))))
 		err = oom();
 done:

@@ -559,7 +559,7 @@ static void test_write_errors(void **state)
 	} rows[] = {
 		{ "nope", &plain, "out.tar", 0, 0, BP_ENOTFOUND, "nope" },
 		{ "nope", &plain, "out.tar", 1, 0, BP_ENOTFOUND, "nope" },
-		{ "multi", &docker, "out.tar", 1, 0, BP_EINVAL, "is an index" },
+		{ "multi", &docker, "out.tar", 1, 0, BP_EINVAL, "is not an image manifest" },
 		{ "img0", &plain, "nodir/out.tar", 0, 0, BP_ENOTFOUND, "nodir does not exist" },
 		{ "img0", &plain, "adir", 0, 0, BP_EINVAL, "adir is a directory" },
 		{ "img0", &plain, "adir/", 0, 0, BP_EINVAL, "is a directory" },
