@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # bash completion for beampush: commands, global and per-command options, option values,
-# and image sources and destinations (oci:DIR, docker-archive:FILE, docker-daemon:REF).
+# and image sources and destinations (oci:DIR, oci-archive:FILE, docker-archive:FILE,
+# docker-daemon:REF).
 # Needs nothing from the bash-completion package; installed as
 # $(PREFIX)/share/bash-completion/completions/beampush by `make install`.
 
@@ -15,20 +16,21 @@ _beampush_reply()
 	done
 }
 
-# _beampush_transport CUR: sources and destinations; files after oci: and docker-archive:.
+# _beampush_transport CUR: sources and destinations; directories after oci:, files after
+# oci-archive: and docker-archive:.
 _beampush_transport()
 {
 	local cur=$1 t path f
 	COMPREPLY=()
 	case $cur in
-	oci:* | docker-archive:*)
+	oci:* | oci-archive:* | docker-archive:*)
 		t=${cur%%:*}:
 		path=${cur#*:}
 		while IFS= read -r f; do
 			[ -n "$f" ] || continue
 			if [ -d "$f" ]; then
 				COMPREPLY+=("$t$f/")
-			elif [ "$t" = docker-archive: ]; then
+			elif [ "$t" != oci: ]; then
 				COMPREPLY+=("$t$f")
 			fi
 		done < <(compgen -f -- "$path")
@@ -36,7 +38,7 @@ _beampush_transport()
 	docker-daemon:*)
 		;;
 	*)
-		_beampush_reply "$cur" oci: docker-archive: docker-daemon:
+		_beampush_reply "$cur" oci: oci-archive: docker-archive: docker-daemon:
 		;;
 	esac
 	# a transport or a directory goes on: no space after it

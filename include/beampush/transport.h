@@ -6,15 +6,17 @@
 
 /*
  * Where an image is read from (push) or written to (pull), named as skopeo
- * names it: "oci:DIR[:TAG]", "docker-archive:FILE[:REF]" or
- * "docker-daemon:REF". The library and the tool both read these names
+ * names it: "oci:DIR[:TAG]", "oci-archive:FILE[:REF]",
+ * "docker-archive:FILE[:REF]" or "docker-daemon:REF". The library and
+ * the tool both read these names
  * with bp_transport_parse(), so that they agree on what one means.
  */
 typedef enum {
-	BP_TRANSPORT_NONE,    /* the name starts with no transport we know */
-	BP_TRANSPORT_OCI,     /* an OCI image layout directory */
-	BP_TRANSPORT_ARCHIVE, /* a `docker save` archive */
-	BP_TRANSPORT_DAEMON   /* the Docker daemon (or podman's Engine API) */
+	BP_TRANSPORT_NONE,	  /* the name starts with no transport we know */
+	BP_TRANSPORT_OCI,	  /* an OCI image layout directory */
+	BP_TRANSPORT_OCI_ARCHIVE, /* an OCI image layout in a tar, as skopeo writes it */
+	BP_TRANSPORT_ARCHIVE,	  /* a `docker save` archive */
+	BP_TRANSPORT_DAEMON	  /* the Docker daemon (or podman's Engine API) */
 } bp_transport_kind;
 
 typedef struct {

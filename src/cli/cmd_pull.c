@@ -15,18 +15,21 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 	int all_platforms = 0;
 	const cli_option opts[] = {
 		{ "--to", NULL, OPT_STRING, &to, "DEST",
-		  "where to put the image: oci:DIR[:TAG], docker-archive:FILE[:REF] or "
-		  "docker-daemon:REF (default, when a daemon answers)" },
+		  "where to put the image: oci:DIR[:TAG], oci-archive:FILE[:REF], "
+		  "docker-archive:FILE[:REF] or docker-daemon:REF (default, when a daemon "
+		  "answers)" },
 		{ "--platform", NULL, OPT_STRING, &g->platform, "OS/ARCH[/VARIANT]",
 		  "from an index, the platform to pull (default: this machine's)" },
 		{ "--all-platforms", NULL, OPT_FLAG, &all_platforms, NULL,
-		  "from an index, pull every platform and keep the index (--to oci:DIR only)" },
+		  "from an index, pull every platform and keep the index (--to oci:DIR or "
+		  "oci-archive:FILE only)" },
 		{ NULL, NULL, OPT_FLAG, NULL, NULL, NULL }
 	};
 	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
 	bp_client *c = NULL;
 	bp_reference *ref = NULL, *net = NULL;
 	char digest[BP_DIGEST_MAX], *dflt = NULL;
+	bp_transport_kind kind;
 	int i, err, rc;
 
 	i = cli_parse("pull", "REF", "Pull an image from a registry, verifying every digest.",
@@ -41,8 +44,10 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 		cli_error("pull: --all-platforms and --platform exclude each other");
 		return EXIT_USAGE;
 	}
-	if (all_platforms && (!to || cli_transport_kind(to) != BP_TRANSPORT_OCI)) {
-		cli_error("pull: --all-platforms keeps a whole index: say where with --to oci:DIR");
+	kind = to ? cli_transport_kind(to) : BP_TRANSPORT_NONE;
+	if (all_platforms && kind != BP_TRANSPORT_OCI && kind != BP_TRANSPORT_OCI_ARCHIVE) {
+		cli_error("pull: --all-platforms keeps a whole index: say where with --to oci:DIR "
+			  "or --to oci-archive:FILE");
 		return EXIT_USAGE;
 	}
 	if ((err = bp_reference_parse(&ref, argv[i]))) {
@@ -55,8 +60,9 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 	if (!to) {
 		/* the Docker daemon, as docker pull does, when one answers */
 		if ((err = bp_daemon_check())) {
-			cli_error("pull: %s; say where to put the image with --to oci:DIR[:TAG] or "
-				  "--to docker-archive:FILE", bp_error_last());
+			cli_error("pull: %s; say where to put the image with --to oci:DIR[:TAG], "
+				  "--to oci-archive:FILE or --to docker-archive:FILE",
+				  bp_error_last());
 			rc = EXIT_USAGE;
 			goto done;
 		}

@@ -57,8 +57,8 @@ int cmd_push(global_opts *g, int argc, char **argv)
 	int level = 0;
 	const cli_option opts[] = {
 		{ "--from", NULL, OPT_STRING, &from, "SOURCE",
-		  "image to push: oci:DIR[:TAG], docker-archive:FILE[:REF] or docker-daemon:NAME "
-		  "(default docker-daemon:REF)" },
+		  "image to push: oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] "
+		  "or docker-daemon:NAME (default docker-daemon:REF)" },
 		{ "--digestfile", NULL, OPT_STRING, &digestfile, "FILE",
 		  "write the pushed manifest digest to FILE" },
 		{ "--chunk-size", NULL, OPT_SIZE, &chunk, "BYTES",

@@ -182,6 +182,8 @@ int cli_check_transport(const char *cmd, const char *opt, const char *spec)
 {
 	if (cli_transport_kind(spec) != BP_TRANSPORT_NONE)
 		return 0;
-	cli_error("%s: %s \"%s\" names no transport: use oci:DIR[:TAG]", cmd, opt, spec);
+	cli_error("%s: %s \"%s\" names no transport: use oci:DIR[:TAG], oci-archive:FILE[:REF], "
+		  "docker-archive:FILE[:REF] or docker-daemon:REF",
+		  cmd, opt, spec);
 	return -1;
 }

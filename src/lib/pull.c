@@ -2,9 +2,10 @@
 /*
  * pull: an image from a registry into an OCI layout, every blob verified
  * before it is kept and the manifest and tag written last, so a reader
- * never sees a half image. Into a `docker save` archive or the daemon,
- * the image is pulled into a private layout first and then written out
- * in docker's formats (pull_docker.c). Stands on the shared steps
+ * never sees a half image. Into an oci-archive, a `docker save` archive
+ * or the daemon, the image is pulled into a private layout first and
+ * then written out: as a tar of a layout (oci_archive.c) or in docker's
+ * formats (pull_docker.c). Stands on the shared steps
  * (steps.h) for the verified fetch and the platform pick.
  */
 #include <beampush/client.h>
@@ -14,6 +15,7 @@
 
 #include "client.h"
 #include "jobs.h"
+#include "oci_archive.h"
 #include "pull_docker.h"
 #include "registry.h"
 #include "steps.h"
@@ -224,81 +226,158 @@ done:
 	return err;
 }
 
-/* ---- into docker's formats ---- */
+/* ---- through a private layout: archives and the daemon ---- */
+
+/* "name:tag", new string in *out; BP_ENOMEM. */
+static int name_tag(const char *name, const char *tag, char **out)
+{
+	if (!(*out = bp_aprintf("%s:%s", name, tag)))
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	return 0;
+}
 
 /*
- * Pull into a `docker save` archive or the daemon: everything is pulled
- * and verified into a private layout first, so nothing unverified is ever
- * written to the archive or handed to the daemon.
+ * The name a docker archive or the daemon gives the image: the one asked
+ * for, else the pulled reference's; pulled by digest alone, none (as
+ * docker pull by digest). *name: new string or NULL.
  */
-static int pull_docker(bp_client *c, const bp_reference *src, const bp_transport *t,
-		       char digest[BP_DIGEST_MAX])
+static int docker_name(const bp_reference *src, const char *ref, char **name)
 {
-	char *tmp = NULL, *name = NULL;
+	*name = NULL;
+	if (ref)
+		return (*name = bp_strdup(ref)) ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
+	if (bp_reference_tag(src))
+		return name_tag(bp_reference_name(src), bp_reference_tag(src), name);
+	return 0;
+}
+
+/* 1 when an oci-archive's REF is a whole name rather than a tag. */
+static int ref_is_name(const char *ref)
+{
+	return strpbrk(ref, "/:") != NULL;
+}
+
+/*
+ * The names an oci-archive gives the image (oci_archive.h). ref.name: REF
+ * as given, so that skopeo finds the image under the same REF, else the
+ * pulled tag. io.containerd.image.name, which containerd and podman name
+ * the image by: REF normalised when it is a whole name, else the pulled
+ * repository with REF (or the pulled tag) as its tag. Pulled by digest
+ * alone and no REF: neither. New strings or NULL.
+ */
+static int archive_names(const bp_reference *src, const char *ref, char **ref_name,
+			 char **image_name)
+{
+	const char *tag = ref ? ref : bp_reference_tag(src);
+	bp_reference *r = NULL;
+	int err = 0;
+
+	*ref_name = *image_name = NULL;
+	if (!tag)
+		return 0;
+	if (!(*ref_name = bp_strdup(tag)))
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	if (!ref || !ref_is_name(ref))
+		err = name_tag(bp_reference_name(src), tag, image_name);
+	/* check_dest_name let it through: it parses, and has a tag and no digest */
+	else if ((err = bp_reference_parse(&r, ref)) == 0)
+		err = name_tag(bp_reference_name(r), bp_reference_tag(r), image_name);
+	bp_reference_free(r);
+	return err;
+}
+
+/*
+ * Pull into an oci-archive, a `docker save` archive or the daemon:
+ * everything is pulled and verified into a private layout first, so
+ * nothing unverified is ever written to the archive or handed to the
+ * daemon, and then written out whole (the archives renamed into place
+ * only when complete).
+ */
+static int pull_via_layout(bp_client *c, const bp_reference *src, const bp_transport *t,
+			   char digest[BP_DIGEST_MAX])
+{
+	char *tmp = NULL, *name = NULL, *ref_name = NULL;
 	bp_daemon *d = NULL;
-	int err;
+	bp_oci *oci = NULL;
+	int err, oci_archive = t->kind == BP_TRANSPORT_OCI_ARCHIVE;
 
 	/* the daemon first: an unreachable one should fail before any download */
 	if (t->kind == BP_TRANSPORT_DAEMON && (err = bp_daemon__open(&d)))
 		return err;
-	/*
-	 * The name the image gets: the one asked for, else the pulled
-	 * reference's; pulled by digest alone, none (as docker pull by digest).
-	 */
-	if (t->ref)
-		name = bp_strdup(t->ref);
-	else if (bp_reference_tag(src))
-		name = bp_aprintf("%s:%s", bp_reference_name(src), bp_reference_tag(src));
-	if ((t->ref || bp_reference_tag(src)) && !name) {
-		err = bp_error_set(BP_ENOMEM, "out of memory");
-		goto done;
-	}
-	if ((err = bp_pull_docker__tmpdir(t, &tmp)) ||
+	if ((err = oci_archive ? archive_names(src, t->ref, &ref_name, &name)
+			       : docker_name(src, t->ref, &name)) ||
+	    (err = bp_pull_docker__tmpdir(t, &tmp)) ||
 	    (err = pull_oci(c, src, tmp, "pulled", digest)))
 		goto done;
-	err = bp_pull_docker__write(c, tmp, "pulled", t, name, d);
+	if (oci_archive) {
+		bp_oci_archive_opts o = { ref_name, name, 0 };
+
+		if (!(err = bp_oci_open(&oci, tmp, 0)))
+			err = bp_oci_archive__write(oci, "pulled", &o, t->path);
+	} else {
+		err = bp_pull_docker__write(c, tmp, "pulled", t, name, d);
+	}
 done:
+	bp_oci_free(oci);
 	if (tmp) {
 		bp_pull_docker__remove(tmp);
 		free(tmp);
 	}
 	bp_daemon__free(d);
 	free(name);
+	free(ref_name);
 	return err;
+}
+
+/* 1 when tag has docker's tag grammar: no '/', no leading '.' or '-', at most 128. */
+static int tag_valid(const char *tag)
+{
+	bp_reference *r = NULL;
+	char *s = bp_aprintf("t:%s", tag);
+	int ok = s && bp_reference_parse(&r, s) == 0 && bp_reference_tag(r) &&
+		 strcmp(bp_reference_tag(r), tag) == 0;
+
+	bp_reference_free(r);
+	free(s);
+	bp_error_clear();
+	return ok;
 }
 
 /*
  * The name dest records (a layout's tag, an archive's or the daemon's
- * reference), checked before anything is fetched: a bad one would
- * otherwise be refused only after the whole download.
+ * reference, an oci-archive's tag or reference), checked before anything
+ * is fetched: a bad one would otherwise be refused only after the whole
+ * download.
  */
 static int check_dest_name(const bp_transport *t)
 {
 	bp_reference *r = NULL;
-	char *s;
-	int err, ok;
+	int err = 0;
 
 	if (!t->ref)
 		return 0;
-	if (t->kind != BP_TRANSPORT_OCI) {
-		if ((err = bp_reference_parse(&r, t->ref)))
-			bp_error_prefix("destination");
-		bp_reference_free(r);
-		return err;
+	if (t->kind == BP_TRANSPORT_OCI ||
+	    (t->kind == BP_TRANSPORT_OCI_ARCHIVE && !ref_is_name(t->ref))) {
+		if (!tag_valid(t->ref))
+			return bp_error_set(
+				BP_EINVAL,
+				"destination tag \"%.200s\" is invalid: use up to 128 "
+				"letters, digits, '_', '.' and '-', not starting with '.' "
+				"or '-'%s",
+				t->ref,
+				t->kind == BP_TRANSPORT_OCI_ARCHIVE
+					? ", or a whole name such as beam/python:2.55"
+					: "");
+		return 0;
 	}
-	/* a layout's tag has docker's tag grammar: no '/', no leading '.' */
-	if (!(s = bp_aprintf("t:%s", t->ref)))
-		return bp_error_set(BP_ENOMEM, "out of memory");
-	ok = bp_reference_parse(&r, s) == 0 && bp_reference_tag(r) &&
-	     strcmp(bp_reference_tag(r), t->ref) == 0;
+	if ((err = bp_reference_parse(&r, t->ref)))
+		bp_error_prefix("destination");
+	else if (t->kind == BP_TRANSPORT_OCI_ARCHIVE && bp_reference_digest(r))
+		err = bp_error_set(BP_EINVAL,
+				   "destination \"%.200s\": name the image by tag, not digest",
+				   t->ref);
 	bp_reference_free(r);
-	free(s);
-	bp_error_clear();
-	if (!ok)
-		return bp_error_set(BP_EINVAL, "destination tag \"%.200s\" is invalid: use up to 128 "
-				    "letters, digits, '_', '.' and '-', not starting with '.' or '-'",
-				    t->ref);
-	return 0;
+	return err;
 }
 
 /* Pull src into dest. */
@@ -312,11 +391,13 @@ int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest
 	err = check_dest_name(&t);
 	if (!err && t.kind == BP_TRANSPORT_OCI)
 		err = pull_oci(c, src, t.path, t.ref, digest);
-	else if (!err && c->opts.all_platforms)
-		err = bp_error_set(BP_EINVAL, "every platform of an index goes into an OCI layout "
-				   "only (--to oci:DIR), not into %s", dest);
+	else if (!err && c->opts.all_platforms && t.kind != BP_TRANSPORT_OCI_ARCHIVE)
+		err = bp_error_set(BP_EINVAL,
+				   "every platform of an index goes into an OCI layout "
+				   "only (--to oci:DIR or oci-archive:FILE), not into %s",
+				   dest);
 	else if (!err)
-		err = pull_docker(c, src, &t, digest);
+		err = pull_via_layout(c, src, &t, digest);
 	bp_transport_release(&t);
 	return err;
 }

@@ -3,8 +3,8 @@
  * Docker's formats from a verified OCI layout, for a pull into an archive
  * or the daemon: a `docker save` archive (legacy, layers as the tars their
  * diff_ids name) or the archive Docker 25+ saves (an OCI layout with a
- * manifest.json), which the daemon loads. Knows layouts, archives and
- * tars; nothing of registries.
+ * manifest.json, oci_archive.h), which the daemon loads. Knows layouts,
+ * archives and tars; nothing of registries.
  */
 #include <beampush/manifest.h>
 #include <beampush/store_oci.h>
@@ -12,11 +12,9 @@
 #include "client.h"
 #include "compress.h"
 #include "gunzip.h"
+#include "oci_archive.h"
 #include "pull_docker.h"
 #include "store_archive.h"
-#include "tar.h"
-#include "util/dynbuf.h"
-#include "util/fileutil.h"
 #include "util/strutil.h"
 
 #include <dirent.h>
@@ -156,115 +154,6 @@ done:
 	return err;
 }
 
-/* The tar writer's sink: a file descriptor. */
-static int fd_sink(const void *buf, size_t len, void *payload)
-{
-	if (bp_write_all(*(int *)payload, buf, len) < 0)
-		return bp_error_set(BP_EIO, "write: %s", strerror(errno));
-	return 0;
-}
-
-/* Add one blob of the layout as blobs/sha256/<hex>. */
-static int add_blob(bp_tarw *tw, bp_oci *oci, const char *digest)
-{
-	char name[96];
-	int64_t size;
-	int fd, err;
-
-	if ((err = bp_oci_blob_open(oci, digest, &fd, &size)))
-		return err;
-	snprintf(name, sizeof(name), "blobs/sha256/%s", bp_digest_hex(digest));
-	err = bp_tarw__add_from(tw, name, size, blob_read, &fd);
-	close(fd);
-	return err;
-}
-
-/*
- * Write the image tagged tag in the (verified) layout as the archive
- * Docker 25+ saves: an OCI layout (the pulled manifest and blobs, byte for
- * byte) plus manifest.json for older loaders. Loaded from it, the image
- * keeps the registry's manifest: its RepoDigests hold the pulled digest
- * (podman, Docker 25+), where a legacy archive would make the loader
- * write a manifest of its own. name (may be NULL) is the image's name.
- */
-static int layout_to_oci_archive(bp_oci *oci, const char *tag, const char *name,
-				 const char *path)
-{
-	const bp_descriptor *desc;
-	bp_manifest *m = NULL;
-	bp_tarw *tw = NULL;
-	bp_dynbuf idx = BP_DYNBUF_INIT(1024 * 1024), mj = BP_DYNBUF_INIT(1024 * 1024);
-	char *mbytes = NULL;
-	size_t mlen, i;
-	int fd = -1, err;
-
-	if ((err = bp_oci_resolve(oci, tag, &desc)) ||
-	    (err = bp_oci_blob_read(oci, desc->digest, BP_MANIFEST_MAX, &mbytes, &mlen)) ||
-	    (err = bp_manifest_parse(&m, mbytes, mlen, desc->media_type)))
-		goto done;
-	/* names come from a parsed reference: no quote or backslash to escape */
-	if (bp_dynbuf_printf(&idx, "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[{"
-			     "\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%lld",
-			     BP_MEDIA_OCI_INDEX, bp_manifest_media_type(m), desc->digest,
-			     (long long)desc->size) < 0 ||
-	    (name && bp_dynbuf_printf(&idx, ",\"annotations\":{\"io.containerd.image.name\":\"%s\","
-				      "\"org.opencontainers.image.ref.name\":\"%s\"}", name,
-				      name) < 0) ||
-	    bp_dynbuf_adds(&idx, "}]}") < 0 ||
-	    bp_dynbuf_printf(&mj, "[{\"Config\":\"blobs/sha256/%s\",\"RepoTags\":[",
-			     bp_digest_hex(bp_manifest_config(m)->digest)) < 0 ||
-	    (name && bp_dynbuf_printf(&mj, "\"%s\"", name) < 0) ||
-	    bp_dynbuf_adds(&mj, "],\"Layers\":[") < 0) {
-		err = bp_error_set(BP_ENOMEM, "out of memory");
-		goto done;
-	}
-	for (i = 0; i < bp_manifest_count(m); i++)
-		if (bp_dynbuf_printf(&mj, "%s\"blobs/sha256/%s\"", i ? "," : "",
-				     bp_digest_hex(bp_manifest_item(m, i)->digest)) < 0) {
-			err = bp_error_set(BP_ENOMEM, "out of memory");
-			goto done;
-		}
-	if (bp_dynbuf_adds(&mj, "]}]") < 0) {
-		err = bp_error_set(BP_ENOMEM, "out of memory");
-		goto done;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = bp_error_set(BP_EIO, "%s: %s", path, strerror(errno));
-		goto done;
-	}
-	if ((err = bp_tarw__new(&tw, fd_sink, NULL, &fd)) ||
-	    (err = bp_tarw__add(tw, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 30)) ||
-	    (err = bp_tarw__add(tw, "index.json", idx.ptr, idx.len)) ||
-	    (err = bp_tarw__add(tw, "manifest.json", mj.ptr, mj.len)) ||
-	    (err = bp_tarw__begin(tw, "blobs", BP_TAR_DIR, 0)) || (err = bp_tarw__end(tw)) ||
-	    (err = bp_tarw__begin(tw, "blobs/sha256", BP_TAR_DIR, 0)) || (err = bp_tarw__end(tw)) ||
-	    (err = add_blob(tw, oci, desc->digest)) ||
-	    (err = add_blob(tw, oci, bp_manifest_config(m)->digest)))
-		goto done;
-	for (i = 0; i < bp_manifest_count(m); i++) {
-		size_t k;
-
-		/* a layer listed twice goes in once */
-		for (k = 0; k < i; k++)
-			if (bp_digest_equal(bp_manifest_item(m, k)->digest,
-					    bp_manifest_item(m, i)->digest))
-				break;
-		if (k == i && (err = add_blob(tw, oci, bp_manifest_item(m, i)->digest)))
-			goto done;
-	}
-	err = bp_tarw__finish(tw);
-done:
-	bp_tarw__free(tw);
-	if (fd >= 0)
-		close(fd);
-	bp_dynbuf_release(&idx);
-	bp_dynbuf_release(&mj);
-	bp_manifest_free(m);
-	free(mbytes);
-	return err;
-}
-
 /* Loads read the archive file. */
 static long file_read(char *buf, size_t len, void *payload)
 {
@@ -274,11 +163,12 @@ static long file_read(char *buf, size_t len, void *payload)
 /* A private directory for the layout; see pull_docker.h. */
 int bp_pull_docker__tmpdir(const bp_transport *t, char **out)
 {
-	const char *base = t->kind == BP_TRANSPORT_ARCHIVE ? t->path : secure_getenv("TMPDIR");
+	int beside = t->kind == BP_TRANSPORT_ARCHIVE || t->kind == BP_TRANSPORT_OCI_ARCHIVE;
+	const char *base = beside ? t->path : secure_getenv("TMPDIR");
 	char *tmp;
 
 	*out = NULL;
-	if (t->kind == BP_TRANSPORT_ARCHIVE) {
+	if (beside) {
 		const char *slash = strrchr(base, '/');
 
 		tmp = slash ? bp_aprintf("%.*s/.beampush-pull-XXXXXX", (int)(slash - base), base)
@@ -318,8 +208,19 @@ int bp_pull_docker__write(bp_client *c, const char *dir, const char *tag, const 
 		err = bp_error_set(BP_ENOMEM, "out of memory");
 		goto done;
 	}
-	err = t->kind == BP_TRANSPORT_ARCHIVE ? layout_to_archive(oci, tag, name, archive)
-					      : layout_to_oci_archive(oci, tag, name, archive);
+	if (t->kind == BP_TRANSPORT_ARCHIVE) {
+		err = layout_to_archive(oci, tag, name, archive);
+	} else {
+		/*
+		 * The archive Docker 25+ saves: loaded from it, the image keeps
+		 * the registry's manifest, so its RepoDigests hold the pulled
+		 * digest (podman, Docker 25+), where a legacy archive would
+		 * make the loader write a manifest of its own.
+		 */
+		bp_oci_archive_opts ao = { name, name, 1 };
+
+		err = bp_oci_archive__write(oci, tag, &ao, archive);
+	}
 	if (err || t->kind != BP_TRANSPORT_DAEMON)
 		goto done;
 	if ((fd = open(archive, O_RDONLY | O_CLOEXEC)) < 0) {

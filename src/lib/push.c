@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * push: an image to a registry from where beampush finds it, the three
- * transports of bp_push(). The blobs of an OCI layout, and of the whole
- * index a Docker 25+ archive holds, are registry blobs already: they go
- * as they lie, each by its file descriptor, manifests byte for byte. A
+ * push: an image to a registry from where beampush finds it, the
+ * transports of bp_push(). The blobs of an OCI layout (a directory, or a
+ * tar of one: oci-archive), and of the whole index a Docker 25+ archive
+ * holds, are registry blobs already: they go as they lie, each by its
+ * file descriptor (a tar's at its offset), manifests byte for byte. A
  * `docker save` archive's single image and the daemon's images hold
  * layers that are not blobs yet: those go to the docker-image push
  * (push_docker.c). Both stand on the shared steps (steps.h).
@@ -31,7 +32,7 @@
 typedef struct {
 	bp_dest dest;
 	bp_oci *oci;	     /* the blobs come from a layout, */
-	bp_archive *archive; /* or from a Docker 25+ archive's blobs/sha256 */
+	bp_archive *archive; /* or from a tar's blobs/sha256 (oci-archive, Docker 25+) */
 } push_ctx;
 
 /* A manifest of the source, read whole and verified. */
@@ -88,6 +89,21 @@ static int file_open(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload)
 	return open_source_blob(f->x, f->d, &f->fd, &f->offset, &f->owned);
 }
 
+/*
+ * The registry found the bytes of an archive's blob wrong: when they do
+ * not hash to its digest the archive is at fault, and the message says so
+ * (naming it); else the registry's message stays. BP_EINTEGRITY.
+ */
+static int blame_archive(bp_archive *a, const char *digest)
+{
+	char why[1024];
+
+	bp_strlcpy(why, bp_error_last(), sizeof(why));
+	if (bp_archive__check_blob(a, digest) == BP_EINTEGRITY)
+		return BP_EINTEGRITY;
+	return bp_error_set(BP_EINTEGRITY, "%s", why);
+}
+
 static int file_send(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload)
 {
 	file_blob *f = payload;
@@ -99,7 +115,10 @@ static int file_send(bp_client *c, bp_dest *d, bp_blob_step *s, void *payload)
 				 .payload = &f->pc };
 	int err;
 
-	if ((err = bp_registry__blob_upload(d->reg, d->repo, f->d->digest, f->d->size, f->fd, &uo)))
+	err = bp_registry__blob_upload(d->reg, d->repo, f->d->digest, f->d->size, f->fd, &uo);
+	if (err == BP_EINTEGRITY && f->x->archive)
+		err = blame_archive(f->x->archive, f->d->digest);
+	if (err)
 		return err;
 	bp_strlcpy(s->out_digest, f->d->digest, BP_DIGEST_MAX);
 	s->out_size = f->d->size;
@@ -348,27 +367,36 @@ static int push_daemon(bp_client *c, const bp_transport *t, const bp_reference *
 	return err;
 }
 
-/* Push an OCI layout's image. */
-static int push_oci(bp_client *c, const bp_transport *t, const bp_reference *dst,
-		    char digest[BP_DIGEST_MAX])
+/*
+ * Push the image of an OCI image layout, a directory (oci:) or a tar
+ * (oci-archive:): the manifest or the whole index it names, as stored.
+ */
+static int push_layout(bp_client *c, const bp_transport *t, const bp_reference *dst,
+		       char digest[BP_DIGEST_MAX])
 {
 	push_ctx x = { { NULL, NULL, NULL, NULL }, NULL, NULL };
 	const bp_descriptor *desc;
-	int err;
+	int err, dir = t->kind == BP_TRANSPORT_OCI;
 
-	if ((err = bp_oci_open(&x.oci, t->path, 0)))
+	/* the archive's messages name its path already */
+	if (dir) {
+		if ((err = bp_oci_open(&x.oci, t->path, 0)) ||
+		    (err = bp_oci_resolve(x.oci, t->ref, &desc)))
+			goto done;
+	} else if ((err = bp_archive__open(&x.archive, t->path)) ||
+		   (err = bp_archive__layout_pick(x.archive, t->ref, &desc))) {
 		goto done;
-	if ((err = bp_oci_resolve(x.oci, t->ref, &desc)))
-		goto done;
+	}
 	if (bp_reference_digest(dst) && !bp_digest_equal(bp_reference_digest(dst), desc->digest)) {
-		err = bp_error_set(BP_EINVAL, "%s names digest %s, but the image in oci:%s is %s",
-				   bp_reference_string(dst), bp_reference_digest(dst), t->path,
-				   desc->digest);
+		err = bp_error_set(BP_EINVAL, "%s names digest %s, but the image in %s:%s is %s",
+				   bp_reference_string(dst), bp_reference_digest(dst),
+				   dir ? "oci" : "oci-archive", t->path, desc->digest);
 		goto done;
 	}
 	err = push_tree(c, &x, desc, dst, digest);
 done:
 	bp_oci_free(x.oci);
+	bp_archive__free(x.archive);
 	return err;
 }
 
@@ -382,7 +410,8 @@ int bp_push(bp_client *c, const char *source, const bp_reference *dst, char dige
 		return err;
 	switch (t.kind) {
 	case BP_TRANSPORT_OCI:
-		err = push_oci(c, &t, dst, digest);
+	case BP_TRANSPORT_OCI_ARCHIVE:
+		err = push_layout(c, &t, dst, digest);
 		break;
 	case BP_TRANSPORT_ARCHIVE:
 		err = push_archive(c, &t, dst, digest);

@@ -42,9 +42,11 @@
 
 #include <beampush/common.h>
 #include <beampush/digest.h>
+#include <beampush/manifest.h>
 
 #include "compress.h"
 #include "tar.h"
+#include "util/fileutil.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -152,6 +154,22 @@ void bp_archive__free(bp_archive *a);
 int bp_archive__find(bp_archive *a, const char *ref, const char *platform,
 		     const bp_archive_image **out);
 
+/*
+ * oci-archive: an OCI image layout in a tar, as skopeo writes it. The
+ * entry of its index.json that ref names: ref equal to the entry's
+ * org.opencontainers.image.ref.name as stored (skopeo's rule: a tag such
+ * as "latest", or a whole name), else ref normalised the docker way equal
+ * to its io.containerd.image.name or to a ref.name that is a whole name;
+ * the first entry that matches. NULL ref: the only image (entries that
+ * all name the same digest). Only index.json is read (manifest.json, if
+ * any, is not looked at); *out is borrowed from a. BP_ENOTFOUND (ref in
+ * no entry, or no entry at all; the message lists what the archive
+ * holds), BP_EINVAL (no index.json, one that is not JSON or has no
+ * manifests array; several images and no ref, listed), BP_EPROTO,
+ * BP_EIO, BP_ENOMEM.
+ */
+int bp_archive__layout_pick(bp_archive *a, const char *ref, const bp_descriptor **out);
+
 /* The path the archive was opened from. Borrowed. */
 const char *bp_archive__path(const bp_archive *a);
 
@@ -179,6 +197,14 @@ long bp_archive__cursor_read(void *buf, size_t len, void *payload);
 /* ---- writing ---- */
 
 typedef struct bp_archive_writer bp_archive_writer;
+
+/*
+ * Open the temporary file beside path that an archive is written to
+ * (bp_tmpfile_open, mode 0644 less the umask; f from BP_TMPFILE_INIT,
+ * released by the caller either way). BP_EINVAL when path is a directory
+ * or empty, BP_ENOTFOUND when its directory is missing, BP_EIO, BP_ENOMEM.
+ */
+int bp_archive__tmpfile(bp_tmpfile *f, const char *path);
 
 /*
  * Start an archive that will become path: a temporary file
@@ -237,5 +263,11 @@ int bp_archive__blob(bp_archive *a, const char *digest, int64_t size, uint64_t *
 int bp_archive__read_blob(bp_archive *a, const char *digest, int64_t size, size_t max, char **data,
 			  size_t *len);
 int bp_archive__fd(const bp_archive *a);
+/*
+ * Hash the bytes of the blob digest names where they lie: 0 when they hash
+ * to it, BP_EINTEGRITY (the message names the archive) when not,
+ * BP_ENOTFOUND, BP_EIO, BP_ENOMEM.
+ */
+int bp_archive__check_blob(bp_archive *a, const char *digest);
 
 #endif

@@ -93,6 +93,31 @@ static int load_meta(bp_archive *a)
 	return 0;
 }
 
+/* index.json alone, strictly, once; see store_archive_int.h. */
+int bp_archive__load_layout_index(bp_archive *a)
+{
+	const cJSON *manifests;
+	int rc;
+
+	if (a->ij)
+		return 0;
+	if (!bp_archive__lookup(a, "index.json"))
+		return bp_error_set(BP_EINVAL, "%s is not an OCI archive: it has no index.json%s",
+				    a->path,
+				    bp_archive__lookup(a, "manifest.json")
+					    ? " (a docker save archive is docker-archive:FILE)"
+					    : "");
+	if ((rc = read_json(a, "index.json", BP_ARCHIVE_INDEX_JSON, &a->ij)))
+		return rc;
+	manifests = cJSON_GetObjectItemCaseSensitive(a->ij, "manifests");
+	if (!cJSON_IsObject(a->ij) || !cJSON_IsArray(manifests)) {
+		cJSON_Delete(a->ij);
+		a->ij = NULL;
+		return bp_error_set(BP_EINVAL, "%s: index.json has no manifests array", a->path);
+	}
+	return bp_archive__load_index_entries(a);
+}
+
 /* ---- the image handed out ---- */
 
 /* NULL-safe; img must not be on a's list yet. */

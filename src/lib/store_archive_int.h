@@ -60,6 +60,9 @@ struct ientry {
 	bp_descriptor d; /* strings borrowed from the parsed index.json */
 	char **names;	 /* normalised references */
 	size_t nnames;
+	/* the name annotations as stored (borrowed from index.json), or NULL */
+	const char *ref_name;	/* org.opencontainers.image.ref.name */
+	const char *image_name; /* io.containerd.image.name */
 };
 
 struct bp_archive {
@@ -120,6 +123,9 @@ int bp_archive__set_layer(bp_archive *a, struct image *img, size_t i, const stru
 /* The config's rootfs.diff_ids onto the layers; their counts must agree. */
 int bp_archive__set_diff_ids(bp_archive *a, struct image *img);
 
+/* index.json alone, strictly (an OCI layout's, for oci-archive:), once. */
+int bp_archive__load_layout_index(bp_archive *a);
+
 /* ---- store_archive_legacy.c ---- */
 
 /* A manifest.json entry as an image: Config, Layers and RepoTags. */
@@ -158,5 +164,11 @@ int bp_archive__entry_names(const cJSON *it, struct ientry *e);
 int bp_archive__repo_tags(const cJSON *entry, char ***names, size_t *n);
 /* "tags: a, b" of every image and their count, for messages; NULL when out of memory. */
 char *bp_archive__all_names(const bp_archive *a, size_t *images);
+/*
+ * "it holds: a, b" of index.json's entries, their name annotations as
+ * stored (the digest of one that has none), and the count of images;
+ * NULL when out of memory.
+ */
+char *bp_archive__layout_names(const bp_archive *a, size_t *images);
 
 #endif

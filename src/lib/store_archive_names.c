@@ -81,6 +81,8 @@ int bp_archive__entry_names(const cJSON *it, struct ientry *e)
 	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(ann, ANN_REF_NAME);
 	int rc = 0;
 
+	e->image_name = cJSON_IsString(name) ? name->valuestring : NULL;
+	e->ref_name = cJSON_IsString(ref) ? ref->valuestring : NULL;
 	if (cJSON_IsString(name))
 		rc = add_raw_name(&e->names, &e->nnames, name->valuestring);
 	/* Docker puts the bare tag here; other tools may put a whole reference */
@@ -135,5 +137,48 @@ char *bp_archive__all_names(const bp_archive *a, size_t *images)
 	if (!n)
 		bp_dynbuf_adds(&b, "no tags");
 	bp_archive__free_names(names, n);
+	return bp_dynbuf_detach(&b, NULL);
+}
+
+/* Add ", " and s printable to a message's list, unless that makes it longer than max. */
+static int add_listed(bp_dynbuf *b, const char *sep, const char *s, size_t max)
+{
+	if (b->len + strlen(sep) + strlen(s) > max)
+		return -1;
+	return bp_dynbuf_adds(b, sep) < 0 || bp_dynbuf_add_printable(b, s) < 0 ? -1 : 0;
+}
+
+/* "it holds: a, b" of index.json's entries, for messages; NULL when out of memory. */
+char *bp_archive__layout_names(const bp_archive *a, size_t *images)
+{
+	bp_dynbuf b = BP_DYNBUF_INIT(1024);
+	size_t i, k;
+	int full = 0;
+
+	*images = 0;
+	bp_dynbuf_adds(&b, "it holds: ");
+	for (i = 0; i < a->nie; i++) {
+		const struct ientry *e = &a->ie[i];
+
+		for (k = 0; k < i && !bp_digest_equal(a->ie[k].d.digest, e->d.digest); k++)
+			;
+		if (k == i)
+			(*images)++;
+		if (full)
+			continue;
+		/* names as stored: what the user types after oci-archive:FILE: */
+		full = add_listed(&b, i ? ", " : "",
+				  e->ref_name	  ? e->ref_name
+				  : e->image_name ? e->image_name
+						  : e->d.digest,
+				  600) < 0;
+		if (!full && e->ref_name && e->image_name)
+			full = add_listed(&b, " (", e->image_name, 600) < 0 ||
+			       bp_dynbuf_adds(&b, ")") < 0;
+	}
+	if (full)
+		bp_dynbuf_adds(&b, ", ...");
+	if (!a->nie)
+		bp_dynbuf_adds(&b, "nothing");
 	return bp_dynbuf_detach(&b, NULL);
 }

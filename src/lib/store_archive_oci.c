@@ -229,3 +229,46 @@ const struct ientry *bp_archive__entry_for_config(bp_archive *a, const char *con
 	bp_error_clear();
 	return NULL;
 }
+
+/* The oci-archive: entry ref names; see store_archive.h. */
+int bp_archive__layout_pick(bp_archive *a, const char *ref, const bp_descriptor **out)
+{
+	const struct ientry *hit = NULL;
+	char *norm = NULL, *list;
+	size_t i, images;
+	int rc;
+
+	*out = NULL;
+	if ((rc = bp_archive__load_layout_index(a)))
+		return rc;
+	if (!ref) {
+		hit = bp_archive__oci_pick(a, NULL);
+	} else {
+		/* skopeo's rule first: the ref.name as stored, a tag or a whole name */
+		for (i = 0; i < a->nie && !hit; i++) {
+			if (a->ie[i].ref_name && strcmp(a->ie[i].ref_name, ref) == 0)
+				hit = &a->ie[i];
+		}
+		/* then as a name: containerd's annotation, or a ref.name that is one */
+		if (!hit && (norm = bp_archive__normalise_tag(ref)))
+			hit = bp_archive__oci_pick(a, norm);
+		free(norm);
+	}
+	if (hit) {
+		*out = &hit->d;
+		return 0;
+	}
+	if (!(list = bp_archive__layout_names(a, &images)))
+		return bp_archive__oom();
+	if (ref)
+		rc = bp_error_set(BP_ENOTFOUND, "%s is not in archive %s (%s)", ref, a->path, list);
+	else if (!images)
+		rc = bp_error_set(BP_ENOTFOUND, "archive %s holds no image", a->path);
+	else
+		rc = bp_error_set(
+			BP_EINVAL,
+			"archive %s holds %zu images; name one as oci-archive:%s:REF (%s)", a->path,
+			images, a->path, list);
+	free(list);
+	return rc;
+}

@@ -243,6 +243,33 @@ int bp_archive__read_blob(bp_archive *a, const char *digest, int64_t size, size_
 	return bp_archive__read_blob_as(a, digest, size, max, "blob", data, len);
 }
 
+/* Hash a blob's bytes in place; see store_archive.h. */
+int bp_archive__check_blob(bp_archive *a, const char *digest)
+{
+	const struct member *m;
+	bp_hasher *h = NULL;
+	char buf[64 * 1024], got[BP_DIGEST_MAX];
+	uint64_t off;
+	int rc;
+
+	if ((rc = bp_archive__blob_member(a, digest, -1, "blob", &m)) || (rc = bp_hasher_new(&h)))
+		return rc;
+	for (off = 0; off < m->size && !rc; off += sizeof(buf)) {
+		size_t n = m->size - off < sizeof(buf) ? (size_t)(m->size - off) : sizeof(buf);
+
+		if (!(rc = bp_archive__pread_full(a, buf, n, m->offset + off)))
+			bp_hasher_update(h, buf, n);
+	}
+	if (!rc)
+		rc = bp_hasher_final(h, got);
+	if (!rc && !bp_digest_equal(got, digest))
+		rc = bp_error_set(BP_EINTEGRITY,
+				  "%s: blob %s: digest mismatch (the bytes hash to %s)", a->path,
+				  digest, got);
+	bp_hasher_free(h);
+	return rc;
+}
+
 /* ---- layer bytes, in place ---- */
 
 /* pread inside layer l's window. */

@@ -30,10 +30,7 @@ struct wimage {
 };
 
 struct bp_archive_writer {
-	char *path;
-	char *dir;
-	char *tmp; /* while it exists */
-	int fd;
+	bp_tmpfile f; /* the archive, until it is renamed to f.path */
 	bp_tarw *tw;
 	int err;
 	char errmsg[1024];
@@ -54,9 +51,9 @@ static int fd_write(const void *buf, size_t len, void *payload)
 {
 	bp_archive_writer *w = payload;
 
-	if (bp_write_all(w->fd, buf, len) == 0)
+	if (bp_write_all(w->f.fd, buf, len) == 0)
 		return 0;
-	bp_error_set(BP_EIO, "cannot write %s: %s", w->tmp, strerror(errno));
+	bp_error_set(BP_EIO, "cannot write %s: %s", w->f.tmp, strerror(errno));
 	return -1;
 }
 
@@ -66,12 +63,12 @@ static int fd_patch(const void *buf, size_t len, uint64_t off, void *payload)
 	const char *p = buf;
 
 	while (len) {
-		ssize_t n = pwrite(w->fd, p, len, (off_t)off);
+		ssize_t n = pwrite(w->f.fd, p, len, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			bp_error_set(BP_EIO, "cannot write %s: %s", w->tmp,
+			bp_error_set(BP_EIO, "cannot write %s: %s", w->f.tmp,
 				     n < 0 ? strerror(errno) : "short write");
 			return -1;
 		}
@@ -88,10 +85,7 @@ static void writer_free(bp_archive_writer *w)
 
 	if (!w)
 		return;
-	if (w->fd >= 0)
-		close(w->fd);
-	if (w->tmp)
-		unlink(w->tmp);
+	bp_tmpfile_release(&w->f);
 	bp_tarw__free(w->tw);
 	for (i = 0; i < w->nimg; i++) {
 		bp_archive__free_names(w->img[i].tags, w->img[i].ntags);
@@ -99,57 +93,44 @@ static void writer_free(bp_archive_writer *w)
 	}
 	free(w->img);
 	free(w->layers);
-	free(w->tmp);
-	free(w->dir);
-	free(w->path);
 	free(w);
+}
+
+/* The temporary file an archive at path is written to; see store_archive.h. */
+int bp_archive__tmpfile(bp_tmpfile *f, const char *path)
+{
+	struct stat st;
+
+	if (!path || !*path)
+		return bp_error_set(BP_EINVAL, "no archive file given");
+	if (bp_strsuffix(path, "/") || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+		return bp_error_set(BP_EINVAL,
+				    "%s is a directory; give a file name for the archive", path);
+	if (bp_tmpfile_open(f, path, bp_file_mode()) == 0)
+		return 0;
+	if (!f->dir)
+		return bp_archive__oom();
+	if (errno == ENOENT)
+		return bp_error_set(BP_ENOTFOUND, "directory %s does not exist", f->dir);
+	return bp_error_set(BP_EIO, "cannot create a file in %s: %s", f->dir, strerror(errno));
 }
 
 /* Start writing an archive that becomes path at commit. */
 int bp_archive__create(bp_archive_writer **out, const char *path)
 {
 	bp_archive_writer *w = NULL;
-	const char *slash, *base;
-	struct stat st;
-	int rc = 0;
+	int rc;
 
 	if (out)
 		*out = NULL;
-	if (!out || !path || !*path)
+	if (!out)
 		return bp_error_set(BP_EINVAL, "no archive file given");
-	if (bp_strsuffix(path, "/") || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
-		return bp_error_set(BP_EINVAL,
-				    "%s is a directory; give a file name for the archive", path);
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return bp_archive__oom();
-	w->fd = -1;
-	slash = strrchr(path, '/');
-	base = slash ? slash + 1 : path;
-	w->path = bp_strdup(path);
-	w->dir = slash ? bp_strndup(path, slash == path ? 1 : (size_t)(slash - path))
-		       : bp_strdup(".");
-	w->tmp = bp_aprintf("%s/.%s.tmp-XXXXXX", w->dir ? w->dir : "", base);
-	if (!w->path || !w->dir || !w->tmp) {
-		rc = bp_archive__oom();
-		goto done;
-	}
-	w->fd = mkostemp(w->tmp, O_CLOEXEC);
-	if (w->fd < 0) {
-		rc = errno == ENOENT
-			     ? bp_error_set(BP_ENOTFOUND, "directory %s does not exist", w->dir)
-			     : bp_error_set(BP_EIO, "cannot create a file in %s: %s", w->dir,
-					    strerror(errno));
-		free(w->tmp);
-		w->tmp = NULL;
-		goto done;
-	}
-	if (fchmod(w->fd, bp_file_mode()) < 0) {
-		rc = bp_error_set(BP_EIO, "cannot chmod %s: %s", w->tmp, strerror(errno));
-		goto done;
-	}
-	rc = bp_tarw__new(&w->tw, fd_write, fd_patch, w);
-done:
+	w->f.fd = -1;
+	if (!(rc = bp_archive__tmpfile(&w->f, path)))
+		rc = bp_tarw__new(&w->tw, fd_write, fd_patch, w);
 	if (rc) {
 		writer_free(w);
 		return rc;
@@ -482,14 +463,14 @@ int bp_archive__commit(bp_archive_writer *w)
 		goto done;
 	}
 	if (!w->nimg) {
-		rc = bp_error_set(BP_EINVAL, "archive %s: no image was added", w->path);
+		rc = bp_error_set(BP_EINVAL, "archive %s: no image was added", w->f.path);
 		goto done;
 	}
 	for (i = 0; i < w->nimg; i++) {
 		if (w->img[i].nlayers != w->img[i].ndiff) {
 			rc = bp_error_set(
 				BP_EINVAL, "archive %s: image sha256:%s has %zu of its %zu layers",
-				w->path, w->img[i].hex, w->img[i].nlayers, w->img[i].ndiff);
+				w->f.path, w->img[i].hex, w->img[i].nlayers, w->img[i].ndiff);
 			goto done;
 		}
 	}
@@ -506,24 +487,8 @@ int bp_archive__commit(bp_archive_writer *w)
 		rc = bp_tarw__finish(w->tw);
 	if (rc)
 		goto done;
-	if (fsync(w->fd) < 0) {
-		rc = bp_error_set(BP_EIO, "cannot write %s: %s", w->tmp, strerror(errno));
-		goto done;
-	}
-	rc = close(w->fd);
-	w->fd = -1;
-	if (rc < 0) {
-		rc = bp_error_set(BP_EIO, "cannot write %s: %s", w->tmp, strerror(errno));
-		goto done;
-	}
-	if (rename(w->tmp, w->path) < 0) {
-		rc = bp_error_set(BP_EIO, "cannot rename %s to %s: %s", w->tmp, w->path,
-				  strerror(errno));
-		goto done;
-	}
-	free(w->tmp);
-	w->tmp = NULL;
-	bp_fsync_dir(w->dir);
+	if (bp_tmpfile_commit(&w->f) < 0)
+		rc = bp_error_set(BP_EIO, "cannot write %s: %s", w->f.path, strerror(errno));
 done:
 	cJSON_free(manifest);
 	cJSON_free(repos);

@@ -23,6 +23,7 @@ int bp_transport_parse(bp_transport *t, const char *spec)
 		bp_transport_kind kind;
 	} known[] = {
 		{ "oci:", BP_TRANSPORT_OCI },
+		{ "oci-archive:", BP_TRANSPORT_OCI_ARCHIVE },
 		{ "docker-archive:", BP_TRANSPORT_ARCHIVE },
 		{ "docker-daemon:", BP_TRANSPORT_DAEMON },
 	};
@@ -35,8 +36,8 @@ int bp_transport_parse(bp_transport *t, const char *spec)
 			t->kind = known[i].kind;
 	if (!rest)
 		return bp_error_set(BP_EINVAL,
-				    "\"%s\" names no transport: use oci:DIR[:TAG] or "
-				    "docker-archive:FILE[:REF]",
+				    "\"%s\" names no transport: use oci:DIR[:TAG], "
+				    "oci-archive:FILE[:REF] or docker-archive:FILE[:REF]",
 				    spec);
 	if (t->kind == BP_TRANSPORT_DAEMON) {
 		if (!*rest)

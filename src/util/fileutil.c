@@ -66,42 +66,93 @@ void bp_fsync_dir(const char *dir)
 }
 
 /* See fileutil.h. */
-int bp_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+int bp_tmpfile_open(bp_tmpfile *t, const char *path, mode_t mode)
 {
 	const char *slash = strrchr(path, '/');
-	char *dir = slash ? bp_strndup(path, slash == path ? 1 : (size_t)(slash - path))
-			  : bp_strdup(".");
-	char *tmp = bp_aprintf("%s/.%s.XXXXXX", dir ? dir : "", slash ? slash + 1 : path);
-	int fd = -1, rc = -1, e;
+	int e;
 
-	if (!dir || !tmp) {
+	t->fd = -1;
+	t->path = bp_strdup(path);
+	t->dir = slash ? bp_strndup(path, slash == path ? 1 : (size_t)(slash - path))
+		       : bp_strdup(".");
+	t->tmp = bp_aprintf("%s/.%s.tmp-XXXXXX", t->dir ? t->dir : "", slash ? slash + 1 : path);
+	if (!t->path || !t->dir || !t->tmp) {
+		free(t->tmp);
+		t->tmp = NULL;
 		errno = ENOMEM;
-		goto done;
+		return -1;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		free(tmp);
-		tmp = NULL;
-		goto done;
+	t->fd = mkostemp(t->tmp, O_CLOEXEC);
+	if (t->fd < 0) {
+		e = errno;
+		free(t->tmp);
+		t->tmp = NULL;
+		errno = e;
+		return -1;
 	}
-	if (fchmod(fd, mode) < 0 || bp_write_all(fd, data, len) < 0 || fsync(fd) < 0)
-		goto done;
-	e = close(fd);
-	fd = -1;
-	if (e < 0 || rename(tmp, path) < 0)
-		goto done;
-	free(tmp);
-	tmp = NULL;
-	bp_fsync_dir(dir);
-	rc = 0;
-done:
+	if (fchmod(t->fd, mode) < 0) {
+		e = errno;
+		close(t->fd);
+		t->fd = -1;
+		unlink(t->tmp);
+		free(t->tmp);
+		t->tmp = NULL;
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/* See fileutil.h. */
+int bp_tmpfile_commit(bp_tmpfile *t)
+{
+	int e, rc = fsync(t->fd);
+
 	e = errno;
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
-	free(dir);
+	if (close(t->fd) < 0 && rc == 0) {
+		rc = -1;
+		e = errno;
+	}
+	t->fd = -1;
+	if (rc == 0 && rename(t->tmp, t->path) < 0) {
+		rc = -1;
+		e = errno;
+	}
+	if (rc < 0) {
+		unlink(t->tmp);
+		errno = e;
+	} else {
+		bp_fsync_dir(t->dir);
+	}
+	free(t->tmp);
+	t->tmp = NULL;
+	return rc;
+}
+
+/* See fileutil.h. */
+void bp_tmpfile_release(bp_tmpfile *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->tmp)
+		unlink(t->tmp);
+	free(t->tmp);
+	free(t->dir);
+	free(t->path);
+	t->tmp = t->dir = t->path = NULL;
+	t->fd = -1;
+}
+
+/* See fileutil.h. */
+int bp_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	bp_tmpfile t = BP_TMPFILE_INIT;
+	int rc = -1, e;
+
+	if (bp_tmpfile_open(&t, path, mode) == 0 && bp_write_all(t.fd, data, len) == 0)
+		rc = bp_tmpfile_commit(&t);
+	e = errno;
+	bp_tmpfile_release(&t);
 	errno = e;
 	return rc;
 }

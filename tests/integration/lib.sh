@@ -182,6 +182,11 @@ test_have_prereq() {
 				command -v ctr >/dev/null 2>&1 && [ -x "$DOCKER_CLI" ] &&
 				command -v curl >/dev/null 2>&1 && [ "$(id -u)" = 0 ] || return 1
 			;;
+		# a containerd of the tests' own and its ctr, as root: see start_containerd
+		CONTAINERD)
+			command -v containerd >/dev/null 2>&1 && command -v ctr >/dev/null 2>&1 &&
+				[ "$(id -u)" = 0 ] || return 1
+			;;
 		# no Docker daemon at the default socket (for scenarios that unset DOCKER_HOST)
 		NO_DOCKER_SOCKET) [ ! -e /var/run/docker.sock ] || return 1 ;;
 		MANDOC) command -v mandoc >/dev/null 2>&1 || return 1 ;;
@@ -749,6 +754,45 @@ _bp_stop_dockerd() {
 	fi
 }
 
+# _bp_start_containerd N DIR: start containerd (1.6) as server N with its storage, state,
+# socket and configuration in DIR (a short directory in /tmp: containerd's socket paths must
+# stay under 108 bytes; named in $T/dockerd-N.dir), the CRI plugin off; stopped by
+# _bp_stop_dockerd N. Exports CONTAINERD_ADDRESS (its socket, which ctr reads),
+# CONTAINERD_PID and CONTAINERD_LOG.
+_bp_start_containerd() {
+	local n=$1 dir=$2
+	CONTAINERD_ADDRESS=$dir/c.sock
+	CONTAINERD_LOG=$T/containerd-$n.log
+	cat >"$dir/containerd.toml" <<-EOF
+	version = 2
+	root = "$dir/c/root"
+	state = "$dir/c/state"
+	disabled_plugins = ["io.containerd.grpc.v1.cri"]
+	[grpc]
+	  address = "$CONTAINERD_ADDRESS"
+	[plugins."io.containerd.internal.v1.opt"]
+	  path = "$dir/c/opt"
+	EOF
+	containerd --config "$dir/containerd.toml" </dev/null >"$CONTAINERD_LOG" 2>&1 &
+	CONTAINERD_PID=$!
+	echo "$CONTAINERD_PID" >"$T/containerd-$n.pid"
+	echo "$CONTAINERD_PID dockerd-$n _bp_stop_dockerd $n" >>"$T/.servers"
+	export CONTAINERD_ADDRESS CONTAINERD_PID CONTAINERD_LOG
+	_bp_wait_ready "start_containerd: containerd" "$CONTAINERD_PID" 20 "$CONTAINERD_LOG" \
+		ctr --address "$CONTAINERD_ADDRESS" version
+}
+
+# start_containerd: start a containerd of its own (no dockerd) in a directory of its own,
+# /tmp/bp-dockerd.XXXXXX, as start_dockerd does; stopped like the other servers. Exports
+# CONTAINERD_ADDRESS (for ctr), CONTAINERD_PID and CONTAINERD_LOG.
+start_containerd() {
+	local n dir
+	n=$(_bp_server_id)
+	dir=$(mktemp -d /tmp/bp-dockerd.XXXXXX) || return 1
+	echo "$dir" >"$T/dockerd-$n.dir"
+	_bp_start_containerd "$n" "$dir"
+}
+
 # start_dockerd: start the Docker Engine (Debian's docker.io: dockerd 20.10) as root with a
 # containerd (1.6) of its own; their storage, run state, sockets and configuration in a
 # directory of their own, /tmp/bp-dockerd.XXXXXX: short, for containerd's socket paths must
@@ -769,25 +813,8 @@ start_dockerd() {
 	DOCKERD_DIR=$dir
 	DOCKERD_SOCK=$dir/d.sock
 	DOCKERD_LOG=$T/dockerd-$n.log
-	CONTAINERD_ADDRESS=$dir/c.sock
-	CONTAINERD_LOG=$T/containerd-$n.log
-	cat >"$dir/containerd.toml" <<-EOF
-	version = 2
-	root = "$dir/c/root"
-	state = "$dir/c/state"
-	disabled_plugins = ["io.containerd.grpc.v1.cri"]
-	[grpc]
-	  address = "$CONTAINERD_ADDRESS"
-	[plugins."io.containerd.internal.v1.opt"]
-	  path = "$dir/c/opt"
-	EOF
 	echo '{}' >"$dir/daemon.json"
-	containerd --config "$dir/containerd.toml" </dev/null >"$CONTAINERD_LOG" 2>&1 &
-	CONTAINERD_PID=$!
-	echo "$CONTAINERD_PID" >"$T/containerd-$n.pid"
-	echo "$CONTAINERD_PID dockerd-$n _bp_stop_dockerd $n" >>"$T/.servers"
-	_bp_wait_ready "start_dockerd: containerd" "$CONTAINERD_PID" 20 "$CONTAINERD_LOG" \
-		ctr --address "$CONTAINERD_ADDRESS" version || return 1
+	_bp_start_containerd "$n" "$dir" || return 1
 	dockerd --config-file "$dir/daemon.json" --containerd "$CONTAINERD_ADDRESS" \
 		--iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
 		--data-root "$dir/data" --exec-root "$dir/x" --pidfile "$dir/pid" \
@@ -797,8 +824,7 @@ start_dockerd() {
 	_bp_wait_ready "start_dockerd: dockerd" "$DOCKERD_PID" 30 "$DOCKERD_LOG" \
 		_bp_engine_ready "$DOCKERD_SOCK" || return 1
 	DOCKER_HOST=unix://$DOCKERD_SOCK
-	export DOCKERD_DIR DOCKERD_SOCK DOCKERD_PID DOCKERD_LOG CONTAINERD_ADDRESS CONTAINERD_PID
-	export CONTAINERD_LOG DOCKER_HOST
+	export DOCKERD_DIR DOCKERD_SOCK DOCKERD_PID DOCKERD_LOG DOCKER_HOST
 }
 
 # docker ARGS...: Debian's docker CLI ($DOCKER_CLI), bounded in time like beampush.

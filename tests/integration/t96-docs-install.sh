@@ -66,14 +66,18 @@ test_expect_success 'bash completion: commands, options, values and transports' 
 	complete_bash $c "beampush login --store " >out &&
 	printf "auto\nkeyring\nfile\n" >expect && test_cmp expect out &&
 	complete_bash $c "beampush push --from " >out &&
-	printf "oci:\ndocker-archive:\ndocker-daemon:\n" >expect && test_cmp expect out &&
+	printf "oci:\noci-archive:\ndocker-archive:\ndocker-daemon:\n" >expect && test_cmp expect out &&
 	mkdir -p layout.d other.d && : >image.tar &&
 	complete_bash $c "beampush push --from oci:lay" >out &&
 	printf "layout.d/\n" >expect && test_cmp expect out &&
 	complete_bash $c "beampush pull --to=docker-archive:im" >out &&
 	printf "image.tar\n" >expect && test_cmp expect out &&
 	complete_bash $c "beampush pull --to=docker-a" >out &&
-	printf "docker-archive:\n" >expect && test_cmp expect out
+	printf "docker-archive:\n" >expect && test_cmp expect out &&
+	complete_bash $c "beampush pull --to oci" >out &&
+	printf "oci:\noci-archive:\n" >expect && test_cmp expect out &&
+	complete_bash $c "beampush push --from oci-archive:im" >out &&
+	printf "image.tar\n" >expect && test_cmp expect out
 '
 
 test_expect_success ZSH 'zsh completion: zsh reads it without a syntax error' '
