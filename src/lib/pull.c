@@ -243,12 +243,27 @@ static int name_tag(const char *name, const char *tag, char **out)
  */
 static int docker_name(const bp_reference *src, const char *ref, char **name)
 {
+	bp_reference *r = NULL;
+	int err;
+
 	*name = NULL;
-	if (ref)
-		return (*name = bp_strdup(ref)) ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
-	if (bp_reference_tag(src))
-		return name_tag(bp_reference_name(src), bp_reference_tag(src), name);
-	return 0;
+	if (!ref)
+		return bp_reference_tag(src)
+			       ? name_tag(bp_reference_name(src), bp_reference_tag(src), name)
+			       : 0;
+	/*
+	 * A name can be loaded with a tag only: NAME@DIGEST (the default
+	 * destination of a pull by digest) loads the image untagged, and
+	 * NAME:TAG@DIGEST as NAME:TAG. check_dest_name parsed it already.
+	 */
+	if ((err = bp_reference_parse(&r, ref)))
+		return err;
+	if (!bp_reference_digest(r))
+		err = (*name = bp_strdup(ref)) ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
+	else if (bp_reference_tag(r))
+		err = name_tag(bp_reference_name(r), bp_reference_tag(r), name);
+	bp_reference_free(r);
+	return err;
 }
 
 /* 1 when an oci-archive's REF is a whole name rather than a tag. */

@@ -257,6 +257,20 @@ test_expect_success DOCKERD,KEYRING,SECRETSERVICE_HELPER 'beampush login to a to
 	test "$(image_id $MOCK/beam/rev:1)" = "$TWO"
 '
 
+test_expect_success DOCKERD,REGISTRY 'pull NAME@DIGEST into dockerd loads the image untagged, as docker pull by digest' '
+	start_registry &&
+	no_docker_auth &&
+	beampush push --from docker-daemon:beam/two:latest $REG/beam/bydigest:1 >pushed &&
+	digest=$(pushed_digest pushed) &&
+	start_dockerd &&
+	beampush --progress none pull $REG/beam/bydigest@$digest >out 2>err &&
+	test_must_be_empty err &&
+	test_grep -F "digest: $digest" out &&
+	test "$(image_id $TWO)" = "$TWO" &&
+	docker image inspect -f "{{json .RepoTags}}" $TWO >tags &&
+	test "$(cat tags)" = "[]"
+'
+
 test_expect_success DOCKERD,REGISTRY 'an OCI index pulled into dockerd: this machine'"'"'s image, as docker pull takes it; --all-platforms exits 2' '
 	start_registry &&
 	no_docker_auth &&
