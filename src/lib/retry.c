@@ -18,8 +18,8 @@
 /* Statuses that say "try again later". */
 int bp_retry__retriable(long status)
 {
-	return status == 408 || status == 429 || status == 500 || status == 502 ||
-	       status == 503 || status == 504;
+	return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+	       status == 504;
 }
 
 /* A time-out, a reset or a refused connection passes; so does a retriable status. */

@@ -16,10 +16,13 @@
  * wait.
  */
 typedef struct {
-	int retries; /* passing failures are tried again this many times */
-	void (*say)(const char *message, void *payload); /* "retrying in 2s (attempt 2 of 5): ..." */
-	void *payload;                                   /* say's */
-	void (*sleep)(double secs, void *payload); /* a test seam: counts the wait instead */
+	/* passing failures are tried again this many times */
+	int retries;
+	/* "retrying in 2s (attempt 2 of 5): ...", with payload */
+	void (*say)(const char *message, void *payload);
+	void *payload;
+	/* a test seam: counts the wait instead, with sleep_payload */
+	void (*sleep)(double secs, void *payload);
 	void *sleep_payload;
 } bp_retry;
 
@@ -29,7 +32,7 @@ typedef struct {
 /* 1 for a status that says "try again later" (408, 429, 500, 502, 503, 504). */
 int bp_retry__retriable(long status);
 
-/* 1 when a request's outcome passes: a network error (BP_ENET), or, when err is 0, a retriable status. */
+/* 1 when an outcome passes: a network error (BP_ENET), or (err 0) a retriable status. */
 int bp_retry__passing(int err, long status);
 
 /*
