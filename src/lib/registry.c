@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The registry handle: what ping learnt (the base URL and the auth
- * scheme), the pool of connections, the test seam, and login. The
+ * scheme), the pool of connections, the retry policy (retry.c; the auth
+ * handle's token requests use it too), the test seam, and login. The
  * operations live beside it: registry_request.c (authenticated requests,
  * retries, error mapping), registry_blob.c, registry_upload.c,
  * registry_manifest.c and registry_tags.c.
