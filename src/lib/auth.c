@@ -1007,16 +1007,17 @@ int bp_auth__login(bp_auth *a, bp_http *h, const char *base, char **refresh)
 		if (!url || !auth) {
 			err = bp_error_set(BP_ENOMEM, "out of memory");
 		} else {
+			char *origin = bp_http__origin(url);
+
 			req.url = url;
 			req.authorization = auth;
-			req.auth_origin = NULL;
-			{
-				char *origin = bp_http__origin(url);
-
-				req.auth_origin = origin;
+			req.auth_origin = origin;
+			for (int n = 0;; n++) {
 				err = bp_http__perform(h, &req, &resp);
-				free(origin);
+				if (!bp_retry__should(a->retry, "GET /v2/", err, &resp, n))
+					break;
 			}
+			free(origin);
 			if (!err && resp.status == 401)
 				err = bp_error_set(BP_EAUTH, "registry %s refused the credentials of %s",
 						   a->domain, a->creds.username);

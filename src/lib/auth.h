@@ -50,8 +50,8 @@ typedef struct bp_auth bp_auth;
 
 /*
  * domain names the registry in messages; creds may be NULL (anonymous).
- * retry (may be NULL: none) is the policy for token requests, kept by
- * pointer: it must outlive the state.
+ * retry (may be NULL: none) is the policy for its requests (tokens, the
+ * GET /v2/ of a Basic login), kept by pointer: it must outlive the state.
  */
 int bp_auth__new(bp_auth **out, const char *domain, const bp_credentials *creds,
 		 const bp_retry *retry, void (*log_cb)(const char *line, void *payload),
