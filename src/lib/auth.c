@@ -443,6 +443,7 @@ struct bp_auth {
 	char *domain;
 	bp_credentials creds;
 	int have_creds;
+	const bp_retry *retry; /* the registry's policy, for token requests; NULL: none */
 	void (*log_cb)(const char *line, void *payload);
 	void *payload;
 	pthread_mutex_t fetch_lock; /* one token fetch at a time */
@@ -473,7 +474,8 @@ static void dbg(bp_auth *r, const char *fmt, ...)
 
 /* New state for domain; the credentials are copied. */
 int bp_auth__new(bp_auth **out, const char *domain, const bp_credentials *creds,
-		 void (*log_cb)(const char *line, void *payload), void *payload)
+		 const bp_retry *retry, void (*log_cb)(const char *line, void *payload),
+		 void *payload)
 {
 	bp_auth *a = calloc(1, sizeof(*a));
 
@@ -481,6 +483,7 @@ int bp_auth__new(bp_auth **out, const char *domain, const bp_credentials *creds,
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->fetch_lock, NULL);
+	a->retry = retry;
 	a->log_cb = log_cb;
 	a->payload = payload;
 	a->domain = bp_strdup(domain);
@@ -614,6 +617,8 @@ typedef enum {
  * the password as basic credentials (to the realm's origin only); the
  * OAuth2 POST carries the grant in a form body, scopes space-joined. With
  * offline, a refresh token is asked for. The answer's body goes to body.
+ * A passing failure (408, 429, 5xx, a network error) is retried as the
+ * registry's requests are; any other answer is the caller's to judge.
  */
 static int token_request(bp_auth *r, bp_http *h, const char *realm, const char *service,
 			 const char *scopes, grant g, int offline, bp_dynbuf *body, long *status)
@@ -626,7 +631,7 @@ static int token_request(bp_auth *r, bp_http *h, const char *realm, const char *
 	bp_http_response resp = { 0 };
 	char *auth = NULL, *origin = NULL, *copy = NULL, *save = NULL, *s;
 	const char *sep = strchr(realm, '?') ? "&" : "?", *fsep = "";
-	int err = 0;
+	int n, err = 0;
 
 	if (bp_dynbuf_adds(&url, realm) < 0)
 		goto nomem;
@@ -694,7 +699,15 @@ static int token_request(bp_auth *r, bp_http *h, const char *realm, const char *
 		req.body = fields.ptr;
 		req.body_len = (int64_t)fields.len;
 	}
-	err = bp_http__perform(h, &req, &resp);
+	for (n = 0;; n++) {
+		/* a retried answer starts from an empty buffer */
+		bp_dynbuf_reset(body);
+		err = bp_http__perform(h, &req, &resp);
+		if (resp.body_over_cap ||
+		    !bp_retry__should(r->retry, g == GRANT_GET ? "token service GET" :
+						"token service POST", err, &resp, n))
+			break;
+	}
 	if (err && resp.body_over_cap) {
 		err = bp_error_set(BP_EPROTO, "registry %s: token response is larger than %d KiB",
 				   r->domain, BP_TOKEN_RESPONSE_MAX / 1024);
@@ -994,16 +1007,17 @@ int bp_auth__login(bp_auth *a, bp_http *h, const char *base, char **refresh)
 		if (!url || !auth) {
 			err = bp_error_set(BP_ENOMEM, "out of memory");
 		} else {
+			char *origin = bp_http__origin(url);
+
 			req.url = url;
 			req.authorization = auth;
-			req.auth_origin = NULL;
-			{
-				char *origin = bp_http__origin(url);
-
-				req.auth_origin = origin;
+			req.auth_origin = origin;
+			for (int n = 0;; n++) {
 				err = bp_http__perform(h, &req, &resp);
-				free(origin);
+				if (!bp_retry__should(a->retry, "GET /v2/", err, &resp, n))
+					break;
 			}
+			free(origin);
 			if (!err && resp.status == 401)
 				err = bp_error_set(BP_EAUTH, "registry %s refused the credentials of %s",
 						   a->domain, a->creds.username);

@@ -6,6 +6,7 @@
 #include <beampush/credentials.h>
 
 #include "http.h"
+#include "retry.h"
 
 /* Token responses larger than this are refused. */
 #define BP_TOKEN_RESPONSE_MAX (64 * 1024)
@@ -47,9 +48,14 @@ int bp_auth__parse_token_response(const char *body, size_t len, char **token,
  */
 typedef struct bp_auth bp_auth;
 
-/* domain names the registry in messages; creds may be NULL (anonymous). */
+/*
+ * domain names the registry in messages; creds may be NULL (anonymous).
+ * retry (may be NULL: none) is the policy for its requests (tokens, the
+ * GET /v2/ of a Basic login), kept by pointer: it must outlive the state.
+ */
 int bp_auth__new(bp_auth **out, const char *domain, const bp_credentials *creds,
-		 void (*log_cb)(const char *line, void *payload), void *payload);
+		 const bp_retry *retry, void (*log_cb)(const char *line, void *payload),
+		 void *payload);
 void bp_auth__free(bp_auth *a);
 
 /*

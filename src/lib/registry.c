@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The registry handle: what ping learnt (the base URL and the auth
- * scheme), the pool of connections, the test seam, and login. The
+ * scheme), the pool of connections, the retry policy (retry.c; the auth
+ * handle's token requests use it too), the test seam, and login. The
  * operations live beside it: registry_request.c (authenticated requests,
  * retries, error mapping), registry_blob.c, registry_upload.c,
  * registry_manifest.c and registry_tags.c.
@@ -65,11 +66,14 @@ int bp_registry__new(bp_registry **out, const char *domain, const bp_credentials
 	r->http_opts.debug = opts->debug;
 	r->http_opts.log_cb = opts->log_cb;
 	r->http_opts.payload = opts->payload;
+	r->retry.retries = opts->retries;
+	r->retry.say = opts->retry_cb;
+	r->retry.payload = opts->payload;
 	if (!r->domain || !r->host) {
 		bp_registry__free(r);
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	}
-	err = bp_auth__new(&r->auth, domain, creds, opts->debug ? opts->log_cb : NULL,
+	err = bp_auth__new(&r->auth, domain, creds, &r->retry, opts->debug ? opts->log_cb : NULL,
 			   opts->payload);
 	if (err) {
 		bp_registry__free(r);
@@ -149,6 +153,8 @@ int bp_registry__set_seam(bp_registry *r, const char *base, const bp_registry_se
 		r->seam = *seam;
 	else
 		memset(&r->seam, 0, sizeof(r->seam));
+	r->retry.sleep = r->seam.sleep;
+	r->retry.sleep_payload = r->seam.payload;
 	return 0;
 }
 
@@ -178,7 +184,24 @@ static int speaks_no_tls(bp_registry *r, bp_http *h)
 	return plain;
 }
 
-/* Ping /v2/ over https, or plain http where that is allowed. */
+/*
+ * Whether a failed https ping of a loopback registry (or an insecure one)
+ * should go on in plain http: only when the registry does not speak TLS at
+ * all (or the user said it is insecure); a certificate we do not trust is
+ * an error, never a silent downgrade.
+ */
+static int fall_back_to_http(bp_registry *r, bp_http *h, int err)
+{
+	return bp_http__last_was_plain_http(h) ||
+	       (r->opts.insecure && (err == BP_ETLS || err == BP_ENET));
+}
+
+/*
+ * Ping /v2/ over https, or plain http where that is allowed. A passing
+ * failure (408, 429, 5xx, a network error) on the scheme settled on is
+ * retried as any request is; the failure that says to fall back to plain
+ * http is not one.
+ */
 int bp_registry__ping(bp_registry *r)
 {
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
@@ -187,7 +210,7 @@ int bp_registry__ping(bp_registry *r)
 	int plain_ok = is_loopback(r->host) || r->opts.insecure;
 	bp_http *h = NULL;
 	char *url = NULL;
-	int i, err = 0;
+	int i, n, fallback = 0, err = 0;
 
 	if ((err = bp_registry__conn_get(r, &h)))
 		return err;
@@ -205,21 +228,15 @@ int bp_registry__ping(bp_registry *r)
 		}
 		req.url = url;
 		bp_registry__dbg(r, "ping %s", url);
-		err = bp_registry__perform(r, h, &req, &resp);
-		if (!err)
-			break;
-		/*
-		 * Plain http only when the registry does not speak TLS at all
-		 * (or the user said it is insecure); a certificate we do not
-		 * trust is an error, never a silent downgrade.
-		 */
-		if (i == 0 && plain_ok &&
-		    (bp_http__last_was_plain_http(h) ||
-		     (r->opts.insecure && (err == BP_ETLS || err == BP_ENET)))) {
-			bp_registry__dbg(r, "%s does not speak TLS; using plain http", r->host);
-			continue;
+		for (n = 0;; n++) {
+			err = bp_registry__perform(r, h, &req, &resp);
+			fallback = err && i == 0 && plain_ok && fall_back_to_http(r, h, err);
+			if (fallback || !bp_retry__should(&r->retry, "GET /v2/", err, &resp, n))
+				break;
 		}
-		break;
+		if (!fallback)
+			break;
+		bp_registry__dbg(r, "%s does not speak TLS; using plain http", r->host);
 	}
 	bp_registry__conn_put(r, h);
 	if (err)

@@ -13,6 +13,7 @@
 #include "registry.h"
 #include "auth.h"
 #include "http.h"
+#include "retry.h"
 
 #include <pthread.h>
 
@@ -20,7 +21,7 @@
  * A stand-in for the network, for unit tests of the registry protocol:
  * every request a bp_registry makes (the ping's too; not a token fetch,
  * which auth.c makes) goes to send instead of bp_http__perform, and every
- * wait before a retry to sleep. send answers as bp_http__perform does:
+ * wait before a retry (a token fetch's too) to sleep. send answers as bp_http__perform does:
  * it fills resp (released by the caller; bp_http__parse_header takes
  * header lines) and returns 0 when an answer came, or an error.
  */
@@ -52,6 +53,7 @@ struct bp_registry {
 	int said_cap;
 
 	bp_registry_seam seam; /* unit tests: the network replaced; send NULL otherwise */
+	bp_retry retry;        /* from opts, with the seam's sleep; the auth handle's too */
 };
 
 /* ---- the handle (registry.c) ---- */
@@ -114,25 +116,6 @@ int bp_registry__status_error(const bp_http_response *resp, const char *what);
 
 /* 1 when the registry's JSON error code is code. */
 int bp_registry__error_code_is(const bp_http_response *resp, const char *code);
-
-/* 1 for a status that says "try again later" (408, 429, 500, 502, 503, 504). */
-int bp_registry__retriable(long status);
-
-/* The longest wait a Retry-After gets: a registry asking for more is not waited for that long. */
-#define RETRY_AFTER_CAP 60
-
-/*
- * Seconds to wait before retry number n (0-based): the Retry-After of resp
- * (may be NULL) capped at RETRY_AFTER_CAP (*asked gets what was asked for
- * when capped, else -1), else exponential backoff with jitter.
- */
-double bp_registry__retry_delay(const bp_http_response *resp, int n, double *asked);
-
-/* A wait as the whole seconds a message says: rounded up. */
-long bp_registry__whole_secs(double secs);
-
-/* Wait secs (or let the test seam count it). */
-void bp_registry__sleep(bp_registry *r, double secs);
 
 /* ---- blobs (registry_blob.c) ---- */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Requests to a registry: authenticated as it asks, retried with backoff
- * when a failure passes, and failed answers turned into errors.
+ * Requests to a registry: authenticated as it asks, retried as retry.c
+ * says when a failure passes, and failed answers turned into errors.
  */
 #include "registry_int.h"
 #include "auth.h"
@@ -9,11 +9,9 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /*
  * Turn a failed answer into an error: the registry's JSON error body
@@ -101,80 +99,6 @@ int bp_registry__error_code_is(const bp_http_response *resp, const char *code)
 	return yes;
 }
 
-/* Statuses that say "try again later". */
-int bp_registry__retriable(long status)
-{
-	return status == 408 || status == 429 || status == 500 || status == 502 ||
-	       status == 503 || status == 504;
-}
-
-/*
- * Seconds to wait before retry number n (0-based): the registry's
- * Retry-After (seconds or an HTTP date) when it sent one, capped at
- * RETRY_AFTER_CAP (*asked then gets what it asked for, else -1), else
- * exponential backoff from half a second with jitter, capped.
- */
-double bp_registry__retry_delay(const bp_http_response *resp, int n, double *asked)
-{
-	double d = 0.5, cap = 30, want = -1;
-	int64_t secs;
-	int i;
-
-	*asked = -1;
-	if (resp && resp->retry_after) {
-		if (bp_parse_int64(resp->retry_after, 0, INT64_MAX, &secs) == 0) {
-			want = (double)secs;
-		} else {
-			struct tm tm;
-			const char *end;
-
-			memset(&tm, 0, sizeof(tm));
-			end = strptime(resp->retry_after, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-			if (end && !*end) {
-				want = difftime(timegm(&tm), time(NULL));
-				if (want < 0)
-					want = 0;
-			}
-		}
-		if (want >= 0) {
-			if (want <= RETRY_AFTER_CAP)
-				return want;
-			*asked = want;
-			return RETRY_AFTER_CAP;
-		}
-	}
-	for (i = 0; i < n && d < cap; i++)
-		d *= 2;
-	if (d > cap)
-		d = cap;
-	/* up to a quarter more, so that parallel workers do not retry in step */
-	return d + d * 0.25 * ((double)(rand() % 1000) / 1000.0);
-}
-
-/* A wait as the whole seconds a message says: rounded up, so 0.5 s is "1s" and 1 s is "1s". */
-long bp_registry__whole_secs(double secs)
-{
-	long s = (long)secs;
-
-	return (double)s < secs ? s + 1 : s;
-}
-
-/* Wait before a retry; a test seam only counts the wait. */
-void bp_registry__sleep(bp_registry *r, double secs)
-{
-	struct timespec ts;
-
-	if (r->seam.sleep) {
-		r->seam.sleep(secs, r->seam.payload);
-		return;
-	}
-
-	ts.tv_sec = (time_t)secs;
-	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* Counts what a streamed answer delivered, so a retry never repeats bytes. */
 typedef struct {
 	bp_http_write_fn fn;
@@ -188,38 +112,6 @@ static int counted_write(const void *data, size_t len, void *p)
 
 	c->delivered += (int64_t)len;
 	return c->fn(data, len, c->payload);
-}
-
-/*
- * Wait and say so before retry number n, when the failure is one that
- * passes (a time-out, a reset, 429, 5xx) and attempts are left. 1: retry.
- */
-static int should_retry(bp_registry *r, const bp_http_request *req, int err,
-			const bp_http_response *resp, int n)
-{
-	char msg[600], capped[96] = "";
-	double d, asked;
-
-	if (n >= r->opts.retries)
-		return 0;
-	if (err ? err != BP_ENET : !bp_registry__retriable(resp->status))
-		return 0;
-	d = bp_registry__retry_delay(err ? NULL : resp, n, &asked);
-	if (asked >= 0)
-		snprintf(capped, sizeof(capped), " (Retry-After capped at %ds; the registry asked "
-			 "for %.0fs)", RETRY_AFTER_CAP, asked);
-	if (err)
-		snprintf(msg, sizeof(msg), "retrying in %lds (attempt %d of %d): %s %.300s",
-			 bp_registry__whole_secs(d), n + 2, r->opts.retries + 1, req->method,
-			 bp_error_last());
-	else
-		snprintf(msg, sizeof(msg), "retrying in %lds (attempt %d of %d): %s answered %ld%s",
-			 bp_registry__whole_secs(d), n + 2, r->opts.retries + 1, req->method,
-			 resp->status, capped);
-	if (r->opts.retry_cb)
-		r->opts.retry_cb(msg, r->opts.payload);
-	bp_registry__sleep(r, d);
-	return 1;
 }
 
 /*
@@ -262,7 +154,7 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 			authz = NULL;
 		}
 		req->authorization = NULL;
-		if (replayable && sink.delivered == 0 && should_retry(r, req, err, resp, retries)) {
+		if (replayable && sink.delivered == 0 && bp_retry__should(&r->retry, req->method, err, resp, retries)) {
 			retries++;
 			continue;
 		}

@@ -146,7 +146,7 @@ done:
 /* 1 when a failed PATCH or PUT may be resumed: a passing failure or a 416. */
 static int resumable(int err, const bp_http_response *resp)
 {
-	return err ? err == BP_ENET : bp_registry__retriable(resp->status) || resp->status == 416;
+	return bp_retry__passing(err, err ? 0 : resp->status) || (!err && resp->status == 416);
 }
 
 /*
@@ -174,13 +174,12 @@ static int upload_retry(bp_registry *r, const char *digest, int *tries, const ch
 
 	if (*tries >= r->opts.retries)
 		return 0;
-	d = bp_registry__retry_delay(NULL, *tries, &asked);
+	d = bp_retry__delay(NULL, *tries, &asked);
 	(*tries)++;
 	snprintf(msg, sizeof(msg), "retrying in %lds (attempt %d of %d): blob %.19s: %.300s",
-		 bp_registry__whole_secs(d), *tries + 1, r->opts.retries + 1, digest, why);
-	if (r->opts.retry_cb)
-		r->opts.retry_cb(msg, r->opts.payload);
-	bp_registry__sleep(r, d);
+		 bp_retry__whole_secs(d), *tries + 1, r->opts.retries + 1, digest, why);
+	bp_retry__say(&r->retry, msg);
+	bp_retry__sleep(&r->retry, d);
 	return 1;
 }
 

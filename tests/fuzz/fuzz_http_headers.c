@@ -73,8 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		double asked;
 
-		(void)bp_registry__whole_secs(bp_registry__retry_delay(&resp, 0, &asked));
-		(void)bp_registry__whole_secs(bp_registry__retry_delay(&resp, 40, &asked));
+		(void)bp_retry__whole_secs(bp_retry__delay(&resp, 0, &asked));
+		(void)bp_retry__whole_secs(bp_retry__delay(&resp, 40, &asked));
 	}
 	next = NULL;
 	(void)bp_registry__link_next(resp.url, resp.link, &next);

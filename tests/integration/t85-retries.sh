@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The transfer engine's failure handling against the mock registry's transfer faults: 429 and
-# 5xx answers retried with backoff and Retry-After, bounded by --retries, 4xx never retried; a
+# 5xx answers retried with backoff and Retry-After, bounded by --retries, 4xx never retried (the
+# ping and the token requests as every other request); a
 # PATCH cut off mid-chunk resumed from where the registry stands (or the blob started over when
 # the registry cannot say, as public ECR); a download cut off mid-blob resumed with Range (or the
 # bytes it already has dropped from a 200, where the registry ignores Range). Every time the
@@ -185,6 +186,93 @@ test_expect_success 'a slow registry (--slow 150: every answer 150 ms late): pus
 	test "$(count_log " 000 ")" = 0 &&
 	stored_is_source &&
 	test_same_image $IMG pulled latest "$DIGEST"
+'
+
+# start_ping_fault STATUS COUNT RETRY-AFTER [ARGS...]: a mock (ARGS as start_mock's) whose
+# GET /v2/ answers beampush STATUS COUNT times (0: always). start_mock's readiness probe, one
+# GET /v2/, takes one of those answers first, so the fault counts it; what beampush sent is then
+# ./requests, after the probe, once requests_since_probe has run.
+start_ping_fault() {
+	local status=$1 count=$2 ra=$3
+	shift 3
+	[ "$count" = 0 ] || count=$((count + 1))
+	start_mock "$@" --status-fault "GET:/v2/:$status:$count:$ra" &&
+	test "$(log_mark)" = 1 &&
+	test_grep -E "^GET /v2/ $status " "$MOCK_LOG"
+}
+
+# requests_since_probe: the mock's log after start_mock's probe, into ./requests.
+requests_since_probe() {
+	log_since 1 >requests
+}
+
+test_expect_success 'the ping answered 429 with Retry-After: 1 twice: waited for, retried, pushed' '
+	start_ping_fault 429 2 1 --auth token --user alice:pw &&
+	docker_auth "$MOCK" alice pw &&
+	t0=$(millis) &&
+	push_it &&
+	test $(($(millis) - t0)) -ge 1900 &&
+	test_grep -F "beampush: retrying in 1s (attempt 2 of 5): GET /v2/ answered 429" err &&
+	test_grep -F "beampush: retrying in 1s (attempt 3 of 5): GET /v2/ answered 429" err &&
+	test_line_count = 2 <(grep retrying err) &&
+	requests_since_probe &&
+	test "$(count_log "^GET /v2/ " requests)" = 3 &&
+	test "$(count_log "^GET /v2/ 429 " requests)" = 2 &&
+	test "$(count_log "^PUT /v2/beam/python/manifests/latest 201 ")" = 1 &&
+	stored_is_source
+'
+
+test_expect_success 'the token GET answered 503 twice: retried, pushed' '
+	start_mock --auth token --user alice:pw --status-fault GET:/token:503:2:0 &&
+	docker_auth "$MOCK" alice pw &&
+	push_it &&
+	test_grep -F "beampush: retrying in 0s (attempt 2 of 5): token service GET answered 503" err &&
+	test_grep -F "(attempt 3 of 5): token service GET answered 503" err &&
+	test "$(count_log "^GET /token[^ ]* 503 auth=basic:alice ")" = 2 &&
+	test "$(count_log "^GET /token[^ ]* 200 auth=basic:alice ")" -ge 1 &&
+	test "$(count_log "^PUT /v2/beam/python/manifests/latest 201 ")" = 1 &&
+	stored_is_source
+'
+
+test_expect_success 'the OAuth2 POST of a login answered 429: retried, logged in' '
+	start_mock --auth token --user alice:pw --status-fault POST:/token:429:1:0 &&
+	no_docker_auth &&
+	printf "pw\n" | beampush login -u alice --password-stdin --store file "$MOCK" >out 2>err &&
+	test_grep -F "retrying in 0s (attempt 2 of 5): token service POST answered 429" err &&
+	test "$(count_log "^POST /token 429 ")" = 1 &&
+	test "$(count_log "^POST /token 200 ")" = 1 &&
+	test_grep -F "\"$MOCK\"" "$DOCKER_CONFIG/config.json"
+'
+
+test_expect_success '--retries 0: a 429 on the ping is not retried (exit 1, the message names it)' '
+	start_ping_fault 429 1 0 --auth token --user alice:pw &&
+	docker_auth "$MOCK" alice pw &&
+	test_expect_code 1 push_it --retries 0 &&
+	test_no_grep retrying err &&
+	test_grep -F "does not look like a registry: GET /v2/ answered 429" err &&
+	requests_since_probe &&
+	test "$(count_log . requests)" = 1
+'
+
+test_expect_success 'a ping that keeps answering 503: three attempts with --retries 2, then exit 1' '
+	start_ping_fault 503 0 0 --auth token --user alice:pw &&
+	docker_auth "$MOCK" alice pw &&
+	test_expect_code 1 push_it --retries 2 &&
+	test_grep -F "retrying in 0s (attempt 3 of 3): GET /v2/ answered 503" err &&
+	test_no_grep -F "attempt 4" err &&
+	test_grep -F "does not look like a registry: GET /v2/ answered 503" err &&
+	requests_since_probe &&
+	test "$(count_log "^GET /v2/ 503 " requests)" = 3 &&
+	test "$(count_log . requests)" = 3
+'
+
+test_expect_success 'a token service answering 401 is not retried (exit 3)' '
+	start_mock --auth token --user alice:pw --status-fault GET:/token:401:0 &&
+	docker_auth "$MOCK" alice pw &&
+	test_expect_code 3 beampush --progress none tags "$MOCK/beam/python" >out 2>err &&
+	test_no_grep retrying err &&
+	test_grep -F "refused the credentials of alice" err &&
+	test "$(count_log "^GET /token")" = 1
 '
 
 test_done
