@@ -22,6 +22,7 @@
 #include "store_archive.h"
 #include "store_daemon.h"
 #include "tar.h"
+#include "v1id.h"
 #include "util/dynbuf.h"
 #include "util/fileutil.h"
 #include "util/strutil.h"
@@ -377,10 +378,10 @@ static void *export_main(void *arg)
 	sigset_t pipe_only;
 
 	/*
-	 * When the reader stops early (a failed upload), the write into the
-	 * closed pipe must fail with EPIPE in this thread, not kill the process
-	 * with SIGPIPE: blocked here, the signal stays pending on this thread
-	 * and goes with it.
+	 * When the reader stops early (a failed upload, or nothing more
+	 * needed), the write into the closed pipe must fail with EPIPE in this
+	 * thread, not kill the process with SIGPIPE: blocked here, the signal
+	 * stays pending on this thread and goes with it.
 	 */
 	sigemptyset(&pipe_only);
 	sigaddset(&pipe_only, SIGPIPE);
@@ -405,9 +406,8 @@ static long fd_read(void *buf, size_t len, void *payload)
 	return (long)n;
 }
 
-/* What one member of the export became. */
+/* What one layer of the image became. */
 typedef struct {
-	char diff_id[BP_DIGEST_MAX];
 	bp_descriptor out;
 	int done;
 } daemon_layer;
@@ -436,21 +436,75 @@ typedef struct {
 	bp_compression compression;
 } compressed_member;
 
-/* What the walk keeps besides the layers found by their diff_ids. */
+/* One push from the daemon: the image, what became of its layers, what the export gave. */
 typedef struct {
+	bp_client *c;
+	bp_push_docker *p;
+	const bp_daemon_image *img;
+	daemon_layer *layers;
+	char (*chain)[BP_DIGEST_MAX]; /* the layers' chain IDs, which tell the v1 directories */
+	char (*v1)[65];		      /* each layer's v1 directory, once its json told */
+	char *config;
+	size_t config_len;
 	bp_dynbuf manifest_json;
 	compressed_member *cm;
 	size_t ncm;
-} export_state;
+} daemon_push;
 
-static void export_state_release(export_state *st)
+static void daemon_push_release(daemon_push *dp)
 {
 	size_t i;
 
-	for (i = 0; i < st->ncm; i++)
-		free(st->cm[i].member);
-	free(st->cm);
-	bp_dynbuf_release(&st->manifest_json);
+	for (i = 0; i < dp->ncm; i++)
+		free(dp->cm[i].member);
+	free(dp->cm);
+	bp_dynbuf_release(&dp->manifest_json);
+	free(dp->config);
+	free(dp->v1);
+	free(dp->chain);
+	free(dp->layers);
+}
+
+/*
+ * A layer the image lists twice is exported (and pushed) once: the later
+ * ones take the first's result. 1 when every layer has one.
+ */
+static int layers_done(daemon_push *dp)
+{
+	const bp_daemon_image *img = dp->img;
+	size_t i;
+	int all = 1;
+
+	for (i = 0; i < img->ndiff_ids; i++) {
+		long first = layer_index(img, img->diff_ids[i]);
+
+		if (!dp->layers[i].done && first >= 0 && dp->layers[first].done)
+			dp->layers[i] = dp->layers[first];
+		all &= dp->layers[i].done;
+	}
+	return all;
+}
+
+/*
+ * Before any export: each layer the cache says was pushed as some blob
+ * that the registry still has, or mounts, is done. 0 or the first error.
+ */
+static int known_layers(daemon_push *dp)
+{
+	const bp_daemon_image *img = dp->img;
+	size_t i;
+	int err;
+
+	for (i = 0; i < img->ndiff_ids; i++) {
+		if (layer_index(img, img->diff_ids[i]) < (long)i)
+			continue; /* a layer listed twice is asked for once */
+		err = known(dp->c, dp->p, img->diff_ids[i], "layer", &dp->layers[i].out);
+		if (err < 0)
+			return err;
+		dp->layers[i].done = err;
+	}
+	bp_error_clear();
+	return 0;
 }
 
 /* Read the rest of the current member into b. */
@@ -461,8 +515,62 @@ static int read_member(bp_tar *t, bp_dynbuf *b, const char *what)
 
 	while ((n = bp_tar__read(t, buf, sizeof(buf))) > 0)
 		if (bp_dynbuf_add(b, buf, (size_t)n) < 0)
-			return bp_error_set(BP_EPROTO, "export: %s larger than %zu bytes", what, b->cap);
+			return bp_error_set(BP_EPROTO, "export: %s larger than %zu bytes", what,
+					    b->cap);
 	return n < 0 ? bp_error_last_code() : 0;
+}
+
+/* The config member: kept, to be checked and pushed once the export is read. */
+static int read_config(daemon_push *dp, bp_tar *t)
+{
+	bp_dynbuf b = BP_DYNBUF_INIT(BP_ARCHIVE_CONFIG_MAX);
+	int err;
+
+	if ((err = read_member(t, &b, "config"))) {
+		bp_dynbuf_release(&b);
+		return err;
+	}
+	free(dp->config);
+	dp->config = bp_dynbuf_detach(&b, &dp->config_len);
+	return 0;
+}
+
+/* A <v1-id>/json member: which layer its directory holds, when it tells (v1id.h). */
+static int read_v1_json(daemon_push *dp, bp_tar *t, const char *hex)
+{
+	bp_dynbuf b = BP_DYNBUF_INIT(BP_ARCHIVE_CONFIG_MAX);
+	long idx;
+	int err;
+
+	if (!(err = read_member(t, &b, hex))) {
+		idx = bp_v1id__layer(hex, b.ptr ? b.ptr : "", b.len,
+				     (const char(*)[BP_DIGEST_MAX])dp->chain, dp->img->ndiff_ids);
+		if (idx >= 0)
+			bp_strlcpy(dp->v1[idx], hex, sizeof(dp->v1[idx]));
+	}
+	bp_dynbuf_release(&b);
+	return err;
+}
+
+/*
+ * The layer a member is, known before it is read: by its name (a diff_id)
+ * or by its v1 directory; -1 when not known.
+ */
+static long member_layer(const daemon_push *dp, bp_archive_member_kind kind, const char *hex)
+{
+	char name_id[BP_DIGEST_MAX];
+	size_t i;
+
+	if (!hex[0])
+		return -1;
+	if (kind == BP_ARCHIVE_V1_LAYER) {
+		for (i = 0; i < dp->img->ndiff_ids; i++)
+			if (strcmp(dp->v1[i], hex) == 0)
+				return (long)i;
+		return -1;
+	}
+	snprintf(name_id, sizeof(name_id), "sha256:%s", hex);
+	return layer_index(dp->img, name_id);
 }
 
 /* A member of the export sent as it is: the rest of it after the head already read. */
@@ -495,29 +603,28 @@ static const bp_blob_source member_source = { NULL, member_send, NULL, 0 };
  * store) goes as it is; manifest.json, at the end of the export, says
  * which diff_id it is. Its name, when a digest, must be its hash.
  */
-static int push_compressed_member(bp_client *c, bp_push_docker *p, bp_tar *t,
-				  const bp_tar_entry *e, const char *name_id, const char *head,
-				  size_t headlen, export_state *st)
+static int push_compressed_member(daemon_push *dp, bp_tar *t, const bp_tar_entry *e,
+				  const char *name_id, const char *head, size_t headlen)
 {
-	compressed_member *cm = realloc(st->cm, (st->ncm + 1) * sizeof(*cm));
-	member_blob mb = { p, t, e, name_id, head, headlen };
+	compressed_member *cm = realloc(dp->cm, (dp->ncm + 1) * sizeof(*cm));
+	member_blob mb = { dp->p, t, e, name_id, head, headlen };
 	compressed_member *m;
 	bp_blob_step s;
 	int err;
 
 	if (!cm)
 		return bp_error_set(BP_ENOMEM, "out of memory");
-	st->cm = cm;
-	m = &cm[st->ncm];
+	dp->cm = cm;
+	m = &cm[dp->ncm];
 	memset(m, 0, sizeof(*m));
 	if (!(m->member = bp_strdup(e->name)))
 		return bp_error_set(BP_ENOMEM, "out of memory");
-	st->ncm++;
+	dp->ncm++;
 	m->compression = bp_compress__detect(head, headlen);
 	bp_steps__blob_init(&s, name_id, (int64_t)e->size, "layer", &member_source, &mb);
 	s.label = name_id ? name_id : e->name;
 	s.no_mount = 1;
-	if ((err = bp_steps__blob_put(c, p->dest, &s)))
+	if ((err = bp_steps__blob_put(dp->c, dp->p->dest, &s)))
 		return err;
 	bp_strlcpy(m->out.digest, s.out_digest, BP_DIGEST_MAX);
 	m->out.size = s.out_size;
@@ -528,16 +635,17 @@ static int push_compressed_member(bp_client *c, bp_push_docker *p, bp_tar *t,
  * Place the compressed layers: manifest.json's entry for the image lists
  * its layer members in order, base first.
  */
-static int place_compressed(const bp_daemon_image *img, daemon_layer *layers, export_state *st)
+static int place_compressed(daemon_push *dp)
 {
+	const bp_daemon_image *img = dp->img;
 	cJSON *root, *entry, *cfg, *list, *l;
 	size_t i = 0, k;
 	int err = 0;
 
-	if (!st->ncm)
+	if (!dp->ncm)
 		return 0;
-	root = cJSON_ParseWithLength(st->manifest_json.ptr ? st->manifest_json.ptr : "",
-				     st->manifest_json.len);
+	root = cJSON_ParseWithLength(dp->manifest_json.ptr ? dp->manifest_json.ptr : "",
+				     dp->manifest_json.len);
 	entry = NULL;
 	if (cJSON_IsArray(root)) {
 		cJSON_ArrayForEach(entry, root) {
@@ -548,24 +656,25 @@ static int place_compressed(const bp_daemon_image *img, daemon_layer *layers, ex
 	}
 	list = cJSON_GetObjectItemCaseSensitive(entry, "Layers");
 	if (!cJSON_IsArray(list) || (size_t)cJSON_GetArraySize(list) != img->ndiff_ids) {
-		err = bp_error_set(BP_EPROTO, "export: manifest.json does not list the layers of %s",
-				   img->id);
+		err = bp_error_set(BP_EPROTO,
+				   "export: manifest.json does not list the layers of %s", img->id);
 		goto done;
 	}
 	cJSON_ArrayForEach(l, list) {
-		if (!layers[i].done && cJSON_IsString(l)) {
-			for (k = 0; k < st->ncm; k++)
-				if (strcmp(st->cm[k].member, l->valuestring) == 0)
+		if (!dp->layers[i].done && cJSON_IsString(l)) {
+			for (k = 0; k < dp->ncm; k++)
+				if (strcmp(dp->cm[k].member, l->valuestring) == 0)
 					break;
-			if (k < st->ncm) {
-				if (st->cm[k].compression == BP_COMPRESSION_ZSTD) {
-					err = bp_error_set(BP_EUNSUPPORTED, "export: layer %s is zstd; a "
+			if (k < dp->ncm) {
+				if (dp->cm[k].compression == BP_COMPRESSION_ZSTD) {
+					err = bp_error_set(BP_EUNSUPPORTED,
+							   "export: layer %s is zstd; a "
 							   "Docker v2 manifest cannot name it",
 							   l->valuestring);
 					goto done;
 				}
-				layers[i].out = st->cm[k].out;
-				layers[i].done = 1;
+				dp->layers[i].out = dp->cm[k].out;
+				dp->layers[i].done = 1;
 			}
 		}
 		i++;
@@ -576,109 +685,106 @@ done:
 }
 
 /*
- * Walk the export: the config by its name (the image ID), layers as they
- * come. An uncompressed layer named by its diff_id that the cache and the
- * registry know is skipped unread; any other is compressed and uploaded
- * while it streams, and matched to the image's diff_ids by its hash.
+ * A layer member. One the registry has (found before the export) is
+ * skipped unread; one already compressed goes as it is; any other is
+ * compressed and uploaded while it streams, found among the image's
+ * layers by its hash, which must be the diff_id it was known as.
  */
-static int walk_export(bp_client *c, bp_push_docker *p, const bp_daemon_image *img, bp_tar *t,
-		       daemon_layer *layers, char **config, size_t *config_len, export_state *st)
+static int walk_layer(daemon_push *dp, bp_tar *t, const bp_tar_entry *e,
+		      bp_archive_member_kind kind, const char *hex)
+{
+	const bp_daemon_image *img = dp->img;
+	char head[4], diff_id[BP_DIGEST_MAX], name_id[BP_DIGEST_MAX];
+	long idx = member_layer(dp, kind, hex), n;
+	const char *label = e->name;
+	bp_descriptor out;
+	int err;
+
+	if (idx >= 0 && dp->layers[idx].done)
+		return 0; /* on the registry already: not even read */
+	n = bp_tar__read(t, head, sizeof(head));
+	if (n < 0)
+		return bp_error_last_code();
+	/* JSON blobs (manifests, indexes) of a Docker 25+ export are not layers */
+	if (n == 0 || head[0] == '{')
+		return 0;
+	snprintf(name_id, sizeof(name_id), "sha256:%s", hex);
+	if (bp_compress__detect(head, (size_t)n) != BP_COMPRESSION_NONE)
+		return push_compressed_member(dp, t, e,
+					      kind == BP_ARCHIVE_BLOB && hex[0] ? name_id : NULL,
+					      head, (size_t)n);
+	if (idx >= 0)
+		label = img->diff_ids[idx];
+	else if (hex[0] && kind != BP_ARCHIVE_V1_LAYER)
+		label = name_id;
+	/*
+	 * Not bp_steps__blob_put(): which blob this is, and whether it is one
+	 * of the image's at all, is known only once its bytes are hashed.
+	 */
+	memset(&out, 0, sizeof(out));
+	bp_client__emit(dp->c, BP_EVENT_BLOB_START, label, "layer", 0, (int64_t)e->size, NULL);
+	err = stream(dp->c, dp->p, member_read, t, head, (size_t)n, (int64_t)e->size, 1, "layer",
+		     label, idx >= 0 ? img->diff_ids[idx] : NULL, out.digest, &out.size, diff_id);
+	if (err)
+		return err;
+	if (idx < 0 && (idx = layer_index(img, diff_id)) < 0)
+		return 0; /* not one of ours; the registry drops the blob in time */
+	dp->layers[idx].out = out;
+	dp->layers[idx].done = 1;
+	if (dp->p->dest->cache)
+		bp_cache__add_compressed(dp->p->dest->cache, dp->p->dest->domain, diff_id,
+					 out.digest, out.size);
+	bp_steps__remember(dp->p->dest, out.digest);
+	bp_client__emit(dp->c, BP_EVENT_BLOB_DONE, label, "layer", out.size, out.size, NULL);
+	return 0;
+}
+
+/*
+ * Walk the export: the config by its name (the image ID), the v1 json
+ * that tells which layer its directory holds, layers as they come. Stops
+ * (*stopped set) once the config and every layer are in hand: what
+ * follows is not needed.
+ */
+static int walk_export(daemon_push *dp, bp_tar *t, int *stopped)
 {
 	const bp_tar_entry *e;
 	int err;
 
 	while ((err = bp_tar__next(t, &e)) == 1) {
-		char hex[65], head[4], diff_id[BP_DIGEST_MAX], name_id[BP_DIGEST_MAX];
+		char hex[65], name_id[BP_DIGEST_MAX];
 		bp_archive_member_kind kind = bp_archive__member_kind(e->name, hex);
-		bp_descriptor out;
-		long idx, n;
 
 		if (e->type != BP_TAR_REG)
 			continue;
+		err = 0;
 		snprintf(name_id, sizeof(name_id), "sha256:%s", hex);
 		if ((kind == BP_ARCHIVE_CONFIG || kind == BP_ARCHIVE_BLOB) && hex[0] &&
-		    bp_digest_equal(name_id, img->id)) {
-			bp_dynbuf b = BP_DYNBUF_INIT(BP_ARCHIVE_CONFIG_MAX);
-			char buf[8192];
-
-			while ((n = bp_tar__read(t, buf, sizeof(buf))) > 0)
-				if (bp_dynbuf_add(&b, buf, (size_t)n) < 0) {
-					bp_dynbuf_release(&b);
-					return bp_error_set(BP_EPROTO, "export: config larger than 16 MiB");
-				}
-			if (n < 0) {
-				bp_dynbuf_release(&b);
-				return bp_error_last_code();
-			}
-			free(*config);
-			*config = bp_dynbuf_detach(&b, config_len);
-			continue;
+		    bp_digest_equal(name_id, dp->img->id)) {
+			err = read_config(dp, t);
+		} else if (kind == BP_ARCHIVE_MANIFEST_JSON) {
+			bp_dynbuf_reset(&dp->manifest_json);
+			err = read_member(t, &dp->manifest_json, "manifest.json");
+		} else if (kind == BP_ARCHIVE_V1_JSON) {
+			err = read_v1_json(dp, t, hex);
+		} else if (kind == BP_ARCHIVE_LAYER || kind == BP_ARCHIVE_V1_LAYER ||
+			   kind == BP_ARCHIVE_BLOB) {
+			err = walk_layer(dp, t, e, kind, hex);
 		}
-		if (kind == BP_ARCHIVE_MANIFEST_JSON) {
-			bp_dynbuf_reset(&st->manifest_json);
-			if ((err = read_member(t, &st->manifest_json, "manifest.json")))
-				return err;
-			continue;
-		}
-		if (kind != BP_ARCHIVE_LAYER && kind != BP_ARCHIVE_V1_LAYER && kind != BP_ARCHIVE_BLOB)
-			continue;
-		/* named by its diff_id, known on the registry: not even read */
-		idx = hex[0] ? layer_index(img, name_id) : -1;
-		memset(&out, 0, sizeof(out));
-		if (idx >= 0 && !layers[idx].done) {
-			if ((err = known(c, p, name_id, "layer", &out)) < 0)
-				return err;
-			if (err == 1) {
-				bp_strlcpy(layers[idx].diff_id, name_id, BP_DIGEST_MAX);
-				layers[idx].out = out;
-				layers[idx].done = 1;
-				continue;
-			}
-		}
-		n = bp_tar__read(t, head, sizeof(head));
-		if (n < 0)
-			return bp_error_last_code();
-		/* JSON blobs (manifests, indexes) of a Docker 25+ export are not layers */
-		if (n == 0 || head[0] == '{')
-			continue;
-		if (bp_compress__detect(head, (size_t)n) != BP_COMPRESSION_NONE) {
-			err = push_compressed_member(c, p, t, e, kind == BP_ARCHIVE_BLOB && hex[0]
-								      ? name_id : NULL,
-						     head, (size_t)n, st);
-			if (err)
-				return err;
-			continue;
-		}
-		/*
-		 * Not bp_steps__blob_put(): which blob this is, and whether it is one
-		 * of the image's at all, is known only once its bytes are hashed.
-		 */
-		bp_client__emit(c, BP_EVENT_BLOB_START, hex[0] ? name_id : e->name, "layer", 0,
-				(int64_t)e->size, NULL);
-		err = stream(c, p, member_read, t, head, (size_t)n, (int64_t)e->size, 1, "layer",
-			     hex[0] ? name_id : e->name, NULL, out.digest, &out.size, diff_id);
 		if (err)
 			return err;
-		if ((idx = layer_index(img, diff_id)) < 0)
-			continue; /* not one of ours; the registry drops the blob in time */
-		bp_strlcpy(layers[idx].diff_id, diff_id, BP_DIGEST_MAX);
-		layers[idx].out = out;
-		layers[idx].done = 1;
-		if (p->dest->cache)
-			bp_cache__add_compressed(p->dest->cache, p->dest->domain, diff_id,
-						 out.digest, out.size);
-		bp_steps__remember(p->dest, out.digest);
-		bp_client__emit(c, BP_EVENT_BLOB_DONE, hex[0] ? name_id : e->name, "layer", out.size,
-				out.size, NULL);
+		if (dp->config && layers_done(dp)) {
+			*stopped = 1;
+			return 0;
+		}
 	}
 	return err < 0 ? err : 0;
 }
 
 /* Build and put the manifest from the layers' results. */
-static int put_daemon_manifest(bp_client *c, bp_push_docker *p, const bp_daemon_image *img,
-			       const daemon_layer *layers, int64_t config_size, const char *tag,
+static int put_daemon_manifest(daemon_push *dp, int64_t config_size, const char *tag,
 			       char digest[BP_DIGEST_MAX])
 {
+	const bp_daemon_image *img = dp->img;
 	bp_descriptor config, *descs = calloc(img->ndiff_ids ? img->ndiff_ids : 1, sizeof(*descs));
 	char *manifest = NULL;
 	size_t len, i;
@@ -687,7 +793,7 @@ static int put_daemon_manifest(bp_client *c, bp_push_docker *p, const bp_daemon_
 	if (!descs)
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	for (i = 0; i < img->ndiff_ids; i++) {
-		descs[i] = layers[i].out;
+		descs[i] = dp->layers[i].out;
 		descs[i].media_type = BP_MEDIA_DOCKER_LAYER;
 	}
 	memset(&config, 0, sizeof(config));
@@ -699,11 +805,96 @@ static int put_daemon_manifest(bp_client *c, bp_push_docker *p, const bp_daemon_
 	if (!err)
 		err = bp_digest_buf(digest, manifest, len);
 	if (!err)
-		err = bp_steps__manifest_put(c, p->dest, tag, manifest, len,
+		err = bp_steps__manifest_put(dp->c, dp->p->dest, tag, manifest, len,
 					     BP_MEDIA_DOCKER_MANIFEST, digest, "manifest");
 	free(manifest);
 	free(descs);
 	return err;
+}
+
+/*
+ * Export name and walk it, the export on a thread of its own. When the
+ * walk stopped because it had all it needed, the export's failure to
+ * write the rest is none.
+ */
+static int export_walk(daemon_push *dp, bp_daemon *d, const char *name)
+{
+	exporter ex = { d, name, -1, 0, "" };
+	int fds[2] = { -1, -1 }, stopped = 0, err;
+	bp_tar *t = NULL;
+	pthread_t th;
+
+	if (pipe(fds) < 0)
+		return bp_error_set(BP_EIO, "pipe: %s", strerror(errno));
+	ex.fd = fds[1];
+	if (pthread_create(&th, NULL, export_main, &ex) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return bp_error_set(BP_ERROR, "cannot start the export thread");
+	}
+	if (!(err = bp_tar__new(&t, fd_read, NULL, &fds[0], 0)))
+		err = walk_export(dp, t, &stopped);
+	/* unblock the exporter if we stopped reading early */
+	close(fds[0]);
+	pthread_join(th, NULL);
+	bp_tar__free(t);
+	if (!err && ex.err && !stopped)
+		err = bp_error_set(ex.err, "%s", ex.msg);
+	return err;
+}
+
+/* After the export: the config checked, every layer placed, then config and manifest pushed. */
+static int push_exported(daemon_push *dp, const char *name, const char *tag,
+			 char digest[BP_DIGEST_MAX])
+{
+	const bp_daemon_image *img = dp->img;
+	char got[BP_DIGEST_MAX];
+	size_t i;
+	int err;
+
+	if (!dp->config)
+		return bp_error_set(BP_EPROTO, "export of %s has no config %s", name, img->id);
+	if ((err = bp_digest_buf(got, dp->config, dp->config_len)))
+		return err;
+	if (!bp_digest_equal(got, img->id))
+		return bp_error_set(BP_EINTEGRITY, "export of %s: config hashes to %s, not %s",
+				    name, got, img->id);
+	if ((err = place_compressed(dp)))
+		return err;
+	layers_done(dp);
+	for (i = 0; i < img->ndiff_ids; i++)
+		if (!dp->layers[i].done)
+			return bp_error_set(BP_EPROTO, "export of %s has no layer %s", name,
+					    img->diff_ids[i]);
+	if ((err = push_config(dp->c, dp->p, dp->config, dp->config_len, img->id)))
+		return err;
+	return put_daemon_manifest(dp, (int64_t)dp->config_len, tag, digest);
+}
+
+/*
+ * Once every layer is there: the registry has the image's config too, or
+ * mounts it from a repository the cache names. 1 and *size set, or 0.
+ */
+static int config_there(daemon_push *dp, int64_t *size)
+{
+	bp_dest *d = dp->p->dest;
+	bp_blob_step s;
+	int err;
+
+	if (bp_registry__blob_exists(d->reg, d->repo, dp->img->id, size) == 0 && *size > 0) {
+		bp_client__emit(dp->c, BP_EVENT_BLOB_EXISTS, dp->img->id, "config", *size, *size,
+				NULL);
+		bp_steps__remember(d, dp->img->id);
+		return 1;
+	}
+	bp_error_clear();
+	bp_steps__blob_init(&s, dp->img->id, -1, "config", NULL, NULL);
+	if ((err = bp_steps__blob_there(dp->c, d, &s)) != 1 ||
+	    bp_registry__blob_exists(d->reg, d->repo, dp->img->id, size) != 0 || *size <= 0) {
+		bp_error_clear();
+		return 0;
+	}
+	return 1;
 }
 
 /* Push an image of the daemon; see push_docker.h. */
@@ -711,110 +902,50 @@ int bp_push_docker__daemon(bp_client *c, bp_push_docker *p, bp_daemon *d, const 
 			   const char *tag, char digest[BP_DIGEST_MAX])
 {
 	bp_daemon_image img;
-	daemon_layer *layers = NULL;
-	exporter ex = { d, name, -1, 0, "" };
-	pthread_t th;
-	int fds[2] = { -1, -1 }, started = 0, err;
-	char *config = NULL;
-	size_t config_len = 0, i;
+	daemon_push dp;
 	int64_t config_size = -1;
-	bp_tar *t = NULL;
-	export_state st;
+	size_t n;
+	int err;
 
-	memset(&st, 0, sizeof(st));
-	bp_dynbuf_init(&st.manifest_json, BP_ARCHIVE_JSON_MAX);
 	if ((err = bp_daemon__inspect(d, name, &img)))
 		return err;
-	if (!(layers = calloc(img.ndiff_ids ? img.ndiff_ids : 1, sizeof(*layers)))) {
+	memset(&dp, 0, sizeof(dp));
+	dp.c = c;
+	dp.p = p;
+	dp.img = &img;
+	bp_dynbuf_init(&dp.manifest_json, BP_ARCHIVE_JSON_MAX);
+	n = img.ndiff_ids ? img.ndiff_ids : 1;
+	dp.layers = calloc(n, sizeof(*dp.layers));
+	dp.chain = calloc(n, sizeof(*dp.chain));
+	dp.v1 = calloc(n, sizeof(*dp.v1));
+	if (!dp.layers || !dp.chain || !dp.v1) {
 		err = bp_error_set(BP_ENOMEM, "out of memory");
 		goto done;
 	}
+	if (img.ndiff_ids && (err = bp_v1id__chain_ids(img.diff_ids, img.ndiff_ids, dp.chain)))
+		goto done;
+	if ((err = known_layers(&dp)))
+		goto done;
 	/*
 	 * Exporting is slow (the daemon writes the whole image out): when the
-	 * registry has the config and the cache knows every layer and the
-	 * registry has them too, the manifest is all there is to push.
+	 * registry has every layer and the config, the manifest is all there is
+	 * to push. The Engine API gives the config's bytes only in an export:
+	 * without it, the export is read up to the config, its layers unread.
 	 */
-	if (bp_registry__blob_exists(p->dest->reg, p->dest->repo, img.id, &config_size) == 0 &&
-	    config_size > 0) {
-		for (i = 0; i < img.ndiff_ids; i++) {
-			err = known(c, p, img.diff_ids[i], "layer", &layers[i].out);
-			if (err != 1)
-				break;
-			layers[i].done = 1;
-		}
-		if (err < 0)
-			goto done;
-		if (i == img.ndiff_ids) {
-			bp_client__debug(c, "%s: every blob is on the registry; not exporting", name);
-			bp_client__emit(c, BP_EVENT_BLOB_EXISTS, img.id, "config", config_size,
-					config_size, NULL);
-			bp_steps__remember(p->dest, img.id);
-			err = put_daemon_manifest(c, p, &img, layers, config_size, tag, digest);
+	if (layers_done(&dp)) {
+		if (config_there(&dp, &config_size)) {
+			bp_client__debug(c, "%s: every blob is on the registry; not exporting",
+					 name);
+			err = put_daemon_manifest(&dp, config_size, tag, digest);
 			goto done;
 		}
+		bp_client__debug(c, "%s: every layer is on the registry; exporting for the config",
+				 name);
 	}
-	bp_error_clear();
-	if (pipe(fds) < 0) {
-		err = bp_error_set(BP_EIO, "pipe: %s", strerror(errno));
-		goto done;
-	}
-	ex.fd = fds[1];
-	if (pthread_create(&th, NULL, export_main, &ex) != 0) {
-		err = bp_error_set(BP_ERROR, "cannot start the export thread");
-		goto done;
-	}
-	started = 1;
-	fds[1] = -1; /* the thread closes it */
-	if ((err = bp_tar__new(&t, fd_read, NULL, &fds[0], 0)))
-		goto done;
-	err = walk_export(c, p, &img, t, layers, &config, &config_len, &st);
+	if (!(err = export_walk(&dp, d, name)))
+		err = push_exported(&dp, name, tag, digest);
 done:
-	if (started) {
-		/* unblock the exporter if we stopped reading early */
-		if (fds[0] >= 0) {
-			close(fds[0]);
-			fds[0] = -1;
-		}
-		pthread_join(th, NULL);
-		if (!err && ex.err)
-			err = bp_error_set(ex.err, "%s", ex.msg);
-		if (!err) {
-			char got[BP_DIGEST_MAX];
-
-			if (!config)
-				err = bp_error_set(BP_EPROTO, "export of %s has no config %s", name, img.id);
-			else if ((err = bp_digest_buf(got, config, config_len)) == 0 &&
-				 !bp_digest_equal(got, img.id))
-				err = bp_error_set(BP_EINTEGRITY, "export of %s: config hashes to %s, not %s",
-						   name, got, img.id);
-			if (!err)
-				err = place_compressed(&img, layers, &st);
-			/* a layer the image lists twice is exported (and pushed) once */
-			for (i = 0; i < img.ndiff_ids; i++) {
-				long first = layer_index(&img, img.diff_ids[i]);
-
-				if (!layers[i].done && first >= 0 && layers[first].done)
-					layers[i] = layers[first];
-			}
-			for (i = 0; !err && i < img.ndiff_ids; i++)
-				if (!layers[i].done)
-					err = bp_error_set(BP_EPROTO, "export of %s has no layer %s", name,
-							   img.diff_ids[i]);
-			if (!err)
-				err = push_config(c, p, config, config_len, img.id);
-			if (!err)
-				err = put_daemon_manifest(c, p, &img, layers, (int64_t)config_len, tag,
-							  digest);
-		}
-	}
-	bp_tar__free(t);
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
-	free(config);
-	free(layers);
-	export_state_release(&st);
+	daemon_push_release(&dp);
 	bp_daemon__image_release(&img);
 	return err;
 }

@@ -302,6 +302,23 @@ test_expect_success DOCKERD,REGISTRY 'an OCI index pulled into dockerd: this mac
 	test_grep -F "linux/arm64" err
 '
 
+test_expect_success DOCKERD,REGISTRY 'a daemon push uploads only the layers the registry lacks: a child, the same image to another repository' '
+	start_registry &&
+	no_docker_auth &&
+	beampush push --from docker-daemon:beam/shared:latest $REG/beam/parent:1 &&
+	mark=$(log_mark $REG_LOG) &&
+	beampush push --from docker-daemon:beam/child:latest $REG/beam/parent:child >out &&
+	log_since $mark $REG_LOG >child.log &&
+	registry_requests child.log >child &&
+	test "$(grep -c "^PUT /v2/beam/parent/blobs/uploads/" child)" = 2 &&
+	mark=$(log_mark $REG_LOG) &&
+	beampush push --from docker-daemon:beam/child:latest $REG/beam/other:1 >out2 &&
+	test "$(pushed_digest out2)" = "$(pushed_digest out)" &&
+	log_since $mark $REG_LOG >other.log &&
+	registry_requests other.log >other &&
+	test_no_grep -E "^(PATCH|PUT) /v2/beam/other/blobs/" other
+'
+
 test_expect_success DOCKERD 'a dockerd killed with SIGKILL (its data root left mounted) is cleaned up all the same' '
 	start_dockerd &&
 	echo $DOCKERD_DIR >$T/killed.dir &&
