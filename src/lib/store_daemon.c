@@ -103,6 +103,48 @@ int bp_daemon__error(const bp_http_response *resp, const char *what, const char 
 			    msg[0] ? " " : "", resp->status);
 }
 
+/*
+ * The answer of POST /images/load is a stream of JSON messages, one after
+ * another ({"stream":...}, {"errorDetail":{...},"error":"..."}): the first
+ * "error" found, as one printable line, is the load's failure.
+ */
+int bp_daemon__load_error(const char *body, size_t len)
+{
+	const char *p = body, *end = body + len, *next;
+	char msg[300] = "";
+	int found = 0;
+
+	while (body && p < end && !found) {
+		cJSON *j = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &next, 0);
+		cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+
+		if (!j) {
+			/* not JSON from here on: say so only if it names an error */
+			found = memmem(p, (size_t)(end - p), "\"error\"", 7) != NULL;
+			if (found)
+				snprintf(msg, sizeof(msg), "%.*s", (int)(end - p), p);
+			break;
+		}
+		if (cJSON_IsString(e)) {
+			snprintf(msg, sizeof(msg), "%s", e->valuestring);
+			found = 1;
+		} else if (e) {
+			snprintf(msg, sizeof(msg), "the daemon reported an error");
+			found = 1;
+		}
+		cJSON_Delete(j);
+		if (next <= p)
+			break;
+		p = next;
+	}
+	if (!found)
+		return 0;
+	for (char *q = msg; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = '?';
+	return bp_error_set(BP_ERROR, "Docker daemon: load failed: %s", msg);
+}
+
 static char *image_url(const char *name, const char *suffix)
 {
 	char *enc = bp_urlencode(name), *out;
@@ -253,8 +295,8 @@ int bp_daemon__load(bp_daemon *d, bp_http_read_fn fn, void *payload)
 	if (!(err = bp_http__perform(d->http, &req, &resp)) && resp.status != 200)
 		err = bp_daemon__error(&resp, "cannot load", "the image");
 	/* a load can fail after a 200: the error is in the streamed JSON */
-	if (!err && body.ptr && strstr(body.ptr, "\"error\""))
-		err = bp_error_set(BP_ERROR, "Docker daemon: load failed: %.300s", body.ptr);
+	if (!err)
+		err = bp_daemon__load_error(body.ptr, body.len);
 	bp_http__response_release(&resp);
 	bp_dynbuf_release(&body);
 	return err;

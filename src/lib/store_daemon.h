@@ -50,6 +50,13 @@ int bp_daemon__parse_inspect(const char *body, size_t len, const char *name,
 			     bp_daemon_image *out);
 int bp_daemon__error(const bp_http_response *resp, const char *what, const char *name);
 
+/*
+ * The failure a load's streamed answer (len bytes of JSON messages, no
+ * NUL promised) reports: BP_ERROR with "Docker daemon: load failed: " and
+ * the first message's "error" as one printable line; 0 when none does.
+ */
+int bp_daemon__load_error(const char *body, size_t len);
+
 /* GET /images/{name}/get: the `docker save` tar of the image, streamed to fn. */
 int bp_daemon__export(bp_daemon *d, const char *name, bp_http_write_fn fn, void *payload);
 

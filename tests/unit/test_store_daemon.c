@@ -98,11 +98,52 @@ static void test_error(void **state)
 	}
 }
 
+static const struct {
+	const char *body;
+	int rc;
+	const char *msg;
+} load_rows[] = {
+	{ "", 0, NULL },
+	{ "{\"stream\":\"Loaded image: beam/app:1\\n\"}\r\n", 0, NULL },
+	{ "{\"errorDetail\":{\"message\":\"invalid tag \\\"a@sha256:x\\\"\"},"
+	  "\"error\":\"invalid tag \\\"a@sha256:x\\\"\"}\r\n",
+	  BP_ERROR, "Docker daemon: load failed: invalid tag \"a@sha256:x\"" },
+	/* messages one after another, the error second, no newline between */
+	{ "{\"stream\":\"x\"}{\"error\":\"no space\\nleft\"}", BP_ERROR,
+	  "Docker daemon: load failed: no space?left" },
+	{ "{\"stream\":\"x\"}\n{\"error\":{\"odd\":1}}", BP_ERROR,
+	  "Docker daemon: load failed: the daemon reported an error" },
+	{ "{\"stream\":\"ok\"} not json", 0, NULL },
+	{ "garbage \"error\": boom", BP_ERROR, "Docker daemon: load failed: garbage \"error\": boom" },
+};
+
+static void test_load_error(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(load_rows) / sizeof(load_rows[0]); i++) {
+		size_t len = strlen(load_rows[i].body);
+		/* exactly the bytes, no NUL after them */
+		char *b = len ? malloc(len) : NULL;
+
+		if (len) {
+			assert_non_null(b);
+			memcpy(b, load_rows[i].body, len);
+		}
+		bp_error_clear();
+		assert_int_equal(bp_daemon__load_error(b, len), load_rows[i].rc);
+		if (load_rows[i].msg)
+			assert_string_equal(bp_error_last(), load_rows[i].msg);
+		free(b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_inspect),
 		cmocka_unit_test(test_error),
+		cmocka_unit_test(test_load_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
