@@ -838,8 +838,14 @@ static int export_walk(daemon_push *dp, bp_daemon *d, const char *name)
 	close(fds[0]);
 	pthread_join(th, NULL);
 	bp_tar__free(t);
-	if (!err && ex.err && !stopped)
-		err = bp_error_set(ex.err, "%s", ex.msg);
+	/*
+	 * An export cut off (the daemon died, the connection closed) is the
+	 * cause, whatever the walk made of the stream that stopped short; an
+	 * export that failed to write because the walk stopped reading is not.
+	 */
+	if ((!err || ex.err == BP_ENET) && ex.err && !stopped)
+		err = bp_error_set(ex.err, "export of %s from the Docker daemon at %s: %s", name,
+				   bp_daemon__socket(d), ex.msg);
 	return err;
 }
 

@@ -77,4 +77,20 @@ test_expect_success 'a compressed member whose name is not its hash: exit 5, no 
 	test "$(count_log "^PUT /v2/beam/python/manifests/")" = 0
 '
 
+test_expect_success 'an export that stops half-way: exit 1 naming the daemon, no manifest, nothing committed' '
+	start_mock --auth none &&
+	no_docker_auth &&
+	echo $(($(stat -c %s "$ENGINE/image.tar") / 2)) >"$ENGINE/cut" &&
+	start_fake_engine &&
+	test_expect_code 1 beampush --progress none push --from docker-daemon:beam/python:latest "$MOCK/beam/python:latest" 2>err;
+	rc=$?
+	rm -f "$ENGINE/cut"
+	test $rc = 0 &&
+	test_line_count = 1 err &&
+	test_grep -F "export of beam/python:latest from the Docker daemon at $ENGINE/docker.sock: " err &&
+	test_grep -F "bytes remaining" err &&
+	test "$(count_log "^PUT /v2/beam/python/manifests/")" = 0 &&
+	test "$(count_log "^PUT /v2/beam/python/blobs/uploads/[^ ]* 201 ")" -lt "$(echo "$LAYERS" | wc -l | tr -d " ")"
+'
+
 test_done
