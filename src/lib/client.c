@@ -104,6 +104,12 @@ int bp_client_new(bp_client **out, const bp_client_options *opts)
 		c->opts.jobs = JOBS_DEFAULT;
 	if (c->opts.jobs > JOBS_MAX)
 		c->opts.jobs = JOBS_MAX;
+	/*
+	 * A stream (a layer compressed on the way, a copied blob) holds two
+	 * chunks: one in flight, kept until the registry has it, and the next
+	 * filling. Unless told otherwise it uses small ones, to stay small.
+	 */
+	c->stream_chunk = c->opts.chunk_size ? c->opts.chunk_size : BP_STREAM_CHUNK_DEFAULT;
 	if (!c->opts.chunk_size)
 		c->opts.chunk_size = BP_CHUNK_SIZE_DEFAULT;
 	if (c->opts.compression_level <= 0)

@@ -13,6 +13,7 @@
 /* What the engines (push, pull, copy, inspect, login) share of a client. */
 struct bp_client {
 	bp_client_options opts;
+	int64_t stream_chunk; /* PATCH size of a stream: --chunk-size if given, else 1 MiB */
 	pthread_mutex_t event_lock; /* events come from several workers */
 };
 

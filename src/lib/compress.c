@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 /*
- * The pipeline is a ring of 2 x threads slots; block number seq lives in
+ * The pipeline is a ring of threads + 1 slots; block number seq lives in
  * slot seq % nslots. The caller fills block `submitted` (fill bytes so
  * far), hands it to the workers by incrementing `submitted`, and passes
  * finished blocks to the callback in order, incrementing `emitted`. A
@@ -384,7 +384,7 @@ int bp_gzip__new(bp_gzip **out, int level, int threads, size_t block_size, bp_gz
 	z->fn = fn;
 	z->payload = payload;
 	z->block_size = block_size;
-	z->nslots = 2 * (size_t)threads;
+	z->nslots = (size_t)threads + 1;
 	z->nworkers = threads;
 	pthread_mutex_init(&z->lock, NULL);
 	pthread_cond_init(&z->work, NULL);

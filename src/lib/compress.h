@@ -56,8 +56,9 @@ typedef struct bp_gzip bp_gzip;
  * A gzip writer compressing blocks of block_size bytes (0: 1 MiB) at
  * libdeflate level 1..12 on threads worker threads (0: one per CPU this
  * process may run on) while the caller goes on writing. Memory: at most
- * 2 x threads blocks of input and their outputs (about 4 x threads x
- * block_size bytes), allocated as the pipeline fills, plus one libdeflate
+ * threads + 1 blocks of input and their outputs (about 2 x (threads + 1)
+ * x block_size bytes): each worker busy with one while the caller fills
+ * the next, allocated as the pipeline fills, plus one libdeflate
  * compressor per thread (under 1 MB for levels 1..9, about 7 MB for
  * 10..12). fn receives the output. One stream is driven by one thread at
  * a time; streams are independent. BP_EINVAL for a bad level, thread
@@ -69,7 +70,7 @@ int bp_gzip__new(bp_gzip **out, int level, int threads, size_t block_size, bp_gz
 
 /*
  * Feed len uncompressed bytes, in any sizes. Compressed output may be
- * passed to fn before this returns; when 2 x threads blocks are in
+ * passed to fn before this returns; when threads + 1 blocks are in
  * flight this waits for the oldest. Errors: the callback's code, or one
  * carried back from a worker; after any error the stream is dead and
  * every later call returns the same code. BP_EINVAL after finish.

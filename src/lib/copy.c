@@ -75,8 +75,7 @@ static int stream_open(bp_client *c, bp_dest *dst, bp_blob_step *b, void *payloa
 
 	err = bp_registry__upload_begin(
 		dst->reg, dst->repo,
-		c->opts.chunk_size < BP_STREAM_CHUNK_MAX ? c->opts.chunk_size : BP_STREAM_CHUNK_MAX,
-		NULL, NULL, &s->u);
+c->stream_chunk, NULL, NULL, &s->u);
 	s->named = 1;
 	if (err)
 		return side_error(err, "destination", s->x->dref);

@@ -76,14 +76,20 @@ int bp_registry__blob_upload(bp_registry *r, const char *repo, const char *diges
  * the digest is known at the end. Bytes are PATCHed in chunks of
  * chunk_size (the registry's OCI-Chunk-Min-Length when larger), each kept
  * in memory until the registry has it, so a chunk cut off is sent again
- * from where the registry stands. finish sends the rest and closes with
+ * from where the registry stands. write() returns once the bytes are
+ * copied: a thread of the upload's PATCHes each whole chunk while the next
+ * fills, and its failure comes back from the next write() or finish(). finish sends the rest and closes with
  * PUT ?digest=; free cancels an unfinished upload (DELETE, quietly).
  * progress gets total -1 (unknown).
  */
 typedef struct bp_upload bp_upload;
 
-/* Chunks of a streamed upload wait in memory until the registry has them: at most this. */
-#define BP_STREAM_CHUNK_MAX (8 * 1024 * 1024)
+/*
+ * The chunk of a streamed upload unless --chunk-size says otherwise. Two
+ * wait in memory: the one in flight, until the registry has it, and the
+ * next, filling while the first goes out on a thread of its own.
+ */
+#define BP_STREAM_CHUNK_DEFAULT (1024 * 1024)
 
 int bp_registry__upload_begin(bp_registry *r, const char *repo, int64_t chunk_size,
 			      bp_registry_progress_fn progress, void *payload, bp_upload **out);

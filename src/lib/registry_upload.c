@@ -824,23 +824,151 @@ int bp_registry__upload_begin(bp_registry *r, const char *repo, int64_t chunk_si
 	return 0;
 }
 
-/* Feed bytes; whole chunks are PATCHed as they fill. */
+/*
+ * A stream's chunks go out on a thread of their own: the caller fills the
+ * next chunk while the sender PATCHes the one before, so compressing and
+ * uploading overlap. Two buffers, each a whole chunk: u->buf is the
+ * sender's while it is busy (the chunk in flight, kept until the
+ * registry has it, so a cut chunk is sent again), fill the caller's. The
+ * state machine runs on one thread at a time: the sender's while busy,
+ * else the caller's. An error on the sender comes back, message and
+ * all, at the caller's next hand-over.
+ */
+struct bp_upload_sender {
+	pthread_t tid;
+	int started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int busy; /* under lock: the sender runs the machine on u->buf */
+	int quit; /* under lock */
+	int err;  /* the sender's failure, with its message */
+	char msg[1024];
+	char *fill; /* the caller's chunk, filling */
+	size_t len;
+};
+
+static void *sender_main(void *arg)
+{
+	bp_upload *u = arg;
+	struct bp_upload_sender *s = u->sender;
+	int err;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->busy && !s->quit)
+			pthread_cond_wait(&s->cond, &s->lock);
+		if (s->quit)
+			break;
+		pthread_mutex_unlock(&s->lock);
+		err = bp_upload__run(u);
+		pthread_mutex_lock(&s->lock);
+		if (err) {
+			s->err = err;
+			bp_strlcpy(s->msg, bp_error_last(), sizeof(s->msg));
+		}
+		s->busy = 0;
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* Wait until the sender is idle: 0, or its failure (set on this thread). */
+static int sender_idle(struct bp_upload_sender *s)
+{
+	int err;
+
+	pthread_mutex_lock(&s->lock);
+	while (s->busy)
+		pthread_cond_wait(&s->cond, &s->lock);
+	err = s->err;
+	pthread_mutex_unlock(&s->lock);
+	return err ? bp_error_set(err, "%s", s->msg) : 0;
+}
+
+static void sender_stop(bp_upload *u)
+{
+	struct bp_upload_sender *s = u->sender;
+
+	if (!s)
+		return;
+	if (s->started) {
+		pthread_mutex_lock(&s->lock);
+		s->quit = 1;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->tid, NULL);
+	}
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s->fill);
+	free(s);
+	u->sender = NULL;
+}
+
+static int sender_start(bp_upload *u)
+{
+	struct bp_upload_sender *s = calloc(1, sizeof(*s));
+
+	if (!s || !(s->fill = malloc((size_t)u->chunk))) {
+		free(s);
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	u->sender = s;
+	if (pthread_create(&s->tid, NULL, sender_main, u) != 0) {
+		sender_stop(u);
+		return bp_error_set(BP_ERROR, "cannot start the upload thread");
+	}
+	s->started = 1;
+	return 0;
+}
+
+/* The caller's full chunk becomes the one in flight; the sender PATCHes it. */
+static int hand_over(bp_upload *u)
+{
+	struct bp_upload_sender *s = u->sender;
+	char *tmp;
+	int err;
+
+	if ((err = sender_idle(s)))
+		return err;
+	tmp = u->buf;
+	u->buf = s->fill;
+	u->len = s->len;
+	s->fill = tmp;
+	s->len = 0;
+	pthread_mutex_lock(&s->lock);
+	s->busy = 1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* Feed bytes; each whole chunk is PATCHed by the sender while the next fills. */
 int bp_registry__upload_write(bp_upload *u, const void *data, size_t len)
 {
 	const char *p = data;
 	int err;
 
-	if (u->state == BP_UP_FAILED || u->state == BP_UP_DONE)
-		return bp_error_set(BP_ERROR, "upload already failed");
+	/* once the sender runs, its failures come back at the hand-over */
+	if (!u->sender) {
+		if (u->state == BP_UP_FAILED || u->state == BP_UP_DONE)
+			return bp_error_set(BP_ERROR, "upload already failed");
+		if ((err = sender_start(u)))
+			return err;
+	}
 	bp_hasher_update(u->hash, data, len);
 	while (len) {
-		size_t room = (size_t)u->chunk - u->len, n = room < len ? room : len;
+		struct bp_upload_sender *s = u->sender;
+		size_t room = (size_t)u->chunk - s->len, n = room < len ? room : len;
 
-		memcpy(u->buf + u->len, p, n);
-		u->len += n;
+		memcpy(s->fill + s->len, p, n);
+		s->len += n;
 		p += n;
 		len -= n;
-		if ((err = bp_upload__run(u)))
+		if (s->len == (size_t)u->chunk && (err = hand_over(u)))
 			return err;
 	}
 	return 0;
@@ -852,13 +980,24 @@ void bp_registry__upload_expect(bp_upload *u, const char *digest)
 	bp_strlcpy(u->expect, digest, sizeof(u->expect));
 }
 
-/* Send the rest and close the upload with its digest. */
+/* Send the rest and close the upload with its digest, on the caller's thread. */
 int bp_registry__upload_finish(bp_upload *u, char digest[BP_DIGEST_MAX], int64_t *size)
 {
+	struct bp_upload_sender *s = u->sender;
 	int err;
 
+	if (s && (err = sender_idle(s)))
+		return err;
 	if (u->state == BP_UP_FAILED || u->state == BP_UP_DONE)
 		return bp_error_set(BP_ERROR, "upload already failed");
+	if (s) {
+		char *tmp = u->buf;
+
+		u->buf = s->fill;
+		u->len = s->len;
+		s->fill = tmp;
+		s->len = 0;
+	}
 	u->closing = 1;
 	err = bp_upload__run(u);
 	if (u->digest) {
@@ -873,6 +1012,7 @@ void bp_registry__upload_free(bp_upload *u)
 {
 	if (!u)
 		return;
+	sender_stop(u);
 	if (u->loc && u->state != BP_UP_DONE) {
 		bp_http_request req = BP_HTTP_REQUEST_INIT;
 		bp_http_response resp = { 0 };

@@ -101,6 +101,9 @@ struct bp_upload {
 	int tries;		/* retries taken */
 	bp_registry_progress_fn progress;
 	void *payload;
+
+	/* a stream's sender: the next chunk fills while this one goes (registry_upload.c) */
+	struct bp_upload_sender *sender;
 };
 
 /*

@@ -554,7 +554,7 @@ static int check_bound(const void *data, size_t len, void *payload)
 	return 0;
 }
 
-/* The caller is held back: never more than 2 x threads blocks between input and output. */
+/* The caller is held back: never more than threads + 1 blocks between input and output. */
 static void test_memory_bound(void **state)
 {
 	static const int threads[] = { 1, 2, 4 };
@@ -563,7 +563,7 @@ static void test_memory_bound(void **state)
 	size_t t;
 
 	for (t = 0; t < NELEM(threads); t++) {
-		struct bound_state b = { NULL, block, 2 * (size_t)threads[t], 0, 0 };
+		struct bound_state b = { NULL, block, (size_t)threads[t] + 1, 0, 0 };
 
 		assert_int_equal(bp_gzip__new(&b.z, 6, threads[t], block, check_bound, &b), 0);
 		/* one big write: only the pipeline's back-pressure keeps it bounded */

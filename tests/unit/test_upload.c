@@ -22,8 +22,11 @@
 
 #include <beampush/digest.h>
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -1054,6 +1057,93 @@ static void test_transition(void **state)
 
 static char tmpdir[] = "/tmp/test_upload_state.XXXXXX";
 
+/*
+ * The stream's chunks go out on the upload's own thread: write() returns
+ * once a whole chunk is handed over, and the caller fills the next while
+ * the first PATCH is still unanswered. The first PATCH waits (ten seconds
+ * at most) for the caller to say it wrote on; a write() that PATCHed on
+ * the caller's thread would never get there.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int wrote_on;
+	int held; /* the PATCH was held until the caller wrote on */
+} gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+
+static int gated_send(const bp_http_request *req, bp_http_response *resp, void *payload)
+{
+	script *s = payload;
+
+	if (s->next == 1) { /* the first PATCH */
+		struct timespec until;
+		int rc = 0;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 10;
+		pthread_mutex_lock(&gate.lock);
+		while (!gate.wrote_on && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&gate.cond, &gate.lock, &until);
+		gate.held = gate.wrote_on;
+		pthread_mutex_unlock(&gate.lock);
+	}
+	return fake_send(req, resp, payload);
+}
+
+static void test_stream_overlaps(void **state)
+{
+	static const step steps[] = {
+		POST(202, L("u1")),
+		PATCH(U("u1"), "0-65535", 65536, 202, L("u1?_state=1") "\nRange: 0-65535"),
+		PATCH(U("u1?_state=1"), "65536-99999", 34464, 202, "Range: 0-99999"),
+		PUT(U("u1?_state=1&digest=@D"), -1, 201, NULL),
+	};
+	static script s;
+	static unsigned char data[100000];
+	bp_registry_options opts = { 0 };
+	bp_registry_seam seam = { gated_send, nap, &s };
+	char digest[BP_DIGEST_MAX], got[BP_DIGEST_MAX], *enc;
+	step script_steps[STEPS_MAX] = { 0 };
+	bp_registry *r = NULL;
+	bp_upload *u = NULL;
+	int64_t size = -1;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = byte_at((int64_t)i);
+	memcpy(script_steps, steps, sizeof(steps));
+	memset(&s, 0, sizeof(s));
+	s.name = "overlap";
+	s.steps = script_steps;
+	s.data = data;
+	assert_int_equal(bp_digest_buf(digest, data, sizeof(data)), 0);
+	enc = bp_urlencode(digest);
+	snprintf(s.digest_enc, sizeof(s.digest_enc), "%s", enc);
+	free(enc);
+	opts.push = 1;
+	opts.payload = &s;
+	assert_int_equal(bp_registry__new(&r, DOMAIN, NULL, &opts), 0);
+	assert_int_equal(bp_registry__set_seam(r, BASE, &seam), 0);
+
+	assert_int_equal(bp_registry__upload_begin(r, REPO, 65536, NULL, NULL, &u), 0);
+	/* the first chunk whole (handed over), then part of the second */
+	assert_int_equal(bp_registry__upload_write(u, data, 65536), 0);
+	assert_int_equal(bp_registry__upload_write(u, data + 65536, 1000), 0);
+	pthread_mutex_lock(&gate.lock);
+	gate.wrote_on = 1;
+	pthread_cond_broadcast(&gate.cond);
+	pthread_mutex_unlock(&gate.lock);
+	assert_int_equal(bp_registry__upload_write(u, data + 66536, sizeof(data) - 66536), 0);
+	if (bp_registry__upload_finish(u, got, &size) != 0)
+		fail_msg("finish: %s", bp_error_last());
+	assert_string_equal(got, digest);
+	assert_int_equal(size, (int64_t)sizeof(data));
+	assert_true(gate.held);
+	assert_int_equal(s.next, 4);
+	bp_registry__upload_free(u);
+	bp_registry__free(r);
+}
+
 static int setup(void **state)
 {
 	if (!mkdtemp(tmpdir))
@@ -1072,7 +1162,7 @@ static int teardown(void **state)
 int main(void)
 {
 	size_t nrows = sizeof(rows) / sizeof(rows[0]), ntrows = sizeof(trows) / sizeof(trows[0]);
-	size_t n = nrows + ntrows, i;
+	size_t n = nrows + ntrows + 1, i;
 	struct CMUnitTest *tests = calloc(n, sizeof(*tests));
 	int rc;
 
@@ -1088,6 +1178,8 @@ int main(void)
 		tests[nrows + i].test_func = test_transition;
 		tests[nrows + i].initial_state = (void *)&trows[i];
 	}
+	tests[n - 1].name = "streamed: the next chunk fills while a PATCH is unanswered";
+	tests[n - 1].test_func = test_stream_overlaps;
 	rc = _cmocka_run_group_tests("test_upload", tests, n, setup, teardown);
 	free(tests);
 	return rc;
