@@ -142,6 +142,36 @@ int bp_push(bp_client *c, const char *source, const bp_reference *dst,
 int bp_pull(bp_client *c, const bp_reference *src, const char *dest,
 	    char digest[BP_DIGEST_MAX]);
 
+/* Room for NAME@DIGEST: a name (at most 255 characters), '@', a digest. */
+#define BP_PINNED_MAX (256 + BP_DIGEST_MAX)
+
+/*
+ * What a pull wrote, for bp_pull_image(). digest: as bp_pull()'s. Into the
+ * Docker daemon only (else "" and 0): image_id, the ID the daemon gives
+ * the loaded image, which `docker run` takes to run exactly that image
+ * (the config digest; a containerd-backed store names images by the
+ * manifest digest instead); pinned, the digest-pinned reference of the
+ * repository the image was loaded into (NAME@DIGEST, the one a push
+ * prints); pinned_found, 1 when the daemon finds the image by pinned too.
+ * podman does; Docker 20.10 records no digest for an image it loads, so
+ * that `docker run NAME@DIGEST` would not find it and go to the registry.
+ */
+typedef struct {
+	char digest[BP_DIGEST_MAX];
+	char image_id[BP_DIGEST_MAX];
+	char pinned[BP_PINNED_MAX];
+	int pinned_found;
+} bp_pull_result;
+
+/*
+ * bp_pull(), and out (cleared first) says what was written. A pull into
+ * the daemon asks it, once the image is loaded, for the image's ID (by
+ * its name, or by its config digest when it is loaded untagged): an ID
+ * that is neither the pulled config's nor its manifest's digest is
+ * BP_ERROR, naming both.
+ */
+int bp_pull_image(bp_client *c, const bp_reference *src, const char *dest, bp_pull_result *out);
+
 /*
  * Copy src to dst, registry to registry, without touching the disk: blobs
  * the destination has are skipped, blobs of the same registry are

@@ -28,7 +28,8 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
 	bp_client *c = NULL;
 	bp_reference *ref = NULL, *net = NULL;
-	char digest[BP_DIGEST_MAX], *dflt = NULL;
+	bp_pull_result res;
+	char *dflt = NULL;
 	bp_transport_kind kind;
 	int i, err, rc;
 
@@ -84,19 +85,31 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 		rc = cli_fail(err);
 		goto done;
 	}
-	if ((err = bp_pull(c, net, to, digest))) {
+	if ((err = bp_pull_image(c, net, to, &res))) {
 		rc = cli_fail(err);
 		goto done;
 	}
 	cli_progress_end();
 	if (g->quiet) {
-		printf("%s\n", digest);
+		printf("%s\n", res.digest);
 	} else {
 		printf("pulled %s\n", bp_reference_string(ref));
 		if (strcmp(bp_reference_string(ref), bp_reference_string(net)) != 0)
 			printf("location: %s\n", bp_reference_string(net));
-		printf("digest: %s\n", digest);
+		printf("digest: %s\n", res.digest);
+		/* in the daemon: the ID, which docker run takes, pinned to these bytes */
+		if (res.image_id[0])
+			printf("image id: %s\n", res.image_id);
 	}
+	/*
+	 * Docker 20.10 keeps no registry digest for a loaded image: the pinned
+	 * reference a push printed would not find it, and docker run would go
+	 * to the registry for it again. Say what runs it instead.
+	 */
+	if (!g->quiet && res.image_id[0] && !res.pinned_found)
+		cli_error("note: the daemon records no registry digest for an image it loads, so "
+			  "%s does not name it there; run it pinned by its ID: docker run %s",
+			  res.pinned, res.image_id);
 	rc = EXIT_OK;
 done:
 	free(dflt);

@@ -76,6 +76,7 @@ typedef struct {
 	char *link;
 	char *retry_after;
 	char *chunk_min_length;      /* OCI-Chunk-Min-Length */
+	char *api_version;           /* API-Version (the Docker Engine API's) */
 	int64_t content_length;      /* -1 when absent */
 	char **www_authenticate;     /* every WWW-Authenticate header */
 	size_t nwww_authenticate;

@@ -302,6 +302,28 @@ static int archive_names(const bp_reference *src, const char *ref, char **ref_na
 }
 
 /*
+ * out->pinned for a pull into the daemon: NAME@DIGEST (out->digest), NAME
+ * the repository of ref (docker-daemon:REF's, check_dest_name parsed it),
+ * else src's.
+ */
+static int daemon_pinned(const bp_reference *src, const char *ref, bp_pull_result *out)
+{
+	bp_reference *r = NULL;
+	char *pinned;
+	int err;
+
+	if (ref && (err = bp_reference_parse(&r, ref)))
+		return err;
+	pinned = bp_reference_pinned(r ? r : src, out->digest);
+	bp_reference_free(r);
+	if (!pinned)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	bp_strlcpy(out->pinned, pinned, sizeof(out->pinned));
+	free(pinned);
+	return 0;
+}
+
+/*
  * Pull into an oci-archive, a `docker save` archive or the daemon:
  * everything is pulled and verified into a private layout first, so
  * nothing unverified is ever written to the archive or handed to the
@@ -309,7 +331,7 @@ static int archive_names(const bp_reference *src, const char *ref, char **ref_na
  * only when complete).
  */
 static int pull_via_layout(bp_client *c, const bp_reference *src, const bp_transport *t,
-			   char digest[BP_DIGEST_MAX])
+			   bp_pull_result *out)
 {
 	char *tmp = NULL, *name = NULL, *ref_name = NULL;
 	bp_daemon *d = NULL;
@@ -322,15 +344,15 @@ static int pull_via_layout(bp_client *c, const bp_reference *src, const bp_trans
 	if ((err = oci_archive ? archive_names(src, t->ref, &ref_name, &name)
 			       : docker_name(src, t->ref, &name)) ||
 	    (err = bp_pull_docker__tmpdir(t, &tmp)) ||
-	    (err = pull_oci(c, src, tmp, "pulled", digest)))
+	    (err = pull_oci(c, src, tmp, "pulled", out->digest)))
 		goto done;
 	if (oci_archive) {
 		bp_oci_archive_opts o = { ref_name, name, 0 };
 
 		if (!(err = bp_oci_open(&oci, tmp, 0)))
 			err = bp_oci_archive__write(oci, "pulled", &o, t->path);
-	} else {
-		err = bp_pull_docker__write(c, tmp, "pulled", t, name, d);
+	} else if (!(err = t->kind == BP_TRANSPORT_DAEMON ? daemon_pinned(src, t->ref, out) : 0)) {
+		err = bp_pull_docker__write(c, tmp, "pulled", t, name, d, out);
 	}
 done:
 	bp_oci_free(oci);
@@ -395,24 +417,35 @@ static int check_dest_name(const bp_transport *t)
 	return err;
 }
 
-/* Pull src into dest. */
-int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest[BP_DIGEST_MAX])
+/* Pull src into dest, saying what was written. */
+int bp_pull_image(bp_client *c, const bp_reference *src, const char *dest, bp_pull_result *out)
 {
 	bp_transport t = BP_TRANSPORT_INIT;
 	int err;
 
+	memset(out, 0, sizeof(*out));
 	if ((err = bp_transport_parse(&t, dest)))
 		return err;
 	err = check_dest_name(&t);
 	if (!err && t.kind == BP_TRANSPORT_OCI)
-		err = pull_oci(c, src, t.path, t.ref, digest);
+		err = pull_oci(c, src, t.path, t.ref, out->digest);
 	else if (!err && c->opts.all_platforms && t.kind != BP_TRANSPORT_OCI_ARCHIVE)
 		err = bp_error_set(BP_EINVAL,
 				   "every platform of an index goes into an OCI layout "
 				   "only (--to oci:DIR or oci-archive:FILE), not into %s",
 				   dest);
 	else if (!err)
-		err = pull_via_layout(c, src, &t, digest);
+		err = pull_via_layout(c, src, &t, out);
 	bp_transport_release(&t);
+	return err;
+}
+
+/* Pull src into dest. */
+int bp_pull(bp_client *c, const bp_reference *src, const char *dest, char digest[BP_DIGEST_MAX])
+{
+	bp_pull_result r;
+	int err = bp_pull_image(c, src, dest, &r);
+
+	memcpy(digest, r.digest, BP_DIGEST_MAX);
 	return err;
 }

@@ -192,11 +192,75 @@ int bp_pull_docker__tmpdir(const bp_transport *t, char **out)
 	return 0;
 }
 
+/* The manifest and config digests of the image tagged tag in the (verified) layout. */
+static int image_digests(bp_oci *oci, const char *tag, char manifest[BP_DIGEST_MAX],
+			 char config[BP_DIGEST_MAX])
+{
+	const bp_descriptor *desc;
+	bp_manifest *m = NULL;
+	char *mbytes = NULL;
+	size_t mlen;
+	int err;
+
+	if (!(err = bp_oci_resolve(oci, tag, &desc)) &&
+	    !(err = bp_oci_blob_read(oci, desc->digest, BP_MANIFEST_MAX, &mbytes, &mlen)) &&
+	    !(err = bp_manifest_parse(&m, mbytes, mlen, desc->media_type))) {
+		bp_strlcpy(manifest, desc->digest, BP_DIGEST_MAX);
+		bp_strlcpy(config, bp_manifest_config(m)->digest, BP_DIGEST_MAX);
+	}
+	bp_manifest_free(m);
+	free(mbytes);
+	return err;
+}
+
+/* 1 when the daemon finds image id by ref: inspected, it is that image. */
+static int daemon_finds(bp_daemon *d, const char *ref, const char *id)
+{
+	bp_daemon_image img;
+	int found = bp_daemon__inspect(d, ref, &img) == 0 && bp_digest_equal(img.id, id);
+
+	bp_daemon__image_release(&img);
+	bp_error_clear();
+	return found;
+}
+
+/*
+ * What the daemon made of the image it loaded: inspected by its name, or
+ * by its config digest when it was loaded untagged. Its ID must be the
+ * pulled image's: the config digest (docker's classic store, podman) or
+ * the manifest digest (a containerd-backed store names images by it).
+ */
+static int loaded_image(bp_client *c, bp_daemon *d, const char *name, const char *manifest,
+			const char *config, bp_pull_result *out)
+{
+	const char *what = name ? name : config;
+	bp_daemon_image img;
+	int err;
+
+	if ((err = bp_daemon__inspect(d, what, &img))) {
+		bp_error_prefix("after the load into the daemon at %s", bp_daemon__socket(d));
+		return err;
+	}
+	if (!bp_digest_equal(img.id, config) && !bp_digest_equal(img.id, manifest)) {
+		err = bp_error_set(BP_ERROR, "Docker daemon at %s: after the load, %s is image %s, "
+				   "not the one pulled (config %s, manifest %s)",
+				   bp_daemon__socket(d), what, img.id, config, manifest);
+		goto done;
+	}
+	bp_strlcpy(out->image_id, img.id, sizeof(out->image_id));
+	out->pinned_found = out->pinned[0] && daemon_finds(d, out->pinned, img.id);
+	bp_client__debug(c, "loaded as image %s; %s %s it", img.id, out->pinned,
+			 out->pinned_found ? "names" : "does not name");
+done:
+	bp_daemon__image_release(&img);
+	return err;
+}
+
 /* Write the layout's image out in docker's formats; see pull_docker.h. */
 int bp_pull_docker__write(bp_client *c, const char *dir, const char *tag, const bp_transport *t,
-			  const char *name, bp_daemon *d)
+			  const char *name, bp_daemon *d, bp_pull_result *out)
 {
-	char *archive = NULL;
+	char manifest[BP_DIGEST_MAX], config[BP_DIGEST_MAX], *archive = NULL;
 	bp_oci *oci = NULL;
 	int fd = -1, err;
 
@@ -221,14 +285,16 @@ int bp_pull_docker__write(bp_client *c, const char *dir, const char *tag, const 
 
 		err = bp_oci_archive__write(oci, tag, &ao, archive);
 	}
-	if (err || t->kind != BP_TRANSPORT_DAEMON)
+	if (err || t->kind != BP_TRANSPORT_DAEMON || (err = image_digests(oci, tag, manifest, config)))
 		goto done;
 	if ((fd = open(archive, O_RDONLY | O_CLOEXEC)) < 0) {
 		err = bp_error_set(BP_EIO, "%s: %s", archive, strerror(errno));
 		goto done;
 	}
-	bp_client__debug(c, "loading %s into the daemon at %s", name, bp_daemon__socket(d));
-	err = bp_daemon__load(d, file_read, &fd);
+	bp_client__debug(c, "loading %s into the daemon at %s (Engine API %s)",
+			 name ? name : config, bp_daemon__socket(d), bp_daemon__api(d));
+	if (!(err = bp_daemon__load(d, file_read, &fd)))
+		err = loaded_image(c, d, name, manifest, config, out);
 done:
 	if (fd >= 0)
 		close(fd);

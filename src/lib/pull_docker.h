@@ -23,8 +23,11 @@ void bp_pull_docker__remove(const char *dir);
  * `docker save` archive at t->path (config as it is, layers decompressed
  * to the tars their diff_ids name), or for the daemon d the archive
  * Docker 25+ saves, loaded into d. name (may be NULL) is the image's.
+ * For the daemon, out gets the loaded image's ID and whether the daemon
+ * finds it by out->pinned, which the caller filled (bp_pull_image());
+ * else out is untouched.
  */
 int bp_pull_docker__write(bp_client *c, const char *dir, const char *tag, const bp_transport *t,
-			  const char *name, bp_daemon *d);
+			  const char *name, bp_daemon *d, bp_pull_result *out);
 
 #endif

@@ -10,26 +10,157 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define API "http://docker/v1.41"
 #define INSPECT_MAX (4 * 1024 * 1024)
+#define VERSION_MAX (64 * 1024)
 
 struct bp_daemon {
 	char *socket;
+	char *api; /* "http://docker/vMAJOR.MINOR": the version spoken */
 	bp_http *http;
 };
+
+/* "MAJOR.MINOR" into MAJOR * 1000 + MINOR; see store_daemon.h. */
+int bp_daemon__parse_api_version(const char *s, unsigned *out)
+{
+	unsigned major = 0, minor = 0;
+	size_t n;
+
+	if (!s)
+		return BP_EPROTO;
+	for (n = 0; *s >= '0' && *s <= '9' && n < 3; s++, n++)
+		major = major * 10 + (unsigned)(*s - '0');
+	if (!n || *s++ != '.')
+		return BP_EPROTO;
+	for (n = 0; *s >= '0' && *s <= '9' && n < 3; s++, n++)
+		minor = minor * 10 + (unsigned)(*s - '0');
+	if (!n || *s)
+		return BP_EPROTO;
+	*out = major * 1000 + minor;
+	return 0;
+}
+
+/* The version to speak; see store_daemon.h. */
+unsigned bp_daemon__negotiate(unsigned max, unsigned min)
+{
+	if (max < BP_DAEMON_API_OLDEST)
+		return 0;
+	if (max <= BP_DAEMON_API_NEWEST)
+		return max;
+	/* a daemon that no longer serves 1.41 (Docker 29 serves 1.44 and up) */
+	return min > BP_DAEMON_API_NEWEST && min <= max ? min : BP_DAEMON_API_NEWEST;
+}
+
+/* The JSON of GET /version; see store_daemon.h. */
+int bp_daemon__parse_version(const char *body, size_t len, unsigned *max, unsigned *min)
+{
+	cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
+	cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "ApiVersion");
+	cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "MinAPIVersion");
+	int err = cJSON_IsString(a) ? bp_daemon__parse_api_version(a->valuestring, max)
+				    : BP_EPROTO;
+
+	if (!err && (!cJSON_IsString(m) || bp_daemon__parse_api_version(m->valuestring, min)))
+		*min = 0;
+	cJSON_Delete(j);
+	return err;
+}
+
+/* GET /version (unversioned, as every Engine answers it) into max and min. */
+static int query_version(bp_daemon *d, unsigned *max, unsigned *min)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	bp_dynbuf body = BP_DYNBUF_INIT(VERSION_MAX);
+	int err;
+
+	req.url = "http://docker/version";
+	req.resp = &body;
+	err = bp_http__perform(d->http, &req, &resp);
+	if (!err)
+		err = resp.status == 200 ? bp_daemon__parse_version(body.ptr, body.len, max, min)
+					 : BP_EPROTO;
+	bp_http__response_release(&resp);
+	bp_dynbuf_release(&body);
+	return err;
+}
+
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+/*
+ * Ask the daemon which Engine API versions it speaks, as docker's own
+ * client does: the API-Version header of the unversioned /_ping, or, from
+ * Engines older than 1.25 that send none, /version; then pick the version
+ * every later request names (bp_daemon__negotiate).
+ */
+static int negotiate(bp_daemon *d)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	unsigned max = 0, min = 0, v;
+	int err;
+
+	req.url = "http://docker/_ping";
+	if ((err = bp_http__perform(d->http, &req, &resp))) {
+		bp_error_prefix("Docker daemon at %s", d->socket);
+		goto done;
+	}
+	if (resp.status != 200) {
+		err = bp_error_set(BP_EPROTO, "Docker daemon at %s: not a Docker Engine API: GET "
+				   "/_ping answered %ld", d->socket, resp.status);
+		goto done;
+	}
+	if (resp.api_version) {
+		char shown[41];
+
+		if (bp_daemon__parse_api_version(resp.api_version, &max)) {
+			bp_strlcpy(shown, resp.api_version, sizeof(shown));
+			printable(shown);
+			err = bp_error_set(BP_EPROTO, "Docker daemon at %s: not a Docker Engine API: "
+					   "GET /_ping answered API-Version \"%s\"", d->socket,
+					   shown);
+			goto done;
+		}
+		/* newer than ours: its oldest may be newer too */
+		if (max > BP_DAEMON_API_NEWEST && query_version(d, &v, &min)) {
+			min = 0;
+			bp_error_clear();
+		}
+	} else if (query_version(d, &max, &min)) {
+		err = bp_error_set(BP_EPROTO, "Docker daemon at %s: not a Docker Engine API: its "
+				   "/_ping answer has no API-Version and its /version no "
+				   "ApiVersion", d->socket);
+		goto done;
+	}
+	if (!(v = bp_daemon__negotiate(max, min))) {
+		err = bp_error_set(BP_EUNSUPPORTED, "Docker daemon at %s speaks Engine API %u.%u: "
+				   "beampush needs %u.%u or newer (Docker 1.12 and later)",
+				   d->socket, max / 1000, max % 1000, BP_DAEMON_API_OLDEST / 1000,
+				   BP_DAEMON_API_OLDEST % 1000);
+		goto done;
+	}
+	if (!(d->api = bp_aprintf("http://docker/v%u.%u", v / 1000, v % 1000)))
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+done:
+	bp_http__response_release(&resp);
+	return err;
+}
 
 /* Connect to the daemon; see store_daemon.h. */
 int bp_daemon__open(bp_daemon **out)
 {
 	const char *host = secure_getenv("DOCKER_HOST");
 	bp_http_options ho = { 0 };
-	bp_http_request req = BP_HTTP_REQUEST_INIT;
-	bp_http_response resp = { 0 };
 	bp_daemon *d = NULL;
 	struct stat st;
 	const char *path;
 	int err;
 
+	*out = NULL;
 	if (host && *host) {
 		if (!(path = bp_strprefix(host, "unix://")))
 			return bp_error_set(BP_EUNSUPPORTED, "DOCKER_HOST=%.200s: only unix:// sockets "
@@ -47,25 +178,12 @@ int bp_daemon__open(bp_daemon **out)
 	}
 	ho.unix_socket = d->socket;
 	ho.tls_verify = 1;
-	if ((err = bp_http__new(&d->http, &ho)))
-		goto fail;
-	req.url = API "/_ping";
-	if ((err = bp_http__perform(d->http, &req, &resp))) {
-		bp_error_prefix("Docker daemon at %s", path);
-		goto fail;
+	if ((err = bp_http__new(&d->http, &ho)) || (err = negotiate(d))) {
+		bp_daemon__free(d);
+		return err;
 	}
-	if (resp.status != 200) {
-		err = bp_error_set(BP_EPROTO, "Docker daemon at %s: /_ping answered %ld", path,
-				   resp.status);
-		goto fail;
-	}
-	bp_http__response_release(&resp);
 	*out = d;
 	return 0;
-fail:
-	bp_http__response_release(&resp);
-	bp_daemon__free(d);
-	return err;
 }
 
 /* Free d; NULL is fine. */
@@ -75,6 +193,7 @@ void bp_daemon__free(bp_daemon *d)
 		return;
 	bp_http__free(d->http);
 	free(d->socket);
+	free(d->api);
 	free(d);
 }
 
@@ -82,6 +201,12 @@ void bp_daemon__free(bp_daemon *d)
 const char *bp_daemon__socket(const bp_daemon *d)
 {
 	return d->socket;
+}
+
+/* The API version spoken. */
+const char *bp_daemon__api(const bp_daemon *d)
+{
+	return d->api + sizeof("http://docker/v") - 1;
 }
 
 /* The API's error message ({"message": ...}) as one printable line. */
@@ -93,12 +218,18 @@ int bp_daemon__error(const bp_http_response *resp, const char *what, const char 
 	char msg[300] = "";
 	int err = resp->status == 404 ? BP_ENOTFOUND : BP_ERROR;
 
-	if (cJSON_IsString(m))
+	if (cJSON_IsString(m)) {
 		snprintf(msg, sizeof(msg), "%s", m->valuestring);
+	} else if (!j && resp->content_type && bp_strprefix(resp->content_type, "text/plain")) {
+		/* some come as plain text (dockerd 20.10: "client version ... is too old") */
+		const char *b = resp->err_body.ptr ? resp->err_body.ptr : "";
+		const char *nl = memchr(b, '\n', resp->err_body.len);
+
+		snprintf(msg, sizeof(msg), "%.*s", (int)(nl ? (size_t)(nl - b) : resp->err_body.len),
+			 b);
+	}
 	cJSON_Delete(j);
-	for (char *p = msg; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	printable(msg);
 	return bp_error_set(err, "Docker daemon: %s %s: %s%s(%ld)", what, name, msg,
 			    msg[0] ? " " : "", resp->status);
 }
@@ -139,19 +270,17 @@ int bp_daemon__load_error(const char *body, size_t len)
 	}
 	if (!found)
 		return 0;
-	for (char *q = msg; *q; q++)
-		if ((unsigned char)*q < 0x20 || *q == 0x7f)
-			*q = '?';
+	printable(msg);
 	return bp_error_set(BP_ERROR, "Docker daemon: load failed: %s", msg);
 }
 
-static char *image_url(const char *name, const char *suffix)
+static char *image_url(const bp_daemon *d, const char *name, const char *suffix)
 {
 	char *enc = bp_urlencode(name), *out;
 
 	if (!enc)
 		return NULL;
-	out = bp_aprintf(API "/images/%s/%s", enc, suffix);
+	out = bp_aprintf("%s/images/%s/%s", d->api, enc, suffix);
 	free(enc);
 	return out;
 }
@@ -227,7 +356,7 @@ int bp_daemon__inspect(bp_daemon *d, const char *name, bp_daemon_image *out)
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
 	bp_dynbuf body = BP_DYNBUF_INIT(INSPECT_MAX);
-	char *url = image_url(name, "json");
+	char *url = image_url(d, name, "json");
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -261,7 +390,7 @@ int bp_daemon__export(bp_daemon *d, const char *name, bp_http_write_fn fn, void 
 {
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
-	char *url = image_url(name, "get");
+	char *url = image_url(d, name, "get");
 	int err;
 
 	if (!url)
@@ -283,10 +412,13 @@ int bp_daemon__load(bp_daemon *d, bp_http_read_fn fn, void *payload)
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
 	bp_dynbuf body = BP_DYNBUF_INIT(64 * 1024);
+	char *url = bp_aprintf("%s/images/load?quiet=1", d->api);
 	int err;
 
+	if (!url)
+		return bp_error_set(BP_ENOMEM, "out of memory");
 	req.method = "POST";
-	req.url = API "/images/load?quiet=1";
+	req.url = url;
 	req.headers = hdrs;
 	req.body_len = BP_HTTP_STREAM;
 	req.read_fn = fn;
@@ -299,5 +431,6 @@ int bp_daemon__load(bp_daemon *d, bp_http_read_fn fn, void *payload)
 		err = bp_daemon__load_error(body.ptr, body.len);
 	bp_http__response_release(&resp);
 	bp_dynbuf_release(&body);
+	free(url);
 	return err;
 }

@@ -684,6 +684,44 @@ start_podman_service() {
 	export PODMAN PODMAN_SOCK PODMAN_PID PODMAN_LOG DOCKER_HOST
 }
 
+# start_fake_engine DIR: serve tests/integration/fake-engine's Engine API (what it answers is
+# in DIR; see there) on DIR/docker.sock through socat, a fake-engine per connection; stopped
+# like the other servers. Waits until it answers (that GET /_ping is in DIR/requests) and
+# exports DOCKER_HOST=unix://DIR/docker.sock. Needs socat.
+start_fake_engine() {
+	local dir=$1 pid
+	rm -f "$dir/docker.sock"
+	socat UNIX-LISTEN:"$dir/docker.sock",fork EXEC:"$TEST_ROOT/tests/integration/fake-engine $dir" \
+		</dev/null >"$dir/socat.log" 2>&1 &
+	pid=$!
+	echo "$pid fake-engine" >>"$T/.servers"
+	_bp_wait_ready "start_fake_engine: socat" "$pid" 10 "$dir/socat.log" \
+		curl -s --max-time 2 --unix-socket "$dir/docker.sock" -o /dev/null http://d/_ping ||
+		return 1
+	DOCKER_HOST=unix://$dir/docker.sock
+	export DOCKER_HOST
+}
+
+# fake_engine_image LAYOUT NAME DIR: make the image tagged latest in the OCI layout LAYOUT the
+# one the fake engine holds, named NAME: DIR/image.tar as Docker 25+ exports it (the layout's
+# blobs, oci-layout and index.json, then manifest.json last; the layers as they are in LAYOUT;
+# nothing after the two zero blocks that end it, as Go's archive/tar writes it, where GNU tar
+# would pad it to 10 KiB) and DIR/inspect.json with its ID (the config digest) and diff_ids.
+fake_engine_image() {
+	local m cfg layers
+	m=$(layout_digest "$1" latest) &&
+	cfg=$(grep -o '"config":{[^}]*}' "$(blob_path_layout "$1" "$m")" | grep -o 'sha256:[0-9a-f]*') &&
+	layers=$(grep -o '"layers":\[.*\]' "$(blob_path_layout "$1" "$m")" | grep -o 'sha256:[0-9a-f]*') &&
+	mkdir -p "$3" &&
+	printf '[{"Config":"blobs/sha256/%s","RepoTags":["%s"],"Layers":[%s]}]' "${cfg#sha256:}" "$2" \
+		"$(echo "$layers" | sed 's|^sha256:\(.*\)|"blobs/sha256/\1"|' | paste -sd,)" \
+		>"$3/manifest.json" &&
+	tar -b 1 -cf "$3/image.tar" -C "$1" blobs oci-layout index.json -C "$3" manifest.json &&
+	printf '{"Id":"%s","RepoTags":["%s"],"RepoDigests":[],"RootFS":{"Type":"layers","Layers":[%s]}}' \
+		"$cfg" "$2" "$(config_diff_ids "$(blob_path_layout "$1" "$cfg")" | sed 's/.*/"&"/' | paste -sd,)" \
+		>"$3/inspect.json"
+}
+
 # _bp_wait_ready NAME PID SECONDS LOG COMMAND...: poll COMMAND until it succeeds, while PID
 # runs, for up to SECONDS; else say why (with LOG) and fail.
 _bp_wait_ready() {

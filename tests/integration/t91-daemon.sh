@@ -101,7 +101,7 @@ test_expect_success PODMAN,SKOPEO 'a second push exports nothing: HEADs, then th
 	done &&
 	test "$(exports)" = 1 &&
 	log_since $dmark $PODMAN_LOG | sed -n "s/.*\"\([A-Z]* [^ ]*\) HTTP[^\"]*\" \([0-9]*\) .*/\1 \2/p" >engine &&
-	printf "%s\n" "GET /v1.41/_ping 200" "GET /v1.41/images/$(echo $MOCK | sed "s/:/%3A/")%2Fbeam%2Fpython%3Alatest/json 200" >want &&
+	printf "%s\n" "GET /_ping 200" "GET /v1.41/images/$(echo $MOCK | sed "s/:/%3A/")%2Fbeam%2Fpython%3Alatest/json 200" >want &&
 	test_cmp want engine &&
 	log_since $mark | grep " /v2/beam/python/" >second &&
 	grep -v "^HEAD " second >not-head &&
@@ -122,7 +122,13 @@ test_expect_success PODMAN,SKOPEO 'retag on push: --from docker-daemon:beam/pyth
 	check_pushed $MOCK_ROOT/repos/beam/python/_manifests/${digest#sha256:}
 '
 
-test_expect_success PODMAN,SKOPEO 'pull REF loads into the daemon: its image ID is the pushed config digest' '
+# engine_id NAME: the ID of image NAME as the daemon's Engine API (docker image inspect) gives it.
+engine_id() {
+	curl -s --unix-socket "$PODMAN_SOCK" "http://d/v1.41/images/$(echo "$1" | sed "s|/|%2F|g")/json" |
+		grep -o '"Id":"sha256:[0-9a-f]*"' | sed 's/"Id":"//; s/"$//'
+}
+
+test_expect_success PODMAN,SKOPEO 'pull REF loads into the daemon: its image ID is the pushed config digest, and pull prints it' '
 	start_mock --auth token --user alice:pw &&
 	docker_auth "$MOCK" alice pw &&
 	start_podman_service &&
@@ -132,8 +138,12 @@ test_expect_success PODMAN,SKOPEO 'pull REF loads into the daemon: its image ID 
 	start_podman_service &&
 	! $PODMAN inspect $MOCK/beam/python:latest >/dev/null 2>&1 &&
 	mkdir tmp &&
-	TMPDIR=$PWD/tmp beampush pull $MOCK/beam/python:latest >pulled &&
-	test_grep -F "digest: $(pushed_digest out)" pulled &&
+	TMPDIR=$PWD/tmp beampush --progress none pull $MOCK/beam/python:latest >pulled 2>err &&
+	printf "%s\n" "pulled $MOCK/beam/python:latest" "digest: $(pushed_digest out)" "image id: $CONFIG" >want &&
+	test_cmp want pulled &&
+	test "$(engine_id $MOCK/beam/python:latest)" = "$CONFIG" &&
+	# podman records the digest: the pinned reference names the image, nothing to say
+	test_must_be_empty err &&
 	test "sha256:$($PODMAN inspect $MOCK/beam/python:latest --format "{{.Id}}")" = "$CONFIG" &&
 	$PODMAN inspect $MOCK/beam/python:latest --format "{{.RepoDigests}}" >digests &&
 	test_grep -F "$MOCK/beam/python@$(pushed_digest out)" digests &&
@@ -150,9 +160,13 @@ test_expect_success PODMAN 'pull by digest alone loads an untagged image that ca
 	no_docker_auth &&
 	digest=$(beampush -q push --from oci:$IMG:latest $MOCK/beam/python:d) &&
 	start_podman_service &&
-	beampush --progress none pull $MOCK/beam/python@$digest &&
+	beampush --progress none pull $MOCK/beam/python@$digest >out 2>err &&
 	$PODMAN images --digests --format "{{.Digest}} {{.ID}}" >images &&
-	test_grep -F "$digest" images
+	test_grep -F "$digest" images &&
+	test_grep -Fx "image id: $CONFIG" out &&
+	test "$(engine_id $CONFIG)" = "$CONFIG" &&
+	test_must_be_empty err &&
+	test "$(beampush -q --progress none pull $MOCK/beam/python@$digest 2>&1)" = "$digest"
 '
 
 test_expect_success PODMAN,SKOPEO 'a corrupted blob: pull exits 5 and hands nothing to the daemon' '

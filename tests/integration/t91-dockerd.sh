@@ -186,9 +186,16 @@ test_expect_success DOCKERD,REGISTRY 'docker push, then beampush pull into a fre
 	digest=$(docker_push beam/two:latest $REG/beam/pushed:2) &&
 	diff_ids beam/two:latest >ids &&
 	start_dockerd &&
-	beampush pull $REG/beam/pushed:2 >out &&
-	test_grep -F "digest: $digest" out &&
+	beampush --progress none pull $REG/beam/pushed:2 >out 2>err &&
+	printf "%s\n" "pulled $REG/beam/pushed:2" "digest: $digest" "image id: $TWO" >want &&
+	test_cmp want out &&
 	test "$(image_id $REG/beam/pushed:2)" = "$TWO" &&
+	# the pinned reference does not name the image here: pull says so, and what does
+	test_line_count = 1 err &&
+	test_grep -F "beampush: note: the daemon records no registry digest for an image it loads, so $REG/beam/pushed@$digest does not name it there; run it pinned by its ID: docker run $TWO" err &&
+	cid=$(docker create --network none $TWO /a/data.bin) &&
+	test "$(docker container inspect -f "{{.Image}}" $cid)" = "$TWO" &&
+	docker rm $cid >/dev/null &&
 	docker image inspect -f "{{json .RepoTags}}" $REG/beam/pushed:2 >tags &&
 	test "$(cat tags)" = "[\"$REG/beam/pushed:2\"]" &&
 	diff_ids $REG/beam/pushed:2 >got &&
@@ -196,7 +203,13 @@ test_expect_success DOCKERD,REGISTRY 'docker push, then beampush pull into a fre
 	# dockerd 20.10 records a RepoDigest only on its own pull (README: pull into Docker)
 	docker image inspect -f "{{json .RepoDigests}}" $REG/beam/pushed:2 >rd &&
 	test "$(cat rd)" = "[]" &&
-	! docker image inspect $REG/beam/pushed@$digest >/dev/null 2>&1
+	! docker image inspect $REG/beam/pushed@$digest >/dev/null 2>&1 &&
+	# once docker pull has recorded the digest, the pinned reference names the image: no note
+	docker pull -q $REG/beam/pushed:2 >/dev/null &&
+	docker image inspect $REG/beam/pushed@$digest >/dev/null &&
+	beampush --progress none pull $REG/beam/pushed:2 >out2 2>err2 &&
+	test_cmp want out2 &&
+	test_must_be_empty err2
 '
 
 test_expect_success DOCKERD,REGISTRY 'docker save of the same image: push --from docker-archive gives the daemon push'"'"'s digest, its blobs mounted' '
@@ -267,9 +280,11 @@ test_expect_success DOCKERD,REGISTRY 'pull NAME@DIGEST into dockerd loads the im
 	digest=$(pushed_digest pushed) &&
 	start_dockerd &&
 	beampush --progress none pull $REG/beam/bydigest@$digest >out 2>err &&
-	test_must_be_empty err &&
 	test_grep -F "digest: $digest" out &&
+	test_grep -Fx "image id: $TWO" out &&
 	test "$(image_id $TWO)" = "$TWO" &&
+	test_line_count = 1 err &&
+	test_grep -F "so $REG/beam/bydigest@$digest does not name it there; run it pinned by its ID: docker run $TWO" err &&
 	docker image inspect -f "{{json .RepoTags}}" $TWO >tags &&
 	test "$(cat tags)" = "[]"
 '

@@ -16,37 +16,12 @@ LAYERS=$(grep -o '"layers":\[.*\]' "$IMG/blobs/sha256/$M" | grep -o 'sha256:[0-9
 
 # An export as Docker 25+ writes it: blobs, index.json, then manifest.json last.
 ENGINE=$T/engine
-mkdir -p "$ENGINE"
-(
-	cd "$IMG" &&
-	printf '[{"Config":"blobs/sha256/%s","RepoTags":["beam/python:latest"],"Layers":[%s]}]' \
-		"${CFG#sha256:}" \
-		"$(echo "$LAYERS" | sed 's|^sha256:\(.*\)|"blobs/sha256/\1"|' | paste -sd,)" \
-		>"$ENGINE/manifest.json" &&
-	cp "$ENGINE/manifest.json" manifest.json &&
-	tar cf "$ENGINE/image.tar" blobs oci-layout index.json manifest.json &&
-	rm manifest.json
-) || test_fatal "cannot make the export"
-DIFF_IDS=$(grep -o '"diff_ids":\[[^]]*\]' "$IMG/blobs/sha256/${CFG#sha256:}" | sed 's/"diff_ids"://')
-printf '{"Id":"%s","RepoTags":["beam/python:latest"],"RepoDigests":[],"RootFS":{"Type":"layers","Layers":%s}}' \
-	"$CFG" "$DIFF_IDS" >"$ENGINE/inspect.json"
-
-start_fake_engine() {
-	socat UNIX-LISTEN:"$ENGINE/docker.sock",fork EXEC:"$TEST_ROOT/tests/integration/fake-engine $ENGINE" \
-		</dev/null >"$ENGINE/socat.log" 2>&1 &
-	echo "$! fake-engine" >>"$T/.servers"
-	local deadline=$(($(date +%s) + 10))
-	until curl -s --unix-socket "$ENGINE/docker.sock" http://d/_ping >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$deadline" ] || return 1
-		sleep 0.05
-	done
-	export DOCKER_HOST=unix://$ENGINE/docker.sock
-}
+fake_engine_image "$IMG" beam/python:latest "$ENGINE" || test_fatal "cannot make the export"
 
 test_expect_success 'compressed layers of an export go as they are, placed by manifest.json' '
 	start_mock --auth none &&
 	no_docker_auth &&
-	start_fake_engine &&
+	start_fake_engine "$ENGINE" &&
 	: >"$ENGINE/requests" &&
 	beampush --progress none push --from docker-daemon:beam/python:latest "$MOCK/beam/python:latest" >out &&
 	test_grep -F "/images/beam%2Fpython%3Alatest/get" "$ENGINE/requests" &&
@@ -68,7 +43,7 @@ test_expect_success 'a compressed member whose name is not its hash: exit 5, no 
 	cp "$ENGINE/image.tar" "$ENGINE/good.tar" &&
 	block=$(tar -tvR -f "$ENGINE/image.tar" | grep -F "blobs/sha256/${first#sha256:}" | sed -n "s/^block \([0-9]*\): -.*/\1/p") &&
 	flip_byte "$ENGINE/image.tar" $(((block + 1) * 512 + 100)) &&
-	start_fake_engine &&
+	start_fake_engine "$ENGINE" &&
 	test_expect_code 5 beampush --progress none push --from docker-daemon:beam/python:latest "$MOCK/beam/python:latest" 2>err;
 	rc=$?
 	mv "$ENGINE/good.tar" "$ENGINE/image.tar"
@@ -81,7 +56,7 @@ test_expect_success 'an export that stops half-way: exit 1 naming the daemon, no
 	start_mock --auth none &&
 	no_docker_auth &&
 	echo $(($(stat -c %s "$ENGINE/image.tar") / 2)) >"$ENGINE/cut" &&
-	start_fake_engine &&
+	start_fake_engine "$ENGINE" &&
 	test_expect_code 1 beampush --progress none push --from docker-daemon:beam/python:latest "$MOCK/beam/python:latest" 2>err;
 	rc=$?
 	rm -f "$ENGINE/cut"
