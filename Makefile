@@ -116,7 +116,7 @@ bench-archive: all
 bench-run: all
 	@B=$(B) bench/run
 
-bench-daemon: all
+bench-daemon: all $(B)/bench/compress-speed
 	@B=$(B) bench/daemon-push
 
 install: all
