@@ -7,15 +7,33 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+/*
+ * A blob this small costs its round trips, not its bytes: forty of them
+ * four at a time wait out ten rounds of HEAD, POST and PUT. Small blobs
+ * go up to JOBS_SMALL_PER_JOB x opts.jobs at once (at most JOBS_MAX);
+ * any other job holds one of opts.jobs places while it runs.
+ */
+#define JOBS_SMALL_SIZE ((int64_t)1 << 20)
+#define JOBS_SMALL_PER_JOB 4
+
 typedef struct {
 	bp_client *c;
 	job *jobs;
 	size_t n;
 	size_t next;
+	size_t big_running; /* jobs that are not small, running */
+	size_t big_max;
 	int failed;
 	job_fn fn;
 	pthread_mutex_t lock;
+	pthread_cond_t big_done;
 } job_queue;
+
+/* 1 for a blob of known size no larger than JOBS_SMALL_SIZE. */
+static int is_small(const job *j)
+{
+	return j->desc && j->desc->size >= 0 && j->desc->size <= JOBS_SMALL_SIZE;
+}
 
 static void *worker(void *p)
 {
@@ -23,6 +41,7 @@ static void *worker(void *p)
 
 	for (;;) {
 		job *j;
+		int big;
 
 		pthread_mutex_lock(&q->lock);
 		if (q->failed || q->next == q->n) {
@@ -30,34 +49,56 @@ static void *worker(void *p)
 			break;
 		}
 		j = &q->jobs[q->next++];
+		big = !is_small(j);
+		while (big && q->big_running >= q->big_max && !q->failed)
+			pthread_cond_wait(&q->big_done, &q->lock);
+		if (q->failed) {
+			pthread_mutex_unlock(&q->lock);
+			break;
+		}
+		q->big_running += (size_t)big;
 		pthread_mutex_unlock(&q->lock);
 		/* errors are per thread: carry the message back with the job */
 		j->err = q->fn(q->c, j);
-		if (j->err) {
+		if (j->err)
 			bp_strlcpy(j->msg, bp_error_last(), sizeof(j->msg));
-			pthread_mutex_lock(&q->lock);
+		pthread_mutex_lock(&q->lock);
+		q->big_running -= (size_t)big;
+		if (j->err)
 			q->failed = 1;
-			pthread_mutex_unlock(&q->lock);
-		}
+		pthread_cond_broadcast(&q->big_done);
+		pthread_mutex_unlock(&q->lock);
 	}
 	return NULL;
 }
 
-/* Run fn over jobs in order on up to opts.jobs threads; the first error wins. */
+/* Run fn over jobs in order on up to opts.jobs threads, small blobs wider; the first error wins. */
 int bp_jobs__run(bp_client *c, job *jobs, size_t n, job_fn fn)
 {
-	return bp_jobs__run_max(c, jobs, n, fn, JOBS_MAX);
+	size_t i, width = (size_t)c->opts.jobs;
+
+	for (i = 0; i < n; i++)
+		if (is_small(&jobs[i])) {
+			width *= JOBS_SMALL_PER_JOB;
+			break;
+		}
+	return bp_jobs__run_max(c, jobs, n, fn, width < JOBS_MAX ? width : JOBS_MAX);
 }
 
-/* Run fn over jobs on at most max threads. */
+/* Run fn over jobs on at most max threads, at most opts.jobs of them not small. */
 int bp_jobs__run_max(bp_client *c, job *jobs, size_t n, job_fn fn, size_t max)
 {
-	job_queue q = { c, jobs, n, 0, 0, fn, PTHREAD_MUTEX_INITIALIZER };
+	job_queue q = { c, jobs, n, 0, 0, (size_t)c->opts.jobs, 0, fn, PTHREAD_MUTEX_INITIALIZER,
+			PTHREAD_COND_INITIALIZER };
 	pthread_t th[JOBS_MAX];
-	size_t nth = (size_t)c->opts.jobs < n ? (size_t)c->opts.jobs : n, i, started = 0;
+	size_t nth = n, i, started = 0;
 
 	if (nth > max)
 		nth = max;
+	if (nth > JOBS_MAX)
+		nth = JOBS_MAX;
+	if (q.big_max > nth)
+		q.big_max = nth;
 
 	for (i = 1; i < nth; i++) {
 		if (pthread_create(&th[started], NULL, worker, &q) != 0)
@@ -67,6 +108,7 @@ int bp_jobs__run_max(bp_client *c, job *jobs, size_t n, job_fn fn, size_t max)
 	worker(&q);
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
+	pthread_cond_destroy(&q.big_done);
 	pthread_mutex_destroy(&q.lock);
 	for (i = 0; i < n; i++)
 		if (jobs[i].err)

@@ -7,7 +7,10 @@
 
 /*
  * Blobs move in parallel: a list of jobs run in order on up to
- * opts.jobs threads of a client, the first error stopping the rest.
+ * opts.jobs threads of a client, the first error stopping the rest. Small
+ * blobs (1 MiB and less, a descriptor's size) cost round trips rather than
+ * bytes: when a list has them it runs on up to 4 x opts.jobs threads (at
+ * most JOBS_MAX), of which at most opts.jobs run other jobs.
  */
 typedef struct job job;
 typedef int (*job_fn)(bp_client *c, job *j);
@@ -23,7 +26,10 @@ struct job {
 /* Run fn over jobs; 0, or the first failed job's error with its message. */
 int bp_jobs__run(bp_client *c, job *jobs, size_t n, job_fn fn);
 
-/* The same on at most max threads (jobs that each keep every core busy already). */
+/*
+ * The same on at most max threads (jobs that each keep every core busy
+ * already), at most opts.jobs of them on jobs that are not small.
+ */
 int bp_jobs__run_max(bp_client *c, job *jobs, size_t n, job_fn fn, size_t max);
 
 /* Progress of one blob, turned into BP_EVENT_BLOB_PROGRESS events. */
