@@ -10,7 +10,8 @@
 /*
  * A blob this small costs its round trips, not its bytes: forty of them
  * four at a time wait out ten rounds of HEAD, POST and PUT. Small blobs
- * go up to JOBS_SMALL_PER_JOB x opts.jobs at once (at most JOBS_MAX);
+ * go up to JOBS_SMALL_PER_JOB x opts.jobs at once (at most JOBS_MAX;
+ * opts.jobs 1 stays one at a time);
  * any other job holds one of opts.jobs places while it runs.
  */
 #define JOBS_SMALL_SIZE ((int64_t)1 << 20)
@@ -29,9 +30,11 @@ typedef struct {
 	pthread_cond_t big_done;
 } job_queue;
 
-/* 1 for a blob of known size no larger than JOBS_SMALL_SIZE. */
+/* 1 for a light job, or a blob of known size no larger than JOBS_SMALL_SIZE. */
 static int is_small(const job *j)
 {
+	if (j->light)
+		return 1;
 	return j->desc && j->desc->size >= 0 && j->desc->size <= JOBS_SMALL_SIZE;
 }
 
@@ -77,7 +80,8 @@ int bp_jobs__run(bp_client *c, job *jobs, size_t n, job_fn fn)
 {
 	size_t i, width = (size_t)c->opts.jobs;
 
-	for (i = 0; i < n; i++)
+	/* --jobs 1 is one at a time, whatever the sizes */
+	for (i = 0; i < n && width > 1; i++)
 		if (is_small(&jobs[i])) {
 			width *= JOBS_SMALL_PER_JOB;
 			break;

@@ -10,7 +10,8 @@
  * opts.jobs threads of a client, the first error stopping the rest. Small
  * blobs (1 MiB and less, a descriptor's size) cost round trips rather than
  * bytes: when a list has them it runs on up to 4 x opts.jobs threads (at
- * most JOBS_MAX), of which at most opts.jobs run other jobs.
+ * most JOBS_MAX; opts.jobs 1 stays one), of which at most opts.jobs run
+ * other jobs.
  */
 typedef struct job job;
 typedef int (*job_fn)(bp_client *c, job *j);
@@ -19,6 +20,7 @@ struct job {
 	const bp_descriptor *desc;
 	const char *kind;   /* "config", "layer" */
 	void *ctx;          /* what the job works on */
+	int light;          /* a request, not a transfer: runs as a small blob does */
 	int err;
 	char msg[1024];
 };

@@ -33,6 +33,8 @@ typedef struct {
 	bp_dest dest;
 	bp_oci *oci;	     /* the blobs come from a layout, */
 	bp_archive *archive; /* or from a tar's blobs/sha256 (oci-archive, Docker 25+) */
+	const job *jobs;     /* the image's blobs being pushed, */
+	const char *found;   /* and which of them the registry has (bp_steps__blobs_check) */
 } push_ctx;
 
 /* A manifest of the source, read whole and verified. */
@@ -142,7 +144,10 @@ static int push_blob(bp_client *c, job *j)
 	file_blob f = { x, j->desc, { c, j->desc->digest, j->kind }, -1, 0, 0 };
 	bp_blob_step s;
 
+	if (x->found[j - x->jobs])
+		return 0;
 	bp_steps__blob_init(&s, j->desc->digest, j->desc->size, j->kind, &file_source, &f);
+	s.checked = 1;
 	return bp_steps__blob_put(c, &x->dest, &s);
 }
 
@@ -155,7 +160,7 @@ static int push_manifest(bp_client *c, push_ctx *x, const bp_descriptor *desc, c
 			 int depth, char out[BP_DIGEST_MAX])
 {
 	bp_manifest *m = NULL;
-	char *bytes = NULL;
+	char *bytes = NULL, *found = NULL;
 	size_t len, i, n;
 	job *jobs = NULL;
 	int err, index;
@@ -185,11 +190,19 @@ static int push_manifest(bp_client *c, push_ctx *x, const bp_descriptor *desc, c
 				goto done;
 		}
 	} else {
-		if (!(jobs = bp_steps__image_jobs(m, x, &n))) {
-			err = BP_ENOMEM;
+		if (!(jobs = bp_steps__image_jobs(m, x, &n)) || !(found = calloc(n, 1))) {
+			err = bp_error_set(BP_ENOMEM, "out of memory");
 			goto done;
 		}
-		if ((err = bp_jobs__run(c, jobs, n, push_blob)))
+		/* every HEAD first, at once: then only what is missing waits for its turn */
+		if ((err = bp_steps__blobs_check(c, &x->dest, jobs, n, found)))
+			goto done;
+		x->jobs = jobs;
+		x->found = found;
+		err = bp_jobs__run(c, jobs, n, push_blob);
+		x->jobs = NULL;
+		x->found = NULL;
+		if (err)
 			goto done;
 	}
 	err = bp_steps__manifest_put(c, &x->dest, ref, bytes, len, bp_manifest_media_type(m),
@@ -197,6 +210,7 @@ static int push_manifest(bp_client *c, push_ctx *x, const bp_descriptor *desc, c
 	if (!err)
 		bp_strlcpy(out, desc->digest, BP_DIGEST_MAX);
 done:
+	free(found);
 	free(jobs);
 	bp_manifest_free(m);
 	free(bytes);
@@ -281,7 +295,7 @@ done:
 static int push_archive_index(bp_client *c, bp_archive *a, const bp_archive_image *img,
 			      const bp_reference *dst, char digest[BP_DIGEST_MAX])
 {
-	push_ctx x = { { NULL, NULL, NULL, NULL }, NULL, a };
+	push_ctx x = { { NULL, NULL, NULL, NULL }, NULL, a, NULL, NULL };
 	bp_descriptor desc;
 	int err;
 
@@ -374,7 +388,7 @@ static int push_daemon(bp_client *c, const bp_transport *t, const bp_reference *
 static int push_layout(bp_client *c, const bp_transport *t, const bp_reference *dst,
 		       char digest[BP_DIGEST_MAX])
 {
-	push_ctx x = { { NULL, NULL, NULL, NULL }, NULL, NULL };
+	push_ctx x = { { NULL, NULL, NULL, NULL }, NULL, NULL, NULL, NULL };
 	const bp_descriptor *desc;
 	int err, dir = t->kind == BP_TRANSPORT_OCI;
 

@@ -127,14 +127,12 @@ static int mount(bp_client *c, bp_dest *d, bp_blob_step *s)
 	return 1;
 }
 
-/* There already, or mounted; see steps.h. */
-int bp_steps__blob_there(bp_client *c, bp_dest *d, bp_blob_step *s)
+/* HEAD: 1 when the destination has s's blob (of s's size), 0 when not, <0 on error. */
+static int head_there(bp_client *c, bp_dest *d, bp_blob_step *s)
 {
 	int64_t have = -1;
 	int err;
 
-	if (!s->digest)
-		return 0;
 	err = bp_registry__blob_exists(d->reg, d->repo, s->digest, &have);
 	if (err && err != BP_ENOTFOUND)
 		return err;
@@ -143,9 +141,65 @@ int bp_steps__blob_there(bp_client *c, bp_dest *d, bp_blob_step *s)
 				NULL);
 		return there(d, s);
 	}
+	bp_error_clear();
+	return 0;
+}
+
+/* There already, or mounted; see steps.h. */
+int bp_steps__blob_there(bp_client *c, bp_dest *d, bp_blob_step *s)
+{
+	int err;
+
+	if (!s->digest)
+		return 0;
+	if (!s->checked && (err = head_there(c, d, s)) != 0)
+		return err;
 	if (!s->no_mount && mount(c, d, s))
 		return there(d, s);
 	return 0;
+}
+
+/* The HEADs of bp_steps__blobs_check(): one job each, the answers by index. */
+typedef struct {
+	bp_dest *d;
+	const job *heads;
+	char *found;
+} check_ctx;
+
+static int check_one(bp_client *c, job *j)
+{
+	check_ctx *x = j->ctx;
+	bp_blob_step s;
+	int err;
+
+	bp_steps__blob_init(&s, j->desc->digest, j->desc->size, j->kind, NULL, NULL);
+	if ((err = head_there(c, x->d, &s)) < 0)
+		return err;
+	x->found[j - x->heads] = (char)err;
+	return 0;
+}
+
+/* Every blob asked about at once; see steps.h. */
+int bp_steps__blobs_check(bp_client *c, bp_dest *d, const job *jobs, size_t n, char *found)
+{
+	check_ctx x = { d, NULL, found };
+	job *heads = calloc(n ? n : 1, sizeof(*heads));
+	size_t i;
+	int err;
+
+	if (!heads)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		heads[i].desc = jobs[i].desc;
+		heads[i].kind = jobs[i].kind;
+		heads[i].ctx = &x;
+		heads[i].light = 1;
+		found[i] = 0;
+	}
+	x.heads = heads;
+	err = bp_jobs__run(c, heads, n, check_one);
+	free(heads);
+	return err;
 }
 
 /* There, mounted or sent; see steps.h. */

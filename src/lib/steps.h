@@ -90,6 +90,8 @@ struct bp_blob_step {
 	 * the requests it made.
 	 */
 	int no_mount;
+	/* a HEAD said it is not there (bp_steps__blobs_check): only a mount is tried */
+	int checked;
 	const bp_blob_source *source;
 	void *payload; /* the source's, handed to its functions */
 	char *session; /* a refused mount's upload session, for a source that takes one */
@@ -121,6 +123,16 @@ int bp_steps__blob_there(bp_client *c, bp_dest *d, bp_blob_step *s);
  * out_digest. 0 or the first error; s->session is freed either way.
  */
 int bp_steps__blob_put(bp_client *c, bp_dest *d, bp_blob_step *s);
+
+/*
+ * Ask the destination about every blob of jobs at once, before any is
+ * sent: a HEAD each, as many at a time as small blobs go (jobs.h: a
+ * request costs a round trip, not bytes), so that the blobs it has do not
+ * wait in line behind uploads. found[i] is 1 when the destination has jobs[i]'s blob
+ * (BP_EVENT_BLOB_EXISTS said so, d remembers it), else 0: a step for it
+ * is then marked checked. 0, or the first error other than "not found".
+ */
+int bp_steps__blobs_check(bp_client *c, bp_dest *d, const job *jobs, size_t n, char *found);
 
 /*
  * Jobs for an image manifest's blobs, each with ctx, the config first

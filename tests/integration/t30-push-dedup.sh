@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # A push of what the registry already has uploads nothing: HEAD each blob, then PUT the manifest.
+# Every blob is asked about before any upload starts.
 . "$(dirname "$0")/lib.sh"
 test_require_build
 
@@ -84,6 +85,22 @@ test_expect_success 'an image sharing base layers uploads only the blobs that ar
 	done &&
 	beampush pull --to oci:$PWD/pulled:next $MOCK/beam/python:next &&
 	test_same_image img4 pulled next "$d4"
+'
+
+test_expect_success 'every blob is HEADed before the first upload starts, each once (--jobs 1)' '
+	start_mock --auth none &&
+	no_docker_auth &&
+	d8=$(make_image img8 latest 8 20000) &&
+	beampush --jobs 1 push --from oci:$PWD/img8:latest $MOCK/beam/python:latest &&
+	grep -nE "^(HEAD|POST) /v2/beam/python/blobs/" $MOCK_LOG >order &&
+	first_post=$(grep -m1 ":POST " order | cut -d: -f1) &&
+	last_head=$(grep ":HEAD " order | tail -n 1 | cut -d: -f1) &&
+	test -n "$first_post" && test -n "$last_head" &&
+	test "$last_head" -lt "$first_post" &&
+	test "$(grep -c ":HEAD " order)" = 9 &&
+	test "$(grep -c ":POST " order)" = 9 &&
+	beampush pull --to oci:$PWD/pulled8:latest $MOCK/beam/python:latest &&
+	test_same_image img8 pulled8 latest "$d8"
 '
 
 test_done

@@ -97,6 +97,9 @@ static void test_small_go_wider(void **state)
 	assert_int_equal(w.widest, 16);
 	assert_int_equal(run(2, small, 1, 8, -1), 0);
 	assert_int_equal(w.widest, 8);
+	/* --jobs 1: one at a time */
+	assert_int_equal(run(1, small, 1, 1, -1), 0);
+	assert_int_equal(w.widest, 1);
 }
 
 static void test_big_stay_at_jobs(void **state)
