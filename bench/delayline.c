@@ -221,7 +221,8 @@ static void push_chunk(struct half *h, const void *data, size_t len, int64_t now
 	c->due = (now > h->floor ? now : h->floor) + cfg.half_rtt;
 	c->len = len;
 	c->off = 0;
-	memcpy(c->data, data, len);
+	if (len)
+		memcpy(c->data, data, len);
 	if (h->tail)
 		h->tail->next = c;
 	else
