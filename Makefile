@@ -47,7 +47,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
 MOCK_OBJ := $(MOCK_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-all: $(B)/beampush $(B)/libbeampush.a $(B)/mock-registry
+all: $(B)/beampush $(B)/libbeampush.a $(B)/mock-registry $(B)/bench/delayline
 
 $(B)/libbeampush.a: $(LIB_OBJ) $(UTIL_OBJ)
 	@mkdir -p $(@D)
@@ -103,6 +103,12 @@ $(B)/bench/compress-speed: bench/compress-speed.c $(B)/libbeampush.a
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(CFLAGS) $(LIB_CFLAGS) -Isrc/lib $(LDFLAGS) -o $@ $< $(B)/libbeampush.a $(LIB_LIBS)
 
+# The delay line of bench/wan; built with everything, since tests/integration uses it too.
+$(B)/bench/delayline: bench/delayline.c $(UTIL_OBJ)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UTIL_OBJ)
+
 # Benchmarks print figures (ratios against skopeo or gzip); they never pass or fail.
 bench-compress: all $(B)/bench/compress-speed
 	@B=$(B) bench/compress
@@ -119,6 +125,9 @@ bench-run: all
 bench-daemon: all $(B)/bench/compress-speed
 	@B=$(B) bench/daemon-push
 
+bench-wan: all
+	@B=$(B) bench/wan
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(B)/beampush $(DESTDIR)$(BINDIR)/beampush
@@ -132,7 +141,7 @@ clean:
 	rm -rf build build-san build-fuzz
 
 .PHONY: all check demo deps install clean unit-tests bench bench-compress bench-archive bench-run \
-	bench-daemon
+	bench-daemon bench-wan
 .SECONDARY:
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -497,6 +497,49 @@ start_tcp_proxy() {
 	return 1
 }
 
+# start_delayline TARGET-PORT [ARGS...]: the delay line of bench/wan ($B/bench/delayline) on
+# a free loopback port in front of 127.0.0.1:TARGET-PORT; ARGS go to it (--rtt MS, --rate
+# BYTES_PER_SEC, --queue BYTES, --listen 127.0.0.1:PORT to take a port again). Exports
+# LINE_PORT, LINE (127.0.0.1:PORT), LINE_PID and LINE_STATS (its stats file, final once
+# stop_delayline has run; line_stat reads it).
+start_delayline() {
+	local target=$1 n portfile port="" deadline
+	shift
+	n=$(_bp_server_id)
+	portfile=$T/line-$n.port
+	LINE_STATS=$T/line-$n.stats
+	"$B/bench/delayline" --to "127.0.0.1:$target" --port-file "$portfile" \
+		--stats-file "$LINE_STATS" "$@" </dev/null >"$T/line-$n.out" 2>&1 &
+	LINE_PID=$!
+	echo "$LINE_PID line-$n" >>"$T/.servers"
+	deadline=$(($(date +%s) + 10))
+	until [ -s "$portfile" ]; do
+		if ! _bp_alive "$LINE_PID" || [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "start_delayline: delayline $* did not start:" >&2
+			cat "$T/line-$n.out" >&2
+			return 1
+		fi
+		sleep 0.02
+	done
+	port=$(tr -d ' \t\r\n' <"$portfile")
+	LINE_PORT=$port
+	LINE=127.0.0.1:$port
+	export LINE_PORT LINE LINE_PID LINE_STATS
+}
+
+# stop_delayline: stop the line start_delayline started last (it writes its stats file as it
+# goes) and wait for it.
+stop_delayline() {
+	kill -TERM "$LINE_PID" 2>/dev/null
+	wait "$LINE_PID" 2>/dev/null
+	return 0
+}
+
+# line_stat KEY: a value of the last line's stats file (connections, bytes_up, bytes_down).
+line_stat() {
+	sed -n "s/^$1 //p" "$LINE_STATS"
+}
+
 # make_tls_certs DIR: a test PKI made with the openssl CLI, in DIR:
 #   ca.crt ca.key             the CA of the registry's certificates
 #   server.crt server.key     for 127.0.0.1 and localhost, signed by ca.crt
