@@ -1,0 +1,11 @@
+build-tsan/obj/src/cli/cmd_pull.o: src/cli/cmd_pull.c src/cli/cli.h \
+ include/beampush/client.h include/beampush/common.h \
+ include/beampush/credentials.h include/beampush/digest.h \
+ include/beampush/reference.h include/beampush/transport.h
+src/cli/cli.h:
+include/beampush/client.h:
+include/beampush/common.h:
+include/beampush/credentials.h:
+include/beampush/digest.h:
+include/beampush/reference.h:
+include/beampush/transport.h:

@@ -1,0 +1,13 @@
+build-tsan/obj/src/cli/options.o: src/cli/options.c src/cli/cli.h \
+ include/beampush/client.h include/beampush/common.h \
+ include/beampush/credentials.h include/beampush/digest.h \
+ include/beampush/reference.h include/beampush/transport.h \
+ src/util/strutil.h
+src/cli/cli.h:
+include/beampush/client.h:
+include/beampush/common.h:
+include/beampush/credentials.h:
+include/beampush/digest.h:
+include/beampush/reference.h:
+include/beampush/transport.h:
+src/util/strutil.h:

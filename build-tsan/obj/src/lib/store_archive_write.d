@@ -1,0 +1,16 @@
+build-tsan/obj/src/lib/store_archive_write.o: \
+ src/lib/store_archive_write.c src/lib/store_archive_int.h \
+ src/lib/store_archive.h include/beampush/common.h \
+ include/beampush/digest.h include/beampush/manifest.h src/lib/compress.h \
+ src/lib/tar.h src/util/fileutil.h /usr/include/cjson/cJSON.h \
+ src/util/strutil.h
+src/lib/store_archive_int.h:
+src/lib/store_archive.h:
+include/beampush/common.h:
+include/beampush/digest.h:
+include/beampush/manifest.h:
+src/lib/compress.h:
+src/lib/tar.h:
+src/util/fileutil.h:
+/usr/include/cjson/cJSON.h:
+src/util/strutil.h:
