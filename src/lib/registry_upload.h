@@ -54,9 +54,14 @@ typedef enum {
 	BP_UP_CHUNK,
 	BP_UP_STATUS,
 	BP_UP_CLOSE,
+	BP_UP_POST,
+	BP_UP_VERIFY,
 	BP_UP_DONE,
 	BP_UP_FAILED,
 } bp_up_state;
+
+/* The largest blob that tries POST ?digest= on a host where nobody knows yet if it stores. */
+#define BP_POST_TRY_MAX (1024 * 1024)
 
 /* What one PATCH came to. */
 typedef enum {
@@ -94,11 +99,13 @@ struct bp_upload {
 	int64_t chunk;		/* PATCH size; a stream's buffer */
 	int64_t min;		/* the session's OCI-Chunk-Min-Length, or 0 */
 	int64_t monolithic_max; /* a file's blobs up to this size go in one PUT; -1 never */
-	int chunked;		/* PATCHes and an empty PUT; 0: the blob in one PUT */
+	int chunked;		/* PATCHes, the closing PUT with the rest; 0: the blob in one PUT */
 	int no_patch;		/* the registry refuses PATCH */
 	int force_chunks;	/* a PUT of the whole blob was too large */
 	int shrunk;		/* STATUS after a "too large" (quiet), not after a failure */
 	int tries;		/* retries taken */
+	int post_try;		/* this upload tries POST ?digest= for its host (learns the answer) */
+	int post_trusted;	/* the POST's 201 named our digest */
 	bp_registry_progress_fn progress;
 	void *payload;
 
