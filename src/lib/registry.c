@@ -385,9 +385,11 @@ int bp_registry__recheck(bp_registry *r, bp_http *h)
 {
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
-	char *url = NULL;
-	int again = 0, err;
+	char *url = NULL, msg[1024];
+	int again = 0, code = bp_error_last_code(), err;
 
+	/* the request's own failure stays the error when this does not help */
+	bp_strlcpy(msg, bp_error_last(), sizeof(msg));
 	pthread_mutex_lock(&r->recheck_lock);
 	pthread_mutex_lock(&r->lock);
 	again = r->rechecked;
@@ -416,6 +418,8 @@ done:
 	pthread_mutex_unlock(&r->recheck_lock);
 	bp_http__response_release(&resp);
 	free(url);
+	if (!again && code)
+		bp_error_set(code, "%s", msg);
 	return again;
 }
 

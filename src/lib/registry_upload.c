@@ -291,6 +291,20 @@ static int64_t halved(int64_t n)
 
 static const char *const octet[] = { "Content-Type: application/octet-stream", NULL };
 
+/* req's body: n bytes from from, out of a stream's chunk in hand or out of the file. */
+static void set_body(bp_upload *u, bp_http_request *req, int64_t from, int64_t n)
+{
+	req->body_len = n;
+	if (u->stream) {
+		req->body = u->buf;
+		return;
+	}
+	req->read_fn = fd_read;
+	req->read_payload = &u->fb;
+	u->fb.start = from;
+	u->fb.base_done = from;
+}
+
 /* "first-last" of the chunk sent last. */
 static void crange_of(const bp_upload *u, char *out, size_t cap)
 {
@@ -426,15 +440,7 @@ bp_chunk_outcome bp_upload__send_chunk(bp_upload *u, int64_t n, bp_http_response
 	req.method = "PATCH";
 	req.url = u->loc;
 	req.headers = hdrs;
-	req.body_len = n;
-	if (u->stream) {
-		req.body = u->buf;
-	} else {
-		req.read_fn = fd_read;
-		req.read_payload = &u->fb;
-		u->fb.start = u->off;
-		u->fb.base_done = u->off;
-	}
+	set_body(u, &req, u->off, n);
 	*err = bp_registry__request(u->r, u->scope, &req, resp, u->stream ? NULL : &u->fb);
 	if (*err)
 		return resumable(*err, resp) ? BP_CHUNK_PASSING : BP_CHUNK_FAILED;
@@ -720,21 +726,13 @@ static int st_close(bp_upload *u)
 	req.url = put;
 	u->inflight = u->chunked ? rest : 0;
 	if (rest > 0) {
-		req.body_len = rest;
 		req.headers = octet;
 		if (u->chunked) {
 			snprintf(hdr_cr, sizeof(hdr_cr), "Content-Range: %lld-%lld",
 				 (long long)u->off, (long long)(u->off + rest - 1));
 			req.headers = hdrs;
 		}
-		if (u->stream) {
-			req.body = u->buf;
-		} else {
-			req.read_fn = fd_read;
-			req.read_payload = &u->fb;
-			u->fb.start = u->chunked ? u->off : 0;
-			u->fb.base_done = u->fb.start;
-		}
+		set_body(u, &req, u->chunked ? u->off : 0, rest);
 	}
 	err = bp_registry__request(u->r, u->scope, &req, &resp, req.read_fn ? &u->fb : NULL);
 	if (err || resp.status != 201) {
@@ -771,6 +769,17 @@ void bp_registry__learn_post(bp_registry *r, int stores)
 			 stores ? "" : ": POST and PUT from now on");
 }
 
+/* The try of POST ?digest= ended without an answer about it: another upload may try. */
+static void post_untried(bp_upload *u)
+{
+	if (!u->post_try)
+		return;
+	pthread_mutex_lock(&u->r->lock);
+	u->r->post_trying = 0;
+	pthread_mutex_unlock(&u->r->lock);
+	u->post_try = 0;
+}
+
 /* What a POST ?digest= came to, for the host: learnt once, by the upload that tried. */
 static void post_learnt(bp_upload *u, int stores)
 {
@@ -798,20 +807,11 @@ static int st_post(bp_upload *u)
 	req.method = "POST";
 	req.url = url;
 	req.headers = octet;
-	req.body_len = u->size;
-	req.read_fn = fd_read;
-	req.read_payload = &u->fb;
-	u->fb.start = 0;
-	u->fb.base_done = 0;
+	set_body(u, &req, 0, u->size);
 	err = bp_registry__request(u->r, u->scope, &req, &resp, &u->fb);
 	if (err || resp.status == 401 || resp.status == 403) {
 		/* not an answer about POST ?digest=: another upload may try */
-		if (u->post_try) {
-			pthread_mutex_lock(&u->r->lock);
-			u->r->post_trying = 0;
-			pthread_mutex_unlock(&u->r->lock);
-			u->post_try = 0;
-		}
+		post_untried(u);
 		if (!err)
 			err = bp_registry__status_error(&resp, "upload start");
 	} else if (resp.status == 201 && resp.content_digest &&
@@ -965,12 +965,7 @@ int bp_upload__init_stream(bp_upload *u, bp_registry *r, const char *repo, int64
 /* Free what u holds. */
 void bp_upload__release(bp_upload *u)
 {
-	if (u->post_try && u->r) {
-		/* it ended before learning: another upload may try */
-		pthread_mutex_lock(&u->r->lock);
-		u->r->post_trying = 0;
-		pthread_mutex_unlock(&u->r->lock);
-	}
+	post_untried(u);
 	bp_hasher_free(u->hash);
 	free(u->repo);
 	free(u->scope);
