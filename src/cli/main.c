@@ -87,9 +87,11 @@ static int parse_global(global_opts *g, int argc, char **argv)
 			const char *host = bp_strprefix(v, "http://") ? v + 7 : v;
 
 			/* HOST[:PORT], or http://HOST[:PORT] for plain http without a TLS try */
-			if (!*host || strchr(host, '/') || strstr(v, "://") != (host == v ? NULL : v + 4)) {
+			if (!*host || strchr(host, '/') ||
+			    strstr(v, "://") != (host == v ? NULL : v + 4)) {
 				cli_error("--insecure-registry wants HOST[:PORT] or "
-					  "http://HOST[:PORT], not \"%s\"", v);
+					  "http://HOST[:PORT], not \"%s\"",
+					  v);
 				return -1;
 			}
 			if (g->ninsecure == sizeof(g->insecure) / sizeof(g->insecure[0])) {

@@ -270,8 +270,8 @@ static int take_remembered(bp_registry *r)
 		return 0;
 	}
 	r->unconfirmed = 1;
-	bp_registry__dbg(r, "%s: %s and its auth remembered from an earlier run: no ping",
-			 r->host, k->scheme);
+	bp_registry__dbg(r, "%s: %s and its auth remembered from an earlier run: no ping", r->host,
+			 k->scheme);
 	return 1;
 }
 
@@ -399,8 +399,8 @@ int bp_registry__recheck(bp_registry *r, bp_http *h)
 		goto done; /* another thread asked already: its answer holds */
 	if (!(url = bp_aprintf("%s/v2/", r->base)))
 		goto done;
-	bp_registry__dbg(r, "%s: what an earlier run learnt of it does not hold; ping %s",
-			 r->host, url);
+	bp_registry__dbg(r, "%s: what an earlier run learnt of it does not hold; ping %s", r->host,
+			 url);
 	req.url = url;
 	err = bp_registry__perform(r, h, &req, &resp);
 	if (!err && (resp.status == 200 || resp.status == 401) &&

@@ -126,9 +126,11 @@ int bp_registry__manifest_put(bp_registry *r, const char *repo, const char *ref,
 			char msg[512];
 
 			bp_strlcpy(msg, bp_error_last(), sizeof(msg));
-			err = bp_error_set(err, "%s; the registry took blobs sent in one POST that "
+			err = bp_error_set(err,
+					   "%s; the registry took blobs sent in one POST that "
 					   "it does not hold: push again (they go in POST and PUT "
-					   "from now on)", msg);
+					   "from now on)",
+					   msg);
 		}
 		goto done;
 	}
