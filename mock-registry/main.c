@@ -48,6 +48,7 @@ enum opt_id {
 	O_TLS_CLIENT_CA,
 	O_TAGS_PAGE,
 	O_NO_DELETE,
+	O_MONOLITHIC_POST,
 	O_HELP
 };
 
@@ -180,6 +181,13 @@ static const struct option_def options[] = {
 	  "DELETE of a manifest or a blob answers 405\n"
 	  "{\"errors\":[{\"code\":\"UNSUPPORTED\",...}]}, as\n"
 	  "docker-registry without storage.delete.enabled" },
+	{ O_MONOLITHIC_POST, "monolithic-post", "MODE",
+	  "how POST .../blobs/uploads/?digest= with the whole blob\n"
+	  "as its body is answered: store (default) 201 Created,\n"
+	  "the blob stored (as the OCI spec says); drop 202 with a\n"
+	  "new empty session's Location, the body read and dropped\n"
+	  "(as docker-registry 2.8); lie 201 Created with\n"
+	  "Docker-Content-Digest, nothing stored" },
 	{ O_HELP, "help", NULL, "print this help and exit" },
 };
 
@@ -447,6 +455,16 @@ static int apply(struct mock_config *c, enum opt_id id, const char *v)
 		return bp_parse_int64(v, 0, 100000, &c->tags_page);
 	case O_NO_DELETE:
 		c->no_delete = 1;
+		return 0;
+	case O_MONOLITHIC_POST:
+		if (strcmp(v, "store") == 0)
+			c->monolithic_post = MOCK_POST_STORE;
+		else if (strcmp(v, "drop") == 0)
+			c->monolithic_post = MOCK_POST_DROP;
+		else if (strcmp(v, "lie") == 0)
+			c->monolithic_post = MOCK_POST_LIE;
+		else
+			return -1;
 		return 0;
 	case O_HELP:
 		return 0;

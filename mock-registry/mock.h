@@ -39,6 +39,9 @@
 
 enum mock_auth_mode { MOCK_AUTH_NONE, MOCK_AUTH_BASIC, MOCK_AUTH_TOKEN };
 
+/* --monolithic-post: store (201, stored), drop (202 and a session, as distribution), lie (201). */
+enum mock_post_mode { MOCK_POST_STORE, MOCK_POST_DROP, MOCK_POST_LIE };
+
 /* --fault KIND, as bits of mock_config.faults; faults.c names and documents them. */
 enum mock_fault {
 	MOCK_FAULT_MANIFEST_HUGE = 1u << 0,
@@ -122,6 +125,7 @@ struct mock_config {
 	char *tls_client_ca; /* --tls-client-ca: a client certificate is required */
 	int64_t tags_page;	    /* tags/list without ?n=: this many a page; 0: all */
 	int no_delete;		    /* DELETE of manifests and blobs answers 405 UNSUPPORTED */
+	enum mock_post_mode monolithic_post; /* POST ?digest= with the blob (--monolithic-post) */
 };
 
 struct mock_log;

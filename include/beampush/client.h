@@ -52,7 +52,11 @@ typedef void (*bp_event_cb)(const bp_event *ev, void *payload);
 typedef struct {
 	unsigned int version;		/* BP_CLIENT_OPTIONS_VERSION */
 	int tls_verify;                 /* 1: verify (default) */
-	const char *const *insecure;    /* hosts allowed plain http/unverified */
+	/*
+	 * hosts allowed plain http or unverified TLS: "HOST[:PORT]" tries
+	 * TLS first, "http://HOST[:PORT]" goes straight to plain http
+	 */
+	const char *const *insecure;
 	size_t ninsecure;
 	int jobs;                       /* 0: default */
 	int64_t chunk_size;             /* PATCH size; 0: default */

@@ -17,6 +17,8 @@ typedef struct bp_registry bp_registry;
 typedef struct {
 	int tls_verify;      /* 0: --tls-verify=false */
 	int insecure;        /* --insecure-registry: unverified TLS, then plain http */
+	int plain_http;      /* --insecure-registry http://HOST: plain http only, no TLS tried */
+	int fresh;           /* ping even when an earlier run remembered the host (login) */
 	int push;            /* ask for pull,push on every repository scope */
 	int retries;         /* passing failures retried this many times */
 	void (*retry_cb)(const char *message, void *payload); /* "retrying in 2s (attempt 2 of 5): ..." */
@@ -33,7 +35,16 @@ int bp_registry__new(bp_registry **out, const char *domain,
 		     const bp_credentials *creds, const bp_registry_options *opts);
 void bp_registry__free(bp_registry *r);
 
-/* GET /v2/: choose https or http, learn the auth scheme. */
+/*
+ * GET /v2/: choose https or http, learn the auth scheme. What an earlier
+ * run learnt of the host (state.c) spares it: with the scheme and the
+ * challenge remembered, no request is sent (unless opts.fresh), and the
+ * first request that finds them stale (a token request that fails, a
+ * transport error, a 400) asks GET /v2/ after all; a 401 that names
+ * another realm is learnt as any 401 is. With only the scheme, the ping
+ * goes straight to it. Whatever a ping or a 401 teaches is saved for the
+ * next run.
+ */
 int bp_registry__ping(bp_registry *r);
 
 /* 0 and *size when repo has the blob; BP_ENOTFOUND when not. */
