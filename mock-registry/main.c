@@ -49,6 +49,7 @@ enum opt_id {
 	O_TAGS_PAGE,
 	O_NO_DELETE,
 	O_MONOLITHIC_POST,
+	O_RATELIMIT,
 	O_HELP
 };
 
@@ -188,6 +189,13 @@ static const struct option_def options[] = {
 	  "new empty session's Location, the body read and dropped\n"
 	  "(as docker-registry 2.8); lie 201 Created with\n"
 	  "Docker-Content-Digest, nothing stored" },
+	{ O_RATELIMIT, "ratelimit", "LIMIT:WINDOW",
+	  "count manifest GETs as Docker Hub does: LIMIT a window\n"
+	  "of WINDOW seconds (from the first GET counted); every\n"
+	  "manifest GET and HEAD answer states ratelimit-limit\n"
+	  "LIMIT;w=WINDOW and ratelimit-remaining N;w=WINDOW, a\n"
+	  "HEAD counts nothing, a GET past the limit gets 429\n"
+	  "TOOMANYREQUESTS (no Retry-After, as Docker Hub)" },
 	{ O_HELP, "help", NULL, "print this help and exit" },
 };
 
@@ -466,6 +474,8 @@ static int apply(struct mock_config *c, enum opt_id id, const char *v)
 		else
 			return -1;
 		return 0;
+	case O_RATELIMIT:
+		return mock_ratelimit_parse(v, c);
 	case O_HELP:
 		return 0;
 	}
@@ -621,6 +631,7 @@ int main(int argc, char **argv)
 	srv.cfg.cut_upload_after = -1;
 	srv.cfg.cut_download_after = -1;
 	srv.cfg.max_body = -1;
+	srv.cfg.ratelimit_limit = -1;
 	rc = parse_args(&srv.cfg, argc, argv);
 	if (rc == 0)
 		rc = run(&srv);

@@ -156,6 +156,30 @@ int bp_registry__link_next(const char *base, const char *link, char **out);
 int bp_registry__manifest_delete(bp_registry *r, const char *repo, const char *digest);
 
 /*
+ * What a registry said of its rate limit, as Docker Hub says it on the
+ * answers to manifest requests (RateLimit-Limit: 100;w=21600,
+ * RateLimit-Remaining: 76;w=21600): a GET of a manifest counts against
+ * it, a HEAD does not.
+ */
+typedef struct {
+	int64_t limit;	   /* requests a window allows; -1 when not said */
+	int64_t remaining; /* requests left in it */
+	int64_t window;	   /* its length in seconds; -1 when not said */
+	uint64_t seen;	   /* answers that carried it so far: 0 when none has */
+} bp_ratelimit;
+
+/* The rate limit r's latest answer that carried one gave, into *out; see bp_ratelimit. */
+void bp_registry__ratelimit(bp_registry *r, bp_ratelimit *out);
+
+/*
+ * A RateLimit-Limit or RateLimit-Remaining value: its first count ("76"
+ * of "76;w=21600", or of "76, 100;w=60" when it lists several quotas)
+ * into *count, and that quota's w= into *window (-1 without one). 0, or -1
+ * when value does not start with a count.
+ */
+int bp_registry__parse_ratelimit(const char *value, int64_t *count, int64_t *window);
+
+/*
  * After a ping: check the credentials as a push would authenticate. BP_EAUTH
  * when refused. *refresh gets a refresh token when the token service
  * issued one (store it instead of the password), else NULL.

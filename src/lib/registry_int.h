@@ -68,6 +68,7 @@ struct bp_registry {
 
 	bp_registry_seam seam; /* unit tests: the network replaced; send NULL otherwise */
 	bp_retry retry;        /* from opts, with the seam's sleep; the auth handle's too */
+	bp_ratelimit ratelimit; /* the latest an answer said, under lock */
 };
 
 /* ---- the handle (registry.c) ---- */

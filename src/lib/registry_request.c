@@ -99,6 +99,73 @@ int bp_registry__error_code_is(const bp_http_response *resp, const char *code)
 	return yes;
 }
 
+/* See registry.h. */
+int bp_registry__parse_ratelimit(const char *value, int64_t *count, int64_t *window)
+{
+	const char *p = value, *end;
+	int64_t n = 0;
+
+	*count = *window = -1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (n > (INT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	*count = n;
+	/* the parameters of this quota run to the next ',' */
+	end = strchr(p, ',');
+	if (!end)
+		end = p + strlen(p);
+	while ((p = memchr(p, ';', (size_t)(end - p)))) {
+		int64_t w = 0;
+
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if ((*p != 'w' && *p != 'W') || p[1] != '=')
+			continue;
+		for (p += 2; p < end && isdigit((unsigned char)*p) && w <= (INT64_MAX - 9) / 10;
+		     p++)
+			w = w * 10 + (*p - '0');
+		*window = w;
+		break;
+	}
+	return 0;
+}
+
+/* Keep the rate limit an answer states, when it states one. */
+static void note_ratelimit(bp_registry *r, const bp_http_response *resp)
+{
+	int64_t limit = -1, remaining, window = -1, w;
+
+	if (!resp->ratelimit_remaining ||
+	    bp_registry__parse_ratelimit(resp->ratelimit_remaining, &remaining, &window) < 0)
+		return;
+	if (resp->ratelimit_limit &&
+	    bp_registry__parse_ratelimit(resp->ratelimit_limit, &limit, &w) == 0 && window < 0)
+		window = w;
+	pthread_mutex_lock(&r->lock);
+	r->ratelimit.limit = limit;
+	r->ratelimit.remaining = remaining;
+	r->ratelimit.window = window;
+	r->ratelimit.seen++;
+	pthread_mutex_unlock(&r->lock);
+	bp_registry__dbg(r, "rate limit: %lld left of %lld per %llds", (long long)remaining,
+			 (long long)limit, (long long)window);
+}
+
+/* See registry.h. */
+void bp_registry__ratelimit(bp_registry *r, bp_ratelimit *out)
+{
+	pthread_mutex_lock(&r->lock);
+	*out = r->ratelimit;
+	pthread_mutex_unlock(&r->lock);
+}
+
 /* Counts what a streamed answer delivered, so a retry never repeats bytes. */
 typedef struct {
 	bp_http_write_fn fn;
@@ -183,6 +250,8 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 		if (req->resp)
 			bp_dynbuf_reset(req->resp);
 		err = bp_registry__perform(r, h, req, resp);
+		if (!err)
+			note_ratelimit(r, resp);
 		if (authz) {
 			explicit_bzero(authz, strlen(authz));
 			free(authz);
