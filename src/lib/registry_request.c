@@ -128,6 +128,7 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 	counted_sink sink = { req->write_fn, req->write_payload, 0 };
 	bp_http *h = NULL;
 	char *authz = NULL;
+	char lost[512] = "";
 	int auth_tries = 0, retries = 0, err;
 	int replayable = strcmp(req->method, "PATCH") != 0;
 
@@ -154,6 +155,18 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 			authz = NULL;
 		}
 		req->authorization = NULL;
+		/*
+		 * A PUT whose answer was lost may have been done: the upload
+		 * session it closed is gone, and the 404 its replay gets says
+		 * nothing of the blob. The caller gets the lost answer's error,
+		 * and finds out what the registry holds.
+		 */
+		if (!err && lost[0] && resp->status == 404 && strcmp(req->method, "PUT") == 0) {
+			err = bp_error_set(BP_ENET, "%s", lost);
+			break;
+		}
+		if (err == BP_ENET)
+			snprintf(lost, sizeof(lost), "%s", bp_error_last());
 		if (replayable && sink.delivered == 0 && bp_retry__should(&r->retry, req->method, err, resp, retries)) {
 			retries++;
 			continue;
