@@ -378,6 +378,7 @@ static int on_seek(void *p, curl_off_t off, int origin)
 		return CURL_SEEKFUNC_CANTSEEK;
 	}
 	x->sent = 0;
+	x->rewound = 1;
 	return CURL_SEEKFUNC_OK;
 }
 
@@ -899,6 +900,7 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 		rc = mux ? bp_mux__perform(mux, c, &x) : curl_easy_perform(c);
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
 		resp->status = st;
+		resp->resent = x.rewound;
 		/*
 		 * A host whose HTTP/2 broke is given up on; the request goes
 		 * again at once, on HTTP/1.1, when nothing of it can have taken
@@ -916,6 +918,7 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 		x.sent = 0;
 		x.seen = 0;
 		x.resumed = 0;
+		x.rewound = 0;
 		h->errbuf[0] = '\0';
 		curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 		curl_easy_setopt(c, CURLOPT_PIPEWAIT, 0L);

@@ -122,6 +122,12 @@ typedef struct {
 	size_t nwww_authenticate;
 	bp_dynbuf err_body;          /* body of a non-2xx answer, capped at 64 KiB */
 	int body_over_cap;           /* a 2xx body outgrew req->resp: the transfer was cut */
+	/*
+	 * libcurl sent the request again on a new connection, the one it
+	 * went on having died before any answer: the server may have done
+	 * it once already, and this answer is to the second.
+	 */
+	int resent;
 } bp_http_response;
 
 int bp_http__new(bp_http **out, const bp_http_options *opts);

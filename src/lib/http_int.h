@@ -42,14 +42,15 @@ typedef struct {
 	const bp_http_request *req;
 	bp_http_response *resp;
 	CURL *curl;
-	int to_body;       /* 2xx: body goes to the request's sink */
-	int cb_error;      /* error code a callback returned */
+	int to_body;	   /* 2xx: body goes to the request's sink */
+	int cb_error;	   /* error code a callback returned */
 	int rewind_failed; /* the connection died after part of a stream was sent */
+	int rewound;	   /* ... and the body went again from its start */
 	int64_t sent;
 	int64_t delivered; /* body bytes handed to the request's sink */
-	int seen;          /* the connection of the first answer was looked at */
-	int new_conn;      /* this transfer opened a connection */
-	int resumed;       /* ... whose TLS handshake resumed a session */
+	int seen;	   /* the connection of the first answer was looked at */
+	int new_conn;	   /* this transfer opened a connection */
+	int resumed;	   /* ... whose TLS handshake resumed a session */
 } xfer;
 
 /* Where the body bytes of x go now: 1 the request's sink, 2 the error body. */
@@ -86,7 +87,7 @@ long bp_mux__pauses(bp_mux *m);
 /* What is known of one origin (scheme://host:port) a share reached. */
 typedef struct {
 	char *origin;
-	int h1_only;       /* it reset HTTP/2 streams: HTTP/1.1 from then on */
+	int h1_only; /* it reset HTTP/2 streams: HTTP/1.1 from then on */
 	long requests;
 	long connections;
 	long h2_connections;

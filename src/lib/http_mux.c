@@ -40,7 +40,7 @@ typedef struct mux_xfer {
 	int failed; /* the sink failed: the rest of the body is not wanted */
 	int nomem;
 	CURLcode rc;
-	char *in;   /* filled by the thread */
+	char *in; /* filled by the thread */
 	size_t in_len, in_cap;
 } mux_xfer;
 

@@ -157,10 +157,14 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 		req->authorization = NULL;
 		/*
 		 * A PUT whose answer was lost may have been done: the upload
-		 * session it closed is gone, and the 404 its replay gets says
-		 * nothing of the blob. The caller gets the lost answer's error,
-		 * and finds out what the registry holds.
+		 * session it closed is gone, and the 404 its replay gets (ours,
+		 * or libcurl's on a new connection) says nothing of the blob.
+		 * The caller gets the lost answer's error, and finds out what
+		 * the registry holds.
 		 */
+		if (!err && resp->resent && !lost[0])
+			snprintf(lost, sizeof(lost), "%s: connection closed before the answer came",
+				 req->url);
 		if (!err && lost[0] && resp->status == 404 && strcmp(req->method, "PUT") == 0) {
 			err = bp_error_set(BP_ENET, "%s", lost);
 			break;
