@@ -773,8 +773,11 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 	xfer x;
 	CURLcode rc;
 	size_t i;
-	int err = 0;
+	int spent = 0, err = 0;
 
+	/* a handle given up after a transfer that left bytes in it */
+	if (!c && !(c = h->curl = curl_easy_init()))
+		return bp_error_set(BP_ENOMEM, "out of memory");
 	memset(&x, 0, sizeof(x));
 	x.req = req;
 	x.resp = resp;
@@ -897,7 +900,7 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 	for (;;) {
 		long st = 0;
 
-		rc = mux ? bp_mux__perform(mux, c, &x) : curl_easy_perform(c);
+		rc = mux ? bp_mux__perform(mux, c, &x, &spent) : curl_easy_perform(c);
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
 		resp->status = st;
 		resp->resent = x.rewound;
@@ -908,8 +911,8 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 		 * and it is not a PATCH (whose upload asks where it stands
 		 * instead). Its body is in memory: it went to the multi handle.
 		 */
-		if (!share_note(h, &x, origin, rc, mux != NULL) || x.cb_error || h->ctx_error ||
-		    resp->status || x.delivered || strcmp(method, "PATCH") == 0)
+		if (!share_note(h, &x, origin, rc, mux != NULL) || spent || x.cb_error ||
+		    h->ctx_error || resp->status || x.delivered || strcmp(method, "PATCH") == 0)
 			break;
 		mux = NULL;
 		response_reset(resp);
@@ -945,6 +948,10 @@ done:
 	}
 	free(body);
 	free(origin);
+	if (spent) {
+		curl_easy_cleanup(c);
+		h->curl = curl_easy_init();
+	}
 	return err;
 }
 

@@ -77,9 +77,10 @@ void bp_mux__free(bp_mux *m);
  * callbacks run on m's thread (they touch only x and memory); the body
  * bytes for the request's sink come back here, to bp_http__body_sink on
  * the calling thread, while the transfer pauses when they are not taken
- * fast enough.
+ * fast enough. *spent becomes 1 when curl must not carry another transfer:
+ * one paused or abandoned may have left bytes of its answer in it.
  */
-CURLcode bp_mux__perform(bp_mux *m, CURL *curl, xfer *x);
+CURLcode bp_mux__perform(bp_mux *m, CURL *curl, xfer *x, int *spent);
 
 /* Times a transfer of m paused for its reader. */
 long bp_mux__pauses(bp_mux *m);

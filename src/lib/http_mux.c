@@ -37,6 +37,7 @@ typedef struct mux_xfer {
 	int want;
 	int done;   /* set by the thread alone; the worker may then leave */
 	int paused; /* the thread refused bytes: they come again once unpaused */
+	int ever_paused;
 	int failed; /* the sink failed: the rest of the body is not wanted */
 	int nomem;
 	CURLcode rc;
@@ -117,6 +118,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
 	}
 	if (t->in_len && t->in_len + len > BUF_MAX) {
 		t->paused = 1;
+		t->ever_paused = 1;
 		m->pauses++;
 		pthread_mutex_unlock(&m->lock);
 		return CURL_WRITEFUNC_PAUSE;
@@ -258,7 +260,7 @@ long bp_mux__pauses(bp_mux *m)
 }
 
 /* See http_int.h. */
-CURLcode bp_mux__perform(bp_mux *m, CURL *curl, xfer *x)
+CURLcode bp_mux__perform(bp_mux *m, CURL *curl, xfer *x, int *spent)
 {
 	mux_xfer t;
 	char *out = NULL;
@@ -321,6 +323,8 @@ CURLcode bp_mux__perform(bp_mux *m, CURL *curl, xfer *x)
 	rc = t.rc;
 	if (t.nomem && !x->cb_error)
 		x->cb_error = bp_error_set(BP_ENOMEM, "out of memory");
+	/* libcurl keeps what a paused transfer was not given, even past its end */
+	*spent = t.ever_paused || t.failed || t.nomem;
 	pthread_mutex_unlock(&m->lock);
 	free(t.in);
 	free(out);

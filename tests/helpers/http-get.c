@@ -6,10 +6,13 @@
  * STATUS URL" for each body, then one line of what the share did:
  * "requests=N connections=N h2=N resumed=N pauses=N multiplexed=N".
  *
- *   http-get [--jobs N] [--slow] [--size-hint BYTES] [--no-verify] URL...
+ *   http-get [--jobs N] [--slow] [--fail-after BYTES] [--size-hint BYTES]
+ *            [--no-verify] URL...
  *
  * --slow: the sink takes a millisecond a call, as a slow disk would, so a
  * transfer on the multi handle outruns it and must wait for it.
+ * --fail-after: the sink of the first URL fails once it has BYTES (as a
+ * full disk would): that transfer is abandoned, the others go on.
  * --size-hint: the size_hint of every request (a blob's descriptor size).
  * Exit 0 when every URL answered 200, 1 otherwise.
  */
@@ -31,6 +34,7 @@ typedef struct {
 	int n;
 	int next;
 	int slow;
+	int64_t fail_after; /* -1: never */
 	int verify;
 	int64_t size_hint;
 	char (*lines)[1200];
@@ -43,6 +47,7 @@ typedef struct {
 	bp_hasher *h;
 	int64_t size;
 	int slow;
+	int64_t fail_after;
 } sink;
 
 static int on_data(const void *data, size_t len, void *p)
@@ -54,6 +59,8 @@ static int on_data(const void *data, size_t len, void *p)
 
 		nanosleep(&ts, NULL);
 	}
+	if (s->fail_after >= 0 && s->size + (int64_t)len > s->fail_after)
+		return bp_error_set(BP_EIO, "sink full after %lld bytes", (long long)s->size);
 	bp_hasher_update(s->h, data, len);
 	s->size += (int64_t)len;
 	return 0;
@@ -78,7 +85,7 @@ static void *worker(void *p)
 		bp_http_request req = BP_HTTP_REQUEST_INIT;
 		bp_http_response resp = { 0 };
 		char digest[BP_DIGEST_MAX] = "-";
-		sink s = { NULL, 0, r->slow };
+		sink s = { NULL, 0, r->slow, -1 };
 		int err;
 
 		pthread_mutex_lock(&r->lock);
@@ -88,6 +95,8 @@ static void *worker(void *p)
 			break;
 		if (bp_hasher_new(&s.h))
 			break;
+		if (i == 0)
+			s.fail_after = r->fail_after;
 		req.url = r->urls[i];
 		req.size_hint = r->size_hint;
 		req.write_fn = on_data;
@@ -123,6 +132,7 @@ int main(int argc, char **argv)
 
 	memset(&r, 0, sizeof(r));
 	r.verify = 1;
+	r.fail_after = -1;
 	for (i = 1; i < argc && bp_strprefix(argv[i], "--"); i++) {
 		if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc &&
 		    bp_parse_int64(argv[i + 1], 1, JOBS_MAX, &v) == 0) {
@@ -131,6 +141,10 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--size-hint") == 0 && i + 1 < argc &&
 			   bp_parse_int64(argv[i + 1], 0, INT64_MAX, &v) == 0) {
 			r.size_hint = v;
+			i++;
+		} else if (strcmp(argv[i], "--fail-after") == 0 && i + 1 < argc &&
+			   bp_parse_int64(argv[i + 1], 0, INT64_MAX, &v) == 0) {
+			r.fail_after = v;
 			i++;
 		} else if (strcmp(argv[i], "--slow") == 0) {
 			r.slow = 1;
@@ -144,8 +158,8 @@ int main(int argc, char **argv)
 	r.urls = argv + i;
 	r.n = argc - i;
 	if (!r.n || !(r.lines = calloc((size_t)r.n, sizeof(*r.lines)))) {
-		fprintf(stderr, "usage: http-get [--jobs N] [--slow] [--size-hint BYTES] "
-				"[--no-verify] URL...\n");
+		fprintf(stderr, "usage: http-get [--jobs N] [--slow] [--fail-after BYTES] "
+				"[--size-hint BYTES] [--no-verify] URL...\n");
 		return 2;
 	}
 	if (bp_http__share_new(&r.share, &so)) {

@@ -215,7 +215,17 @@ test_expect_success H2PROXY 'downloads that outrun their reader wait for it on t
 	tail -1 got >stats &&
 	test_grep "^requests=[0-9]* connections=1 h2=1 resumed=0 pauses=[1-9][0-9]* multiplexed=" stats &&
 	proxy_settled &&
-	test "$(h2_conns)" = 1
+	test "$(h2_conns)" = 1 &&
+	: >"$PLOG" &&
+	tac urls >urls-back &&
+	test_expect_code 1 "$HTTP_GET" --jobs 3 --slow --fail-after 300000 $(cat urls-back) >got &&
+	head -1 got >first &&
+	test_grep -x "error sink full after [0-9]* bytes $(head -1 urls-back)" first &&
+	tac want | sed 1d >want-rest &&
+	sed -n "2,$(wc -l <urls)p" got >got-rest &&
+	test_cmp want-rest got-rest &&
+	tail -1 got >stats &&
+	test_grep "^requests=[0-9]* connections=1 h2=1 " stats
 '
 
 # distribution 2.8 over TLS, as t88 runs it: HTTP/2 by ALPN
