@@ -226,8 +226,8 @@ static int stream_send(bp_client *c, bp_dest *dst, bp_blob_step *b, void *payloa
 	/* a download cut off goes on from where it stopped: the upload never saw a gap */
 	for (tries = 0;; tries++) {
 		have = s->got;
-		err = bp_registry__blob_get(x->src, bp_reference_path(x->sref), d->digest, have,
-					    copy_sink_write, s);
+		err = bp_registry__blob_get(x->src, bp_reference_path(x->sref), d->digest, d->size,
+					    have, copy_sink_write, s);
 		if (err != BP_ENET || s->dst_failed || have >= d->size ||
 		    tries >= c->opts.retries || s->got == have)
 			break;

@@ -63,7 +63,7 @@ static int fetch_config(bp_registry *reg, const char *repo, const bp_descriptor 
 				    "config %s is %" PRId64 " bytes, more than "
 				    "the %d this reads",
 				    d->digest, d->size, CONFIG_MAX);
-	if ((err = bp_registry__blob_get(reg, repo, d->digest, 0, config_write, &s)))
+	if ((err = bp_registry__blob_get(reg, repo, d->digest, d->size, 0, config_write, &s)))
 		goto done;
 	if ((int64_t)s.buf.len != d->size) {
 		err = bp_error_set(BP_EINTEGRITY,

@@ -68,7 +68,7 @@ static int download(bp_client *c, pull_ctx *x, sink *s)
 		/* all there from an earlier run: commit will tell whether it is right */
 		if (have > 0 && have >= d->size)
 			return 0;
-		err = bp_registry__blob_get(x->reg, x->repo, d->digest, have, sink_write, s);
+		err = bp_registry__blob_get(x->reg, x->repo, d->digest, d->size, have, sink_write, s);
 		if (err != BP_ENET || tries >= c->opts.retries || bp_oci_writer_count(s->w) == have)
 			return err;
 		bp_client__debug(c, "blob %s: cut off at byte %lld, resuming", d->digest,

@@ -53,6 +53,7 @@ int bp_registry__new(bp_registry **out, const char *domain, const bp_credentials
 		     const bp_registry_options *opts)
 {
 	bp_registry *r = calloc(1, sizeof(*r));
+	bp_http_share_options share_opts = { 0 };
 	int err;
 
 	if (!r)
@@ -75,6 +76,15 @@ int bp_registry__new(bp_registry **out, const char *domain, const bp_credentials
 		bp_registry__free(r);
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	}
+	/* one share for the pool: TLS sessions, and one HTTP/2 connection per host */
+	share_opts.say = opts->retry_cb;
+	share_opts.log_cb = opts->debug ? opts->log_cb : NULL;
+	share_opts.payload = opts->payload;
+	if ((err = bp_http__share_new(&r->share, &share_opts))) {
+		bp_registry__free(r);
+		return err;
+	}
+	r->http_opts.share = r->share;
 	err = bp_auth__new(&r->auth, domain, creds, &r->retry, opts->debug ? opts->log_cb : NULL,
 			   opts->payload);
 	if (err) {
@@ -94,6 +104,8 @@ void bp_registry__free(bp_registry *r)
 		return;
 	for (i = 0; i < r->npool; i++)
 		bp_http__free(r->pool[i]);
+	/* after every handle that used it */
+	bp_http__share_free(r->share);
 	bp_auth__free(r->auth);
 	free(r->domain);
 	free(r->host);

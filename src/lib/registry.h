@@ -64,10 +64,12 @@ int bp_registry__blob_mount(bp_registry *r, const char *repo, const char *digest
 /*
  * Stream the blob from byte offset on to write_fn (redirects followed,
  * credential not forwarded). With offset > 0 a Range is asked for; a
- * registry that ignores it costs a download, not a wrong byte.
+ * registry that ignores it costs a download, not a wrong byte. size is the
+ * blob's as its descriptor says (-1: not known): a large blob comes on a
+ * connection of its own, not on the one the other requests share.
  */
-int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest, int64_t offset,
-			  bp_http_write_fn write_fn, void *payload);
+int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest, int64_t size,
+			  int64_t offset, bp_http_write_fn write_fn, void *payload);
 
 typedef struct {
 	const char *session;    /* an upload session already open (a refused mount's), or NULL */

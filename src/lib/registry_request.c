@@ -223,6 +223,7 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 	counted_sink sink = { req->write_fn, req->write_payload, 0 };
 	bp_http *h = NULL;
 	char *authz = NULL;
+	char lost[512] = "";
 	int auth_tries = 0, retries = 0, rechecked = 0, err;
 	/* a chunk (a PATCH, or a PUT with the last one) resumes where the registry stands */
 	int replayable = strcmp(req->method, "PATCH") != 0 && !has_content_range(req);
@@ -258,6 +259,22 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 			authz = NULL;
 		}
 		req->authorization = NULL;
+		/*
+		 * A PUT whose answer was lost may have been done: the upload
+		 * session it closed is gone, and the 404 its replay gets (ours,
+		 * or libcurl's on a new connection) says nothing of the blob.
+		 * The caller gets the lost answer's error, and finds out what
+		 * the registry holds.
+		 */
+		if (!err && resp->resent && !lost[0])
+			snprintf(lost, sizeof(lost), "%s: connection closed before the answer came",
+				 req->url);
+		if (!err && lost[0] && resp->status == 404 && strcmp(req->method, "PUT") == 0) {
+			err = bp_error_set(BP_ENET, "%s", lost);
+			break;
+		}
+		if (err == BP_ENET)
+			snprintf(lost, sizeof(lost), "%s", bp_error_last());
 		if (!rechecked && sink.delivered == 0 && stale_sign(r, 0, err, resp)) {
 			rechecked = 1;
 			if (bp_registry__recheck(r, h)) {

@@ -164,6 +164,8 @@ test_have_prereq() {
 		case $p in
 		SKOPEO) command -v skopeo >/dev/null 2>&1 || return 1 ;;
 		REGISTRY) command -v docker-registry >/dev/null 2>&1 || return 1 ;;
+		# Debian's python3 with python3-h2, for tests/integration/h2-proxy
+		H2PROXY) /usr/bin/python3 -c 'import h2' >/dev/null 2>&1 || return 1 ;;
 		HTPASSWD) command -v htpasswd >/dev/null 2>&1 || return 1 ;;
 		KEYRING)
 			command -v gnome-keyring-daemon >/dev/null 2>&1 &&
