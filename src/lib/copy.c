@@ -370,7 +370,8 @@ static int copy_manifest(bp_client *c, copy_ctx *x, const char *ref, int by_dige
 			err = BP_ENOMEM;
 			goto done;
 		}
-		if ((err = bp_jobs__run(c, jobs, n, copy_blob)))
+		if ((err = bp_jobs__run_wide(c, jobs, n, copy_blob,
+					     bp_registry__multiplexed(x->dst.reg))))
 			goto done;
 	}
 	/* the destination must have stored exactly the source's bytes */

@@ -668,7 +668,8 @@ static share_origin *share_find(bp_http_share *s, const char *origin)
 /*
  * The multi handle the request goes through, started on first use; NULL
  * for the handle's own connection: no share, plain http, a TLS probe, a
- * large or streamed body, a host given up on for HTTP/1.1.
+ * large or streamed body, a host given up on for HTTP/1.1 or that speaks
+ * only that.
  */
 static bp_mux *route(bp_http *h, const bp_http_request *req, const char *origin, int send_body)
 {
@@ -687,7 +688,12 @@ static bp_mux *route(bp_http *h, const bp_http_request *req, const char *origin,
 		return NULL;
 	pthread_mutex_lock(&s->lock);
 	o = share_find(s, origin);
-	if (o && !o->h1_only) {
+	/*
+	 * A host that answered over HTTP/1.1 only gets the handles' own
+	 * kept-alive connections, one per worker, as plain http does: the
+	 * multi handle's two would make its requests wait in line.
+	 */
+	if (o && !o->h1_only && !(o->mux_connections > 0 && o->mux_h2 == 0)) {
 		if (!s->mux && !s->mux_failed && bp_mux__new(&s->mux)) {
 			/* no thread: every request on its own handle, as without a share */
 			s->mux_failed = 1;
@@ -724,6 +730,11 @@ static int share_note(bp_http *h, const xfer *x, const char *origin, CURLcode rc
 		o->connections += conns;
 		if (conns && ver == CURL_HTTP_VERSION_2_0)
 			o->h2_connections += conns;
+		if (muxed) {
+			o->mux_connections += conns;
+			if (conns && ver == CURL_HTTP_VERSION_2_0)
+				o->mux_h2 += conns;
+		}
 		if (conns && x->resumed)
 			o->tls_resumed++;
 		if (muxed && h2_broken(rc, h->errbuf)) {

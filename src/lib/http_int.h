@@ -93,6 +93,8 @@ typedef struct {
 	long connections;
 	long h2_connections;
 	long tls_resumed;
+	long mux_connections; /* opened by the multi handle, */
+	long mux_h2;	      /* and of them HTTP/2 */
 } share_origin;
 
 struct bp_http_share {

@@ -136,7 +136,7 @@ static int pull_image(bp_client *c, pull_ctx *x, const bp_manifest *m, const cha
 
 	if (!(jobs = bp_steps__image_jobs(m, x, &n)))
 		return BP_ENOMEM;
-	if (!(err = bp_jobs__run(c, jobs, n, pull_blob)))
+	if (!(err = bp_jobs__run_wide(c, jobs, n, pull_blob, bp_registry__multiplexed(x->reg))))
 		err = bp_oci_blob_put(x->oci, digest, bytes, len);
 	free(jobs);
 	return err;

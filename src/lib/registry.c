@@ -117,6 +117,17 @@ void bp_registry__free(bp_registry *r)
 	free(r);
 }
 
+/* Requests on one HTTP/2 connection; see registry.h. */
+int bp_registry__multiplexed(bp_registry *r)
+{
+	bp_http_share_stats st;
+
+	if (!r->share)
+		return 0;
+	bp_http__share_stats(r->share, &st);
+	return st.h2_connections > 0;
+}
+
 /* A pooled connection, or a new one: each is used by one thread at a time. */
 int bp_registry__conn_get(bp_registry *r, bp_http **h)
 {

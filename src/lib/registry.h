@@ -47,6 +47,12 @@ void bp_registry__free(bp_registry *r);
  */
 int bp_registry__ping(bp_registry *r);
 
+/*
+ * 1 once r's requests share an HTTP/2 connection (many streams at once
+ * cost no connection each), else 0.
+ */
+int bp_registry__multiplexed(bp_registry *r);
+
 /* 0 and *size when repo has the blob; BP_ENOTFOUND when not. */
 int bp_registry__blob_exists(bp_registry *r, const char *repo, const char *digest,
 			     int64_t *size);

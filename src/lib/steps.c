@@ -197,7 +197,7 @@ int bp_steps__blobs_check(bp_client *c, bp_dest *d, const job *jobs, size_t n, c
 		found[i] = 0;
 	}
 	x.heads = heads;
-	err = bp_jobs__run(c, heads, n, check_one);
+	err = bp_jobs__run_wide(c, heads, n, check_one, bp_registry__multiplexed(d->reg));
 	free(heads);
 	return err;
 }

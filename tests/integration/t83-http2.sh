@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Connections over TLS: a registry that speaks HTTP/2 gets every request of a run on one
-# connection, many streams at once; a body over 1 MiB goes on a connection of its own in
-# HTTP/1.1, resuming the TLS session; a host without HTTP/2 gets a few kept-alive HTTP/1.1
-# connections. The bad input: a host that resets its HTTP/2 streams (HTTP/1.1 from then on,
+# connection, many streams at once (a second opens past 16 streams at once: Go's servers let
+# 1 MiB of request bodies be in flight per connection); a body over 1 MiB goes on a connection
+# of its own in HTTP/1.1, resuming the TLS session; a host without HTTP/2 gets kept-alive
+# HTTP/1.1 connections, one per request in flight. The bad input: a host that resets its HTTP/2 streams (HTTP/1.1 from then on,
 # said once) and a GOAWAY in the middle of a push (what was in flight goes again, the image
 # ends intact; libcurl may open more than one new connection while the old one dies).
 # Connections are counted on the server's side: tests/integration/h2-proxy, a TLS front of
@@ -98,12 +99,12 @@ mock_holds() {
 	done
 }
 
-test_expect_success H2PROXY 'every request of a push and of a pull on one HTTP/2 connection, many streams at once' '
+test_expect_success H2PROXY 'every request of a push and of a pull on at most two HTTP/2 connections, many streams at once' '
 	start_h2_proxy &&
 	mark=$(log_mark) &&
 	push >out 2>err &&
 	proxy_settled &&
-	test "$(h2_conns)" = 1 &&
+	test "$(h2_conns)" -ge 1 && test "$(h2_conns)" -le 2 &&
 	test "$(h1_conns)" = 0 &&
 	test "$(streams)" = "$(log_since "$mark" | wc -l)" &&
 	test "$(streams)" -ge 120 &&
@@ -113,7 +114,7 @@ test_expect_success H2PROXY 'every request of a push and of a pull on one HTTP/2
 	pull >pull.out 2>pull.err &&
 	proxy_settled &&
 	test_same_image "$IMG" pulled latest "$DIGEST" &&
-	test "$(h2_conns)" = 1 &&
+	test "$(h2_conns)" -ge 1 && test "$(h2_conns)" -le 2 &&
 	test "$(h1_conns)" = 0
 '
 
@@ -141,15 +142,15 @@ test_expect_success H2PROXY 'a body over 1 MiB goes on a connection of its own, 
 	test_line_count -ge 1 resumed
 '
 
-test_expect_success H2PROXY 'a TLS host without HTTP/2: a few kept-alive HTTP/1.1 connections carry the push' '
+test_expect_success H2PROXY 'a TLS host without HTTP/2: kept-alive HTTP/1.1 connections, one per request in flight' '
 	start_h2_proxy --no-h2 &&
 	mark=$(log_mark) &&
-	# 40 small blobs go 16 at once (4 x --jobs); the pool keeps at most 8 connections to a host
+	# 40 small blobs go 16 at once (4 x --jobs): a connection each, and the first request
 	push --jobs 4 >out 2>err &&
 	proxy_settled &&
 	test "$(h2_conns)" = 0 &&
 	test "$(h1_conns)" -ge 1 &&
-	test "$(h1_conns)" -le 8 &&
+	test "$(h1_conns)" -le 17 &&
 	test "$(log_since "$mark" | wc -l)" -ge 120 &&
 	mock_holds "$IMG"
 '
@@ -231,7 +232,7 @@ test_expect_success H2PROXY 'downloads that outrun their reader wait for it on t
 '
 
 # distribution 2.8 over TLS, as t88 runs it: HTTP/2 by ALPN
-test_expect_success REGISTRY 'distribution over TLS: a push and a pull of 40 layers on one HTTP/2 connection' '
+test_expect_success REGISTRY 'distribution over TLS: a push and a pull of 40 layers on at most two HTTP/2 connections' '
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout key.pem \
 		-out cert.pem >/dev/null 2>&1 &&
@@ -246,7 +247,7 @@ test_expect_success REGISTRY 'distribution over TLS: a push and a pull of 40 lay
 		>out 2>err &&
 	grep "^debug: connections to https://$REG: " err >conns &&
 	test_line_count = 1 conns &&
-	test_grep ": [12] (1 HTTP/2, [0-9]* TLS resumed) for [0-9]* requests$" conns &&
+	test_grep ": [123] ([12] HTTP/2, [0-9]* TLS resumed) for [0-9]* requests$" conns &&
 	for d in $(image_blobs "$IMG"); do
 		test "$(sha256_of "$(blob_path_registry "$d")")" = "$d" || exit 1
 	done &&
@@ -255,7 +256,7 @@ test_expect_success REGISTRY 'distribution over TLS: a push and a pull of 40 lay
 		>pull.out 2>pull.err &&
 	test_same_image "$IMG" pulled latest "$DIGEST" &&
 	grep "^debug: connections to https://$REG: " pull.err >conns &&
-	test_grep ": [12] (1 HTTP/2, [0-9]* TLS resumed) for [0-9]* requests$" conns
+	test_grep ": [123] ([12] HTTP/2, [0-9]* TLS resumed) for [0-9]* requests$" conns
 '
 
 test_done
