@@ -317,9 +317,11 @@ static int list_signatures(bp_registry *reg, const char *repo, const char *diges
 		goto done;
 	l->pub.found = 1;
 	if (bp_cosign__manifest_parse(&l->m, f.bytes, f.len)) {
-		err = bp_error_prefix("the manifest at tag %s is no signature manifest",
-				      l->pub.tag);
-		err = bp_error_set(BP_ESIGNATURE, "%s", bp_error_last());
+		char why[512];
+
+		bp_strlcpy(why, bp_error_last(), sizeof(why));
+		err = bp_error_set(BP_ESIGNATURE, "the manifest at tag %s is no signature manifest: %s",
+				   l->pub.tag, why);
 		goto done;
 	}
 	if (l->m.n && (!(l->v = calloc(l->m.n, sizeof(*l->v))) ||
