@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Both hold their key as the first member, which hold() fills. */
 struct bp_sign_key {
 	EVP_PKEY *pkey;
 };
@@ -42,50 +43,67 @@ EVP_PKEY *bp_verify__pkey(const bp_verify_key *k)
 
 /* ---- keys ---- */
 
+/*
+ * A key file's bytes (data, or the file at path when data is NULL) parsed
+ * into *pkey; the file's bytes are wiped. BP_EINVAL naming a file that
+ * cannot be read.
+ */
+static int key_of(EVP_PKEY **pkey, int private, const char *path, const char *data, size_t len,
+		  const char *name, bp_passphrase_cb passphrase, void *payload)
+{
+	char *file = NULL;
+	int err;
+
+	*pkey = NULL;
+	if (!data && bp_read_file(path, BP_COSIGN_KEY_FILE_MAX, &file, &len) < 0) {
+		if (errno == EFBIG)
+			return bp_error_set(BP_EINVAL, "%s: larger than %d KiB, not a key file",
+					    path, BP_COSIGN_KEY_FILE_MAX / 1024);
+		return bp_error_set(BP_EINVAL, "cannot read the key %s: %s", path,
+				    strerror(errno));
+	}
+	err = bp_cosign__key_parse(pkey, private, data ? data : file, len, name, passphrase,
+				   payload);
+	if (file)
+		OPENSSL_cleanse(file, len);
+	free(file);
+	return err;
+}
+
+/* A handle holding pkey (freed when there is no memory for it): a key of either kind. */
+static void *hold(EVP_PKEY *pkey, size_t size)
+{
+	EVP_PKEY **k = calloc(1, size);
+
+	if (!k) {
+		EVP_PKEY_free(pkey);
+		bp_error_set(BP_ENOMEM, "out of memory");
+		return NULL;
+	}
+	*k = pkey;
+	return k;
+}
+
 /* Parse a private key; see sign.h. */
 int bp_sign_key_parse(bp_sign_key **out, const char *data, size_t len, const char *name,
 		      bp_passphrase_cb passphrase, void *payload)
 {
-	EVP_PKEY *pkey = NULL;
-	int err;
+	EVP_PKEY *pkey;
+	int err = key_of(&pkey, 1, NULL, data, len, name, passphrase, payload);
 
-	*out = NULL;
-	if ((err = bp_cosign__key_parse(&pkey, 1, data, len, name, passphrase, payload)))
-		return err;
-	if (!(*out = calloc(1, sizeof(**out)))) {
-		EVP_PKEY_free(pkey);
-		return bp_error_set(BP_ENOMEM, "out of memory");
-	}
-	(*out)->pkey = pkey;
-	return 0;
-}
-
-/* A key file into *data (to wipe and free); BP_EINVAL naming it when it cannot be read. */
-static int read_key_file(const char *path, char **data, size_t *len)
-{
-	if (bp_read_file(path, BP_COSIGN_KEY_FILE_MAX, data, len) == 0)
-		return 0;
-	if (errno == EFBIG)
-		return bp_error_set(BP_EINVAL, "%s: larger than %d KiB, not a key file", path,
-				    BP_COSIGN_KEY_FILE_MAX / 1024);
-	return bp_error_set(BP_EINVAL, "cannot read the key %s: %s", path, strerror(errno));
+	*out = err ? NULL : hold(pkey, sizeof(**out));
+	return err ? err : *out ? 0 : BP_ENOMEM;
 }
 
 /* Load a private key; see sign.h. */
 int bp_sign_key_load(bp_sign_key **out, const char *path, bp_passphrase_cb passphrase,
 		     void *payload)
 {
-	char *data = NULL;
-	size_t len = 0;
-	int err;
+	EVP_PKEY *pkey;
+	int err = key_of(&pkey, 1, path, NULL, 0, path, passphrase, payload);
 
-	*out = NULL;
-	if ((err = read_key_file(path, &data, &len)))
-		return err;
-	err = bp_sign_key_parse(out, data, len, path, passphrase, payload);
-	OPENSSL_cleanse(data, len);
-	free(data);
-	return err;
+	*out = err ? NULL : hold(pkey, sizeof(**out));
+	return err ? err : *out ? 0 : BP_ENOMEM;
 }
 
 void bp_sign_key_free(bp_sign_key *k)
@@ -99,33 +117,21 @@ void bp_sign_key_free(bp_sign_key *k)
 /* Parse a public key; see sign.h. */
 int bp_verify_key_parse(bp_verify_key **out, const char *data, size_t len, const char *name)
 {
-	EVP_PKEY *pkey = NULL;
-	int err;
+	EVP_PKEY *pkey;
+	int err = key_of(&pkey, 0, NULL, data, len, name, NULL, NULL);
 
-	*out = NULL;
-	if ((err = bp_cosign__key_parse(&pkey, 0, data, len, name, NULL, NULL)))
-		return err;
-	if (!(*out = calloc(1, sizeof(**out)))) {
-		EVP_PKEY_free(pkey);
-		return bp_error_set(BP_ENOMEM, "out of memory");
-	}
-	(*out)->pkey = pkey;
-	return 0;
+	*out = err ? NULL : hold(pkey, sizeof(**out));
+	return err ? err : *out ? 0 : BP_ENOMEM;
 }
 
 /* Load a public key; see sign.h. */
 int bp_verify_key_load(bp_verify_key **out, const char *path)
 {
-	char *data = NULL;
-	size_t len = 0;
-	int err;
+	EVP_PKEY *pkey;
+	int err = key_of(&pkey, 0, path, NULL, 0, path, NULL, NULL);
 
-	*out = NULL;
-	if ((err = read_key_file(path, &data, &len)))
-		return err;
-	err = bp_verify_key_parse(out, data, len, path);
-	free(data);
-	return err;
+	*out = err ? NULL : hold(pkey, sizeof(**out));
+	return err ? err : *out ? 0 : BP_ENOMEM;
 }
 
 void bp_verify_key_free(bp_verify_key *k)
