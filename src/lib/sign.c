@@ -59,8 +59,7 @@ static int key_of(EVP_PKEY **pkey, int private, const char *path, const char *da
 		if (errno == EFBIG)
 			return bp_error_set(BP_EINVAL, "%s: larger than %d KiB, not a key file",
 					    path, BP_COSIGN_KEY_FILE_MAX / 1024);
-		return bp_error_set(BP_EINVAL, "cannot read the key %s: %s", path,
-				    strerror(errno));
+		return bp_error_set(BP_EINVAL, "cannot read the key %s: %s", path, strerror(errno));
 	}
 	err = bp_cosign__key_parse(pkey, private, data ? data : file, len, name, passphrase,
 				   payload);
@@ -326,7 +325,8 @@ static int list_signatures(bp_registry *reg, const char *repo, const char *diges
 		char why[512];
 
 		bp_strlcpy(why, bp_error_last(), sizeof(why));
-		err = bp_error_set(BP_ESIGNATURE, "the manifest at tag %s is no signature manifest: %s",
+		err = bp_error_set(BP_ESIGNATURE,
+				   "the manifest at tag %s is no signature manifest: %s",
 				   l->pub.tag, why);
 		goto done;
 	}

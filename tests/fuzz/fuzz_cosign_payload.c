@@ -12,7 +12,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *copy, *image = NULL, *identity = NULL;
 
-	/* an exact-size copy, no NUL: the parser takes (data, len), and refuses what is too large */
+	/* an exact-size copy, no NUL: the parser takes (data, len), and refuses what is too large
+	 */
 	if (size > 2 * BP_COSIGN_PAYLOAD_MAX || !(copy = malloc(size ? size : 1)))
 		return 0;
 	memcpy(copy, data, size);
