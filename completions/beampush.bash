@@ -131,7 +131,8 @@ _beampush()
 			push) _beampush_reply "$cur" --from --digestfile --chunk-size --single-put-max \
 				--compression-level --sign-key -h --help ;;
 			pull) _beampush_reply "$cur" --to --platform --all-platforms --verify-key -h --help ;;
-			copy) _beampush_reply "$cur" --platform --digestfile -h --help ;;
+			copy) _beampush_reply "$cur" --platform --digestfile --all-tags --tags --keep-going \
+				--rate-limit-wait -h --help ;;
 			inspect) _beampush_reply "$cur" --raw --config --format --json --platform --verify-key \
 				-h --help ;;
 			login) _beampush_reply "$cur" -u --username --password-stdin --store -h --help ;;

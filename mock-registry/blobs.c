@@ -584,11 +584,29 @@ static int new_session(struct mock_req *r, char uuid[MOCK_UUID_LEN + 1],
 
 static enum MHD_Result finish_monolithic(struct mock_req *r)
 {
-	char uuid[MOCK_UUID_LEN + 1], detail[128];
+	char uuid[MOCK_UUID_LEN + 1], state[MOCK_TOKEN_LEN + 1], detail[128];
 	unsigned status = body_problem(r, detail, sizeof(detail));
+	const char *hex = mock_valid_digest(mock_query(r, "digest"));
 
+	if (!status && r->srv->cfg.monolithic_post == MOCK_POST_DROP) {
+		/* as distribution 2.8: the body is dropped, the session stays open, empty */
+		bp_strlcpy(uuid, mock_upload_uuid(r->up), sizeof(uuid));
+		truncate_back(r);
+		mock_uploads_state(r->srv->uploads, r->up, state);
+		mock_uploads_release(r->srv->uploads, r->up, 0);
+		r->up = NULL;
+		if (r->body_error)
+			return server_error(r, "cannot drop the body");
+		return reply_session(r, MHD_HTTP_ACCEPTED, uuid, state, 0);
+	}
+	if (!status && r->srv->cfg.monolithic_post == MOCK_POST_LIE) {
+		/* 201 and the digest asked for, nothing kept */
+		bp_strlcpy(uuid, mock_upload_uuid(r->up), sizeof(uuid));
+		drop_session(r, uuid);
+		return reply_blob_created(r, hex);
+	}
 	if (!status)
-		return commit_upload(r, mock_valid_digest(mock_query(r, "digest")));
+		return commit_upload(r, hex);
 	bp_strlcpy(uuid, mock_upload_uuid(r->up), sizeof(uuid));
 	drop_session(r, uuid);
 	return reply_problem(r, status, detail);

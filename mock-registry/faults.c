@@ -74,6 +74,9 @@ const struct mock_fault_kind mock_fault_kinds[] = {
 	  "                         started for it), which serves the upload session\n"
 	  "                         without authorization and answers 400 to any\n"
 	  "                         request carrying Authorization (as for blob GETs)" },
+	{ "tags-endless", MOCK_FAULT_TAGS_ENDLESS,
+	  "tags/list: pages without end, each of new tags e00000001, e00000002, ...\n"
+	  "                         (?n=, --tags-page or 100 a page) and a Link to the next" },
 	{ "retry-after-date", MOCK_FAULT_RETRY_AFTER_DATE,
 	  "--status-fault's RETRY-AFTER is sent as an HTTP date that many seconds ahead" },
 	{ NULL, 0, NULL },
@@ -504,6 +507,57 @@ int mock_status_fault_check(struct mock_req *r, enum MHD_Result *res)
 	}
 	*res = mock_reply(r, hit->status, resp);
 	return 1;
+}
+
+/* LIMIT:WINDOW, both decimals (WINDOW at least 1). */
+int mock_ratelimit_parse(const char *spec, struct mock_config *c)
+{
+	const char *colon = strchr(spec, ':');
+
+	if (!colon ||
+	    parse_field(spec, (size_t)(colon - spec), 0, 1000000, &c->ratelimit_limit) < 0 ||
+	    parse_field(colon + 1, strlen(colon + 1), 1, 366L * 86400, &c->ratelimit_window) < 0)
+		return -1;
+	return 0;
+}
+
+/* A fixed window that starts with the first GET counted, anew once WINDOW seconds passed. */
+int mock_ratelimit_take(struct mock_req *r, int count, long *remaining)
+{
+	struct mock_server *s = r->srv;
+	struct timespec now;
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&faults_lock);
+	if (s->ratelimit_used &&
+	    (double)(now.tv_sec - s->ratelimit_start.tv_sec) +
+			    (double)(now.tv_nsec - s->ratelimit_start.tv_nsec) / 1e9 >=
+		    (double)s->cfg.ratelimit_window)
+		s->ratelimit_used = 0;
+	if (count && s->ratelimit_used >= s->cfg.ratelimit_limit) {
+		rc = -1;
+	} else if (count) {
+		if (s->ratelimit_used++ == 0)
+			s->ratelimit_start = now;
+	}
+	*remaining = s->cfg.ratelimit_limit - s->ratelimit_used;
+	pthread_mutex_unlock(&faults_lock);
+	return rc;
+}
+
+/* Docker Hub's form: "100;w=21600" and "76;w=21600". */
+void mock_ratelimit_headers(struct mock_req *r, struct MHD_Response *resp, long remaining)
+{
+	char v[64];
+
+	if (!resp)
+		return;
+	snprintf(v, sizeof(v), "%ld;w=%ld", r->srv->cfg.ratelimit_limit,
+		 r->srv->cfg.ratelimit_window);
+	MHD_add_response_header(resp, "ratelimit-limit", v);
+	snprintf(v, sizeof(v), "%ld;w=%ld", remaining, r->srv->cfg.ratelimit_window);
+	MHD_add_response_header(resp, "ratelimit-remaining", v);
 }
 
 /* Whether this piece of an upload body crosses --cut-upload-after (claims the one cut). */

@@ -48,6 +48,8 @@ enum opt_id {
 	O_TLS_CLIENT_CA,
 	O_TAGS_PAGE,
 	O_NO_DELETE,
+	O_MONOLITHIC_POST,
+	O_RATELIMIT,
 	O_HELP
 };
 
@@ -180,6 +182,20 @@ static const struct option_def options[] = {
 	  "DELETE of a manifest or a blob answers 405\n"
 	  "{\"errors\":[{\"code\":\"UNSUPPORTED\",...}]}, as\n"
 	  "docker-registry without storage.delete.enabled" },
+	{ O_MONOLITHIC_POST, "monolithic-post", "MODE",
+	  "how POST .../blobs/uploads/?digest= with the whole blob\n"
+	  "as its body is answered: store (default) 201 Created,\n"
+	  "the blob stored (as the OCI spec says); drop 202 with a\n"
+	  "new empty session's Location, the body read and dropped\n"
+	  "(as docker-registry 2.8); lie 201 Created with\n"
+	  "Docker-Content-Digest, nothing stored" },
+	{ O_RATELIMIT, "ratelimit", "LIMIT:WINDOW",
+	  "count manifest GETs as Docker Hub does: LIMIT a window\n"
+	  "of WINDOW seconds (from the first GET counted); every\n"
+	  "manifest GET and HEAD answer states ratelimit-limit\n"
+	  "LIMIT;w=WINDOW and ratelimit-remaining N;w=WINDOW, a\n"
+	  "HEAD counts nothing, a GET past the limit gets 429\n"
+	  "TOOMANYREQUESTS (no Retry-After, as Docker Hub)" },
 	{ O_HELP, "help", NULL, "print this help and exit" },
 };
 
@@ -448,6 +464,18 @@ static int apply(struct mock_config *c, enum opt_id id, const char *v)
 	case O_NO_DELETE:
 		c->no_delete = 1;
 		return 0;
+	case O_MONOLITHIC_POST:
+		if (strcmp(v, "store") == 0)
+			c->monolithic_post = MOCK_POST_STORE;
+		else if (strcmp(v, "drop") == 0)
+			c->monolithic_post = MOCK_POST_DROP;
+		else if (strcmp(v, "lie") == 0)
+			c->monolithic_post = MOCK_POST_LIE;
+		else
+			return -1;
+		return 0;
+	case O_RATELIMIT:
+		return mock_ratelimit_parse(v, c);
 	case O_HELP:
 		return 0;
 	}
@@ -603,6 +631,7 @@ int main(int argc, char **argv)
 	srv.cfg.cut_upload_after = -1;
 	srv.cfg.cut_download_after = -1;
 	srv.cfg.max_body = -1;
+	srv.cfg.ratelimit_limit = -1;
 	rc = parse_args(&srv.cfg, argc, argv);
 	if (rc == 0)
 		rc = run(&srv);

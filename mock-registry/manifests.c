@@ -184,13 +184,22 @@ enum MHD_Result mock_manifest_get(struct mock_req *r)
 	char *type = NULL;
 	struct MHD_Response *resp = NULL;
 	int64_t size = 0;
-	int fd;
+	int fd, limited = r->srv->cfg.ratelimit_limit >= 0;
+	long remaining = 0;
 	enum MHD_Result res;
 
 	if (bad_reference(r, &res))
 		return res;
 	if (resolve(r, hex) < 0 || (fd = open_manifest(r, hex, &size)) < 0)
 		return manifest_unknown(r);
+	if (limited && mock_ratelimit_take(r, strcmp(r->method, "GET") == 0, &remaining) < 0) {
+		close(fd);
+		resp = mock_resp_error_body("TOOMANYREQUESTS",
+					    "You have reached your pull rate limit (--ratelimit)",
+					    NULL);
+		mock_ratelimit_headers(r, resp, 0);
+		return mock_reply(r, 429, resp);
+	}
 	type = stored_type(r, hex);
 	if (strcmp(r->method, "GET") == 0 && mock_fault_on(r, MOCK_FAULT_MANIFEST_ENDLESS)) {
 		/* manifest-endless: no length to refuse up front, only a cap on what is read */
@@ -213,6 +222,8 @@ enum MHD_Result mock_manifest_get(struct mock_req *r)
 		resp = stored_manifest(r, hex, fd, size, type ? type : "application/octet-stream");
 	}
 	free(type);
+	if (limited)
+		mock_ratelimit_headers(r, resp, remaining);
 	return mock_reply(r, MHD_HTTP_OK, resp);
 }
 
@@ -585,6 +596,43 @@ static const char *link_origin(struct mock_req *r, char *buf, size_t size)
 	return buf;
 }
 
+/* --fault tags-endless: the page after last (eNNNNNNNN), and a Link to the next, always. */
+static enum MHD_Result endless_tags(struct mock_req *r, const char *last, int64_t n)
+{
+	struct taglist t = { NULL, 0 };
+	struct MHD_Response *resp = NULL;
+	char *body = NULL, *link = NULL, name[16];
+	int64_t from = 0, i;
+	enum MHD_Result res;
+
+	if (n <= 0)
+		n = r->srv->cfg.tags_page > 0 ? r->srv->cfg.tags_page : MOCK_ENDLESS_PAGE;
+	if (last && last[0] == 'e' && bp_parse_int64(last + 1, 0, 99999999, &from) < 0)
+		from = 0;
+	if (!(t.v = calloc((size_t)n, sizeof(*t.v))))
+		return server_error(r, "cannot list tags");
+	for (i = 1; i <= n; i++) {
+		snprintf(name, sizeof(name), "e%08" PRId64, (from + i) % 100000000);
+		if (!(t.v[t.n] = bp_strdup(name)))
+			break;
+		t.n++;
+	}
+	body = t.n == (size_t)n ? tags_json(r->name, &t, t.n) : NULL;
+	link = body ? bp_aprintf("</v2/%s/tags/list?last=%s&n=%" PRId64 ">; rel=\"next\"", r->name,
+				 t.v[t.n - 1], n)
+		    : NULL;
+	resp = link ? mock_resp_bytes(body, strlen(body), "application/json") : NULL;
+	if (resp && MHD_add_response_header(resp, MHD_HTTP_HEADER_LINK, link) != MHD_YES) {
+		MHD_destroy_response(resp);
+		resp = NULL;
+	}
+	res = mock_reply(r, MHD_HTTP_OK, resp);
+	cJSON_free(body);
+	free(link);
+	taglist_release(&t);
+	return res;
+}
+
 /* GET /v2/<name>/tags/list[?n=&last=]: sorted tags, a Link when more remain. */
 enum MHD_Result mock_tags_list(struct mock_req *r)
 {
@@ -602,6 +650,8 @@ enum MHD_Result mock_tags_list(struct mock_req *r)
 	if (!mock_repo_exists(r->srv, r->name))
 		return mock_reply_error(r, MHD_HTTP_NOT_FOUND, "NAME_UNKNOWN",
 					"repository name not known to registry", r->name);
+	if (mock_fault_on(r, MOCK_FAULT_TAGS_ENDLESS))
+		return endless_tags(r, last, n);
 	if (read_tags(r, last, &t) < 0) {
 		res = server_error(r, "cannot list tags");
 		goto done;

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
@@ -39,6 +40,9 @@
 
 enum mock_auth_mode { MOCK_AUTH_NONE, MOCK_AUTH_BASIC, MOCK_AUTH_TOKEN };
 
+/* --monolithic-post: store (201, stored), drop (202 and a session, as distribution), lie (201). */
+enum mock_post_mode { MOCK_POST_STORE, MOCK_POST_DROP, MOCK_POST_LIE };
+
 /* --fault KIND, as bits of mock_config.faults; faults.c names and documents them. */
 enum mock_fault {
 	MOCK_FAULT_MANIFEST_HUGE = 1u << 0,
@@ -60,8 +64,12 @@ enum mock_fault {
 	MOCK_FAULT_LINK_LOOP = 1u << 16,
 	MOCK_FAULT_MANY_TAGS = 1u << 17,
 	MOCK_FAULT_LINK_ABSOLUTE = 1u << 18,
-	MOCK_FAULT_LINK_FOREIGN = 1u << 19
+	MOCK_FAULT_LINK_FOREIGN = 1u << 19,
+	MOCK_FAULT_TAGS_ENDLESS = 1u << 20
 };
+
+/* --fault tags-endless: a page holds this many tags without ?n= or --tags-page. */
+#define MOCK_ENDLESS_PAGE 100
 
 /* --fault many-tags: this many tags t00000..t09999 beside the stored ones. */
 #define MOCK_MANY_TAGS 10000
@@ -122,6 +130,9 @@ struct mock_config {
 	char *tls_client_ca; /* --tls-client-ca: a client certificate is required */
 	int64_t tags_page;	    /* tags/list without ?n=: this many a page; 0: all */
 	int no_delete;		    /* DELETE of manifests and blobs answers 405 UNSUPPORTED */
+	enum mock_post_mode monolithic_post; /* POST ?digest= with the blob (--monolithic-post) */
+	long ratelimit_limit;	    /* --ratelimit: manifest GETs a window allows; -1: off */
+	long ratelimit_window;	    /* its seconds */
 };
 
 struct mock_log;
@@ -142,6 +153,8 @@ struct mock_server {
 	uint16_t storage_port;
 	int cut_upload_done; /* the --cut-* switches act once; under the faults lock */
 	int cut_download_done;
+	long ratelimit_used;	    /* --ratelimit: GETs counted in this window; faults lock */
+	struct timespec ratelimit_start; /* when the window began (CLOCK_MONOTONIC) */
 };
 
 /* Who sent a request, decided once from its Authorization header. */
@@ -377,6 +390,16 @@ int mock_status_fault_check(struct mock_req *r, enum MHD_Result *res);
  * store before the connection is closed.
  */
 int mock_fault_cut_upload(struct mock_req *r, size_t size, size_t *keep);
+/* Parses --ratelimit LIMIT:WINDOW into c; 0 or -1. */
+int mock_ratelimit_parse(const char *spec, struct mock_config *c);
+/*
+ * --ratelimit, for a manifest GET (count 1) or HEAD (count 0): 0 with
+ * *remaining what the window has left after it, or -1 when a GET finds it
+ * spent (nothing counted, *remaining 0).
+ */
+int mock_ratelimit_take(struct mock_req *r, int count, long *remaining);
+/* The ratelimit-limit and ratelimit-remaining headers, onto resp (NULL is fine). */
+void mock_ratelimit_headers(struct mock_req *r, struct MHD_Response *resp, long remaining);
 /* --cut-download-after: 1 when a blob answer of len bytes is the one to cut. */
 int mock_fault_cut_download(struct mock_req *r, int64_t len);
 /*

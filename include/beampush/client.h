@@ -23,7 +23,17 @@ typedef enum {
 	BP_EVENT_BLOB_DONE,     /* moved and verified */
 	BP_EVENT_MANIFEST,      /* a manifest was written; digest */
 	BP_EVENT_RETRY,         /* message says why and when */
-	BP_EVENT_DEBUG          /* a --debug line; never holds a secret */
+	BP_EVENT_DEBUG,         /* a --debug line; never holds a secret */
+	/*
+	 * bp_copy_tags(): an image starts to be copied (kind "image" or
+	 * "index"), or is done with (kind "copied", "present": there already,
+	 * "failed", or "skipped" when the rate limit stopped it after it
+	 * started). message: its tag ("TAG: why" when failed or skipped);
+	 * digest: its manifest's when known; done of total: the images done
+	 * with so far, of those chosen.
+	 */
+	BP_EVENT_IMAGE_START,
+	BP_EVENT_IMAGE_DONE
 } bp_event_type;
 
 typedef struct {
@@ -52,7 +62,11 @@ typedef void (*bp_event_cb)(const bp_event *ev, void *payload);
 typedef struct {
 	unsigned int version;		/* BP_CLIENT_OPTIONS_VERSION */
 	int tls_verify;                 /* 1: verify (default) */
-	const char *const *insecure;    /* hosts allowed plain http/unverified */
+	/*
+	 * hosts allowed plain http or unverified TLS: "HOST[:PORT]" tries
+	 * TLS first, "http://HOST[:PORT]" goes straight to plain http
+	 */
+	const char *const *insecure;
 	size_t ninsecure;
 	int jobs;                       /* 0: default */
 	int64_t chunk_size;             /* PATCH size; 0: default */
@@ -183,6 +197,115 @@ int bp_pull_image(bp_client *c, const bp_reference *src, const char *dest, bp_pu
  */
 int bp_copy(bp_client *c, const bp_reference *src, const bp_reference *dst,
 	    char digest[BP_DIGEST_MAX]);
+
+/* What became of one tag in bp_copy_tags(). */
+typedef enum {
+	BP_COPY_COPIED,	 /* its manifest was put on the destination, after all it names */
+	BP_COPY_PRESENT, /* the destination's tag named the source's manifest already */
+	BP_COPY_FAILED,	 /* error and message say why */
+	BP_COPY_SKIPPED	 /* not tried: a tag failed first, or the source's rate limit ran out */
+} bp_copy_status;
+
+typedef struct {
+	const char *tag;
+	bp_copy_status status;
+	/* COPIED, PRESENT: the manifest under the tag; else the source's, when known, or "" */
+	char digest[BP_DIGEST_MAX];
+	int error;	     /* FAILED, SKIPPED: a BP_E* code; else 0 */
+	const char *message; /* FAILED, SKIPPED: why; else NULL */
+} bp_copy_tag_result;
+
+/*
+ * What bp_copy_tags() did: one entry per tag chosen, in the source's
+ * order. Every pointer is borrowed from the result and lives until
+ * bp_copy_tags_result_free(). Tags and messages are as the registry sent
+ * them (tags are checked against the tag grammar): a renderer for a
+ * terminal must make control characters harmless.
+ */
+typedef struct {
+	const bp_copy_tag_result *tags;
+	size_t ntags;
+	size_t listed; /* tags the source listed, chosen or not */
+	size_t ncopied, npresent, nfailed, nskipped;
+} bp_copy_tags_result;
+
+/*
+ * How bp_copy_tags() chooses and copies. Fill one from
+ * BP_COPY_TAGS_OPTIONS_INIT (or bp_copy_tags_options_init()), as for
+ * bp_client_options.
+ */
+typedef struct {
+	unsigned int version; /* BP_COPY_TAGS_OPTIONS_VERSION */
+	/* a POSIX extended regular expression a tag's whole name must match; NULL: every tag */
+	const char *regex;
+	int keep_going; /* 1: copy every tag it can; 0: stop at the first failure */
+	int images;	/* images copied at once; 0: the client's opts.jobs */
+	/*
+	 * Seconds to wait at most, in all, for the source's rate limit to let
+	 * more manifest GETs through; 0: do not wait, stop when it runs out.
+	 */
+	int64_t ratelimit_wait;
+} bp_copy_tags_options;
+
+/* The layout of bp_copy_tags_options this header describes. */
+#define BP_COPY_TAGS_OPTIONS_VERSION 1
+
+/* The defaults: every tag, stop at the first failure, opts.jobs images at once, no waiting. */
+#define BP_COPY_TAGS_OPTIONS_INIT                   \
+	{                                            \
+		.version = BP_COPY_TAGS_OPTIONS_VERSION \
+	}
+
+/* The longest wait ratelimit_wait may ask for: a day. */
+#define BP_COPY_RATELIMIT_WAIT_MAX (24 * 3600)
+
+/* At most this many tags are listed: a tag list that never ends stops here (BP_EPROTO). */
+#define BP_COPY_TAGS_MAX 100000
+
+/*
+ * Fill opts with the defaults of BP_COPY_TAGS_OPTIONS_INIT. Pass
+ * BP_COPY_TAGS_OPTIONS_VERSION as version. BP_EINVAL, with opts untouched,
+ * when version is not one this library knows.
+ */
+int bp_copy_tags_options_init(bp_copy_tags_options *opts, unsigned int version);
+
+/*
+ * Copy the tags of the repository src names (its tag, if any, is
+ * ignored) that opts->regex chooses (opts NULL: the defaults) into the
+ * repository dst names, each as bp_copy() copies one, opts->images at
+ * once. The source's tags are listed page by page (at most
+ * BP_COPY_TAGS_MAX), then each is resolved by a HEAD on the source and one
+ * on the destination: a tag whose digests agree costs nothing more. The
+ * others are copied: a manifest GET by the digest the HEAD gave, the blobs
+ * the destination lacks (a blob two images share moves once), the
+ * manifest PUT; a tag counts as copied only once that PUT succeeded.
+ *
+ * The rate limit the source states (RateLimit-Remaining, Docker Hub's) is
+ * followed: it counts manifest GETs, and no GET is sent that it would
+ * refuse. When it runs out, the rest wait for it to refill, polling with
+ * HEADs (announced with BP_EVENT_RETRY, for at most
+ * opts->ratelimit_wait seconds in all), or are skipped with a message that
+ * says when the window ends.
+ *
+ * Without opts->keep_going the first failure stops the run: the tags
+ * being copied then are finished, the others skipped. *out (free with
+ * bp_copy_tags_result_free()) says what became of each tag; it is NULL
+ * when no tag was tried.
+ *
+ * 0 when every tag chosen is on the destination. Else, with *out: the
+ * first failure's error, its message "TAG: why" (keep_going: BP_ERROR, "N
+ * of M tags not copied"), or BP_ERROR when the rate limit stopped the
+ * run. Without *out: BP_EINVAL for a regex that does not compile (the
+ * message names it) or opts not made from BP_COPY_TAGS_OPTIONS_INIT;
+ * BP_ENOTFOUND when the repository does not exist, lists no tag, or no
+ * tag matches; BP_EPROTO when its tag list never ends; the error of
+ * opening either registry.
+ */
+int bp_copy_tags(bp_client *c, const bp_reference *src, const bp_reference *dst,
+		 const bp_copy_tags_options *opts, bp_copy_tags_result **out);
+
+/* Free r; NULL is fine. */
+void bp_copy_tags_result_free(bp_copy_tags_result *r);
 
 /*
  * 0 when a Docker daemon answers on $DOCKER_HOST (unix://) or

@@ -36,7 +36,8 @@ typedef struct {
 } global_opts;
 
 /* One option of a command: drives both parsing and --help. */
-typedef enum { OPT_FLAG, OPT_STRING, OPT_INT, OPT_SIZE } opt_type;
+/* OPT_SIZE: 512K, 16M (int64_t bytes); OPT_SECONDS: 90s, 30m, 6h (int64_t seconds). */
+typedef enum { OPT_FLAG, OPT_STRING, OPT_INT, OPT_SIZE, OPT_SECONDS } opt_type;
 
 typedef struct {
 	const char *name;      /* "--from" */
@@ -109,6 +110,8 @@ int cli_server(global_opts *g, const char *cmd, const char *host, char **out);
 void cli_client_options(global_opts *g, bp_client_options *o);
 /* "Pushing" or "Pulling", for the terminal display. */
 void cli_progress_verb(const char *verb);
+/* Many images at once: by default one line per image, not per blob. */
+void cli_progress_images(void);
 /* Finish the progress display (newline etc.). */
 void cli_progress_end(void);
 

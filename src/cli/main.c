@@ -38,6 +38,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"\nglobal options:\n"
 		"  --insecure-registry HOST   allow HOST[:PORT] over plain http or unverified TLS\n"
+		"                             (http://HOST[:PORT]: plain http, no TLS tried)\n"
 		"  --tls-verify=false         do not verify registry certificates\n"
 		"  --jobs N                   blobs moved at once (default 4)\n"
 		"  --retries N                retry passing failures (429, 5xx, resets) N times (default 4)\n"
@@ -84,6 +85,16 @@ static int parse_global(global_opts *g, int argc, char **argv)
 		} else if (strcmp(a, "--tls-verify=true") == 0 || strcmp(a, "--tls-verify") == 0) {
 			g->tls_verify = 1;
 		} else if (VALUE("--insecure-registry")) {
+			const char *host = bp_strprefix(v, "http://") ? v + 7 : v;
+
+			/* HOST[:PORT], or http://HOST[:PORT] for plain http without a TLS try */
+			if (!*host || strchr(host, '/') ||
+			    strstr(v, "://") != (host == v ? NULL : v + 4)) {
+				cli_error("--insecure-registry wants HOST[:PORT] or "
+					  "http://HOST[:PORT], not \"%s\"",
+					  v);
+				return -1;
+			}
 			if (g->ninsecure == sizeof(g->insecure) / sizeof(g->insecure[0])) {
 				cli_error("too many --insecure-registry options");
 				return -1;

@@ -32,24 +32,39 @@ static const cli_option *find(const cli_option *opts, const char *arg, const cha
 	return NULL;
 }
 
-/* Sizes: a number with an optional K, M or G (powers of 1024). */
-static int parse_size(const char *s, int64_t *out)
+/* A suffix of a number and what it multiplies by. */
+typedef struct {
+	char suffix;
+	int64_t mult;
+} unit;
+
+/* Sizes: K, M or G (powers of 1024), either case. */
+static const unit size_units[] = {
+	{ 'K', 1024 }, { 'M', 1024 * 1024 }, { 'G', 1024 * 1024 * 1024 }, { 0, 0 }
+};
+/* Durations: s, m or h. */
+static const unit time_units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 0, 0 } };
+
+/* A number of at least min with an optional suffix of units (fold: either case); 0 or -1. */
+static int parse_units(const char *s, const unit *units, int fold, int64_t min, int64_t *out)
 {
 	char buf[32];
 	size_t n = strlen(s);
 	int64_t mult = 1, v;
+	const unit *u;
 
 	if (!n || n >= sizeof(buf))
 		return -1;
 	bp_strlcpy(buf, s, sizeof(buf));
-	switch (toupper((unsigned char)buf[n - 1])) {
-	case 'K': mult = 1024; break;
-	case 'M': mult = 1024 * 1024; break;
-	case 'G': mult = 1024 * 1024 * 1024; break;
+	for (u = units; u->suffix; u++) {
+		if (buf[n - 1] == u->suffix ||
+		    (fold && toupper((unsigned char)buf[n - 1]) == u->suffix)) {
+			mult = u->mult;
+			buf[n - 1] = '\0';
+			break;
+		}
 	}
-	if (mult != 1)
-		buf[n - 1] = '\0';
-	if (bp_parse_int64(buf, 1, INT64_MAX / mult, &v) < 0)
+	if (bp_parse_int64(buf, min, INT64_MAX / mult, &v) < 0)
 		return -1;
 	*out = v * mult;
 	return 0;
@@ -122,8 +137,15 @@ int cli_parse(const char *cmd, const char *args, const char *summary, const cli_
 				return -1;
 			}
 			*(int *)o->value = (int)n;
+		} else if (o->type == OPT_SECONDS) {
+			if (parse_units(v, time_units, 0, 0, (int64_t *)o->value) < 0) {
+				cli_error("%s: %s wants seconds, or a number with s, m or h "
+					  "(90s, 30m, 6h), not \"%s\"",
+					  cmd, o->name, v);
+				return -1;
+			}
 		} else {
-			if (parse_size(v, (int64_t *)o->value) < 0) {
+			if (parse_units(v, size_units, 1, 1, (int64_t *)o->value) < 0) {
 				cli_error("%s: %s wants a size such as 65536, 512K or 16M, not \"%s\"",
 					  cmd, o->name, v);
 				return -1;

@@ -19,6 +19,7 @@ static int debug_on;
 static int line_open;
 static struct timespec last_draw;
 static const char *verb = "Moving";
+static int images_only; /* auto: lines per image, none per blob */
 
 #define ROWS_MAX 64
 
@@ -177,6 +178,12 @@ void cli_progress_verb(const char *v)
 	verb = v;
 }
 
+/* Many images: in auto mode, a line per image instead of the blobs. */
+void cli_progress_images(void)
+{
+	images_only = 1;
+}
+
 static int throttled(void)
 {
 	struct timespec now;
@@ -224,8 +231,29 @@ static const char *type_name(bp_event_type t)
 	case BP_EVENT_BLOB_DONE: return "done";
 	case BP_EVENT_MANIFEST: return "manifest";
 	case BP_EVENT_RETRY: return "retry";
+	case BP_EVENT_IMAGE_START: return "image-start";
+	case BP_EVENT_IMAGE_DONE: return "image-done";
 	default: return "debug";
 	}
+}
+
+/* "[3/30] 2.55: copied 0123456789ab": an image of many, started or done with. */
+static void image_line(const bp_event *ev)
+{
+	const char *kind = ev->kind ? ev->kind : "";
+
+	cli_progress_end();
+	if (ev->type == BP_EVENT_IMAGE_START)
+		fprintf(stderr, "%s: copying %s %s\n", ev->message ? ev->message : "", kind,
+			short_digest(ev->digest));
+	else if (strcmp(kind, "failed") == 0 || strcmp(kind, "skipped") == 0)
+		fprintf(stderr, "[%lld/%lld] %s\n", (long long)ev->done, (long long)ev->total,
+			ev->message ? ev->message : "");
+	else
+		fprintf(stderr, "[%lld/%lld] %s: %s %s\n", (long long)ev->done,
+			(long long)ev->total, ev->message ? ev->message : "",
+			strcmp(kind, "present") == 0 ? "there already," : kind,
+			short_digest(ev->digest));
 }
 
 static void on_event(const bp_event *ev, void *payload)
@@ -267,6 +295,12 @@ static void on_event(const bp_event *ev, void *payload)
 		fputs("}\n", stderr);
 		return;
 	}
+	if (ev->type == BP_EVENT_IMAGE_START || ev->type == BP_EVENT_IMAGE_DONE) {
+		image_line(ev);
+		return;
+	}
+	if (images_only && mode == PROGRESS_AUTO)
+		return;
 	if (on_tty && mode == PROGRESS_AUTO && board_event(ev))
 		return;
 	human(a, sizeof(a), ev->done);

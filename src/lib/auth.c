@@ -453,6 +453,8 @@ struct bp_auth {
 	char *service;
 	int token_refused; /* the OAuth2 POST refused our identity token */
 	int tls;           /* the registry answered over https: secrets never go plain */
+	int unconfirmed;   /* kind, realm and service were remembered, not heard this run */
+	unsigned learnt;   /* bumped whenever kind, realm or service change */
 	token_entry tokens[TOKENS_MAX];
 	size_t ntokens;
 };
@@ -631,6 +633,7 @@ static int token_request(bp_auth *r, bp_http *h, const char *realm, const char *
 	bp_http_response resp = { 0 };
 	char *auth = NULL, *origin = NULL, *copy = NULL, *save = NULL, *s;
 	const char *sep = strchr(realm, '?') ? "&" : "?", *fsep = "";
+	const bp_retry *retry;
 	int n, err = 0;
 
 	if (bp_dynbuf_adds(&url, realm) < 0)
@@ -699,12 +702,16 @@ static int token_request(bp_auth *r, bp_http *h, const char *realm, const char *
 		req.body = fields.ptr;
 		req.body_len = (int64_t)fields.len;
 	}
+	/* a remembered realm that fails is not waited for: the registry is asked anew */
+	pthread_mutex_lock(&r->lock);
+	retry = r->unconfirmed ? NULL : r->retry;
+	pthread_mutex_unlock(&r->lock);
 	for (n = 0;; n++) {
 		/* a retried answer starts from an empty buffer */
 		bp_dynbuf_reset(body);
 		err = bp_http__perform(h, &req, &resp);
 		if (resp.body_over_cap ||
-		    !bp_retry__should(r->retry, g == GRANT_GET ? "token service GET" :
+		    !bp_retry__should(retry, g == GRANT_GET ? "token service GET" :
 						"token service POST", err, &resp, n))
 			break;
 	}
@@ -807,6 +814,7 @@ static int token_fetch(bp_auth *r, bp_http *h, const char *realm, const char *se
 	}
 	pthread_mutex_lock(&r->lock);
 	token_store(r, key, token, expires);
+	r->unconfirmed = 0;
 	pthread_mutex_unlock(&r->lock);
 	if (refresh_out && refresh && no_oauth) {
 		dbg(r, "token: the token service has no OAuth2 endpoint to take a refresh token "
@@ -874,6 +882,12 @@ int bp_auth__header(bp_auth *r, bp_http *h, const char *scope, char **out)
 	return err;
 }
 
+/* 1 when a and b are both NULL or equal strings. */
+static int same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 /* Learn from a 401: remember the scheme, realm and service. */
 static int learn_challenge(bp_auth *r, const bp_http_response *resp,
 			   bp_auth_challenge **bearer_out, bp_auth_challenge **list, size_t *n)
@@ -890,7 +904,11 @@ static int learn_challenge(bp_auth *r, const bp_http_response *resp,
 
 		if (c->scheme && strcmp(c->scheme, "bearer") == 0 && c->realm) {
 			pthread_mutex_lock(&r->lock);
+			if (r->kind != AUTH_BEARER || !same_str(r->realm, c->realm) ||
+			    !same_str(r->service, c->service))
+				r->learnt++;
 			r->kind = AUTH_BEARER;
+			r->unconfirmed = 0;
 			free(r->realm);
 			free(r->service);
 			r->realm = bp_strdup(c->realm);
@@ -903,7 +921,10 @@ static int learn_challenge(bp_auth *r, const bp_http_response *resp,
 	for (i = 0; i < *n; i++) {
 		if ((*list)[i].scheme && strcmp((*list)[i].scheme, "basic") == 0) {
 			pthread_mutex_lock(&r->lock);
+			if (r->kind != AUTH_BASIC)
+				r->learnt++;
 			r->kind = AUTH_BASIC;
+			r->unconfirmed = 0;
 			pthread_mutex_unlock(&r->lock);
 			return 0;
 		}
@@ -925,13 +946,76 @@ int bp_auth__ping(bp_auth *a, const bp_http_response *resp)
 	pthread_mutex_unlock(&a->lock);
 	if (resp->status != 401) {
 		pthread_mutex_lock(&a->lock);
+		if (a->kind != AUTH_NONE)
+			a->learnt++;
 		a->kind = AUTH_NONE;
+		a->unconfirmed = 0;
 		pthread_mutex_unlock(&a->lock);
 		return 0;
 	}
 	err = learn_challenge(a, resp, &bearer, &list, &n);
 	bp_auth__challenges_free(list, n);
 	return err;
+}
+
+/* See auth.h. */
+int bp_auth__remember(bp_auth *a, const char *kind, const char *realm, const char *service,
+		      int tls)
+{
+	auth_kind k;
+	char *re = NULL, *sv = NULL;
+
+	if (strcmp(kind, "none") == 0)
+		k = AUTH_NONE;
+	else if (strcmp(kind, "basic") == 0)
+		k = AUTH_BASIC;
+	else if (strcmp(kind, "bearer") == 0 && realm)
+		k = AUTH_BEARER;
+	else
+		return bp_error_set(BP_EINVAL, "no such auth challenge: %s", kind);
+	if (k == AUTH_BEARER &&
+	    (!(re = bp_strdup(realm)) || (service && !(sv = bp_strdup(service))))) {
+		free(re);
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	}
+	pthread_mutex_lock(&a->lock);
+	a->kind = k;
+	free(a->realm);
+	free(a->service);
+	a->realm = re;
+	a->service = sv;
+	a->tls = tls;
+	a->unconfirmed = 1;
+	pthread_mutex_unlock(&a->lock);
+	dbg(a, "registry %s: auth remembered from an earlier run (%s%s%s)", a->domain, kind,
+	    re ? ", realm " : "", re ? re : "");
+	return 0;
+}
+
+/* See auth.h. */
+unsigned bp_auth__known(bp_auth *a, char kind[8], char **realm, char **service)
+{
+	static const char *const names[] = { "", "none", "basic", "bearer" };
+	unsigned learnt;
+
+	pthread_mutex_lock(&a->lock);
+	bp_strlcpy(kind, names[a->kind], 8);
+	*realm = a->kind == AUTH_BEARER ? bp_strdup(a->realm) : NULL;
+	*service = a->kind == AUTH_BEARER ? bp_strdup(a->service) : NULL;
+	learnt = a->learnt;
+	pthread_mutex_unlock(&a->lock);
+	return learnt;
+}
+
+/* See auth.h. */
+int bp_auth__unconfirmed(bp_auth *a)
+{
+	int u;
+
+	pthread_mutex_lock(&a->lock);
+	u = a->unconfirmed;
+	pthread_mutex_unlock(&a->lock);
+	return u;
 }
 
 /* See auth.h. */

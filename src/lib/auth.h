@@ -77,6 +77,27 @@ int bp_auth__challenge(bp_auth *a, bp_http *h, const bp_http_response *resp,
 int bp_auth__ping(bp_auth *a, const bp_http_response *resp);
 
 /*
+ * Instead of a ping: the challenge an earlier run heard (kind "none",
+ * "basic", or "bearer" with its realm and service, which may be NULL), on
+ * a registry reached over https when tls. It stays unconfirmed until a
+ * token comes from that realm, a 401 brings the registry's own challenge,
+ * or a ping; meanwhile a token request is not retried. 0, BP_EINVAL for
+ * another kind or a bearer without realm, BP_ENOMEM.
+ */
+int bp_auth__remember(bp_auth *a, const char *kind, const char *realm, const char *service,
+		      int tls);
+
+/*
+ * What is known now, for a later run: kind ("" before any ping), and for
+ * bearer the realm and service (new strings or NULL). Returns a count that
+ * changes whenever they do.
+ */
+unsigned bp_auth__known(bp_auth *a, char kind[8], char **realm, char **service);
+
+/* 1 while the challenge is the remembered one, not yet confirmed this run. */
+int bp_auth__unconfirmed(bp_auth *a);
+
+/*
  * Check the credentials (after a ping, with base the registry's URL): a
  * token by the OAuth2 password grant asking for a refresh token (or GET
  * with offline_token=true where OAuth2 is not spoken), or GET /v2/ with

@@ -132,9 +132,9 @@ void bp_client_free(bp_client *c)
 	free(c);
 }
 
-/* See client.h. */
-int bp_client__open_registry(bp_client *c, const char *domain, const bp_credentials *creds,
-			     int push, bp_registry **out)
+/* A registry handle for domain, pinged (or what an earlier run learnt of it taken) unless fresh. */
+static int open_registry(bp_client *c, const char *domain, const bp_credentials *creds, int push,
+			 int fresh, bp_registry **out)
 {
 	bp_credentials cred = BP_CREDENTIALS_INIT;
 	bp_registry_options ro = {
@@ -145,14 +145,20 @@ int bp_client__open_registry(bp_client *c, const char *domain, const bp_credenti
 		.debug = c->opts.debug,
 		.log_cb = bp_client__debug_line,
 		.payload = c,
+		.fresh = fresh,
 	};
 	size_t i;
 	int err = 0;
 
 	*out = NULL;
-	for (i = 0; i < c->opts.ninsecure; i++)
-		if (strcmp(c->opts.insecure[i], domain) == 0)
+	for (i = 0; i < c->opts.ninsecure; i++) {
+		const char *plain = bp_strprefix(c->opts.insecure[i], "http://");
+
+		if (strcmp(plain ? plain : c->opts.insecure[i], domain) == 0) {
 			ro.insecure = 1;
+			ro.plain_http |= plain != NULL;
+		}
+	}
 	if (!creds) {
 		err = bp_credentials_lookup(&cred, domain);
 		if (err == 0)
@@ -175,6 +181,13 @@ done:
 	return err;
 }
 
+/* See client.h. */
+int bp_client__open_registry(bp_client *c, const char *domain, const bp_credentials *creds,
+			     int push, bp_registry **out)
+{
+	return open_registry(c, domain, creds, push, 0, out);
+}
+
 /* Check credentials against a registry; see client.h. */
 int bp_login(bp_client *c, const char *host, const bp_credentials *creds, char **identity_token)
 {
@@ -182,7 +195,8 @@ int bp_login(bp_client *c, const char *host, const bp_credentials *creds, char *
 	int err;
 
 	*identity_token = NULL;
-	if ((err = bp_client__open_registry(c, host, creds, 0, &r)))
+	/* a login asks the registry itself, not what an earlier run remembered of it */
+	if ((err = open_registry(c, host, creds, 0, 1, &r)))
 		return err;
 	err = bp_registry__login(r, identity_token);
 	bp_registry__free(r);

@@ -5,28 +5,160 @@
  * the source into a chunked upload on the destination, hashed on the way
  * and committed only when it hashes to its descriptor's digest. An index
  * is copied whole (each platform's manifest, then the index) unless a
- * platform is asked for.
+ * platform is asked for. A copy of many tags (copy_tags.c) runs this
+ * engine once per tag, several at once, sharing a ledger of blobs.
  */
 #include <beampush/client.h>
 #include <beampush/manifest.h>
 
 #include "client.h"
+#include "copy.h"
 #include "jobs.h"
 #include "registry.h"
 #include "steps.h"
 #include "util/strutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define COPY_DEPTH_MAX 2
 
+typedef bp_copy_ctx copy_ctx;
+
+/* ---- the ledger: each blob of a run moves once ---- */
+
+enum { LEDGER_NONE, LEDGER_MOVING, LEDGER_DONE };
+
 typedef struct {
-	bp_registry *src;
-	bp_dest dst;
-	const bp_reference *sref, *dref;
-} copy_ctx;
+	char *digest;
+	int state;
+} ledger_entry;
+
+/* Open addressing on the digest; an entry stays once made (a failed move leaves it NONE). */
+struct bp_copy_ledger {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	ledger_entry *v;
+	size_t cap, n;
+};
+
+/* See copy.h. */
+int bp_copy__ledger_new(bp_copy_ledger **out)
+{
+	bp_copy_ledger *l = calloc(1, sizeof(*l));
+
+	if (!l || !(l->v = calloc(64, sizeof(*l->v)))) {
+		free(l);
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	}
+	l->cap = 64;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->changed, NULL);
+	*out = l;
+	return 0;
+}
+
+/* See copy.h. */
+void bp_copy__ledger_free(bp_copy_ledger *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->cap; i++)
+		free(l->v[i].digest);
+	free(l->v);
+	pthread_cond_destroy(&l->changed);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+static size_t ledger_hash(const char *s)
+{
+	size_t h = 1469598103u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* The entry of digest in v (cap a power of two): its own, or the empty one where it goes. */
+static ledger_entry *ledger_slot(ledger_entry *v, size_t cap, const char *digest)
+{
+	size_t i = ledger_hash(digest) & (cap - 1);
+
+	while (v[i].digest && strcmp(v[i].digest, digest) != 0)
+		i = (i + 1) & (cap - 1);
+	return &v[i];
+}
+
+/* Room for one more entry, the table kept at most half full; 0 or -1. */
+static int ledger_grow(bp_copy_ledger *l)
+{
+	ledger_entry *v;
+	size_t i;
+
+	if ((l->n + 1) * 2 <= l->cap)
+		return 0;
+	if (!(v = calloc(l->cap * 2, sizeof(*v))))
+		return -1;
+	for (i = 0; i < l->cap; i++)
+		if (l->v[i].digest)
+			*ledger_slot(v, l->cap * 2, l->v[i].digest) = l->v[i];
+	free(l->v);
+	l->v = v;
+	l->cap *= 2;
+	return 0;
+}
+
+/*
+ * 1 when the caller is to move digest (it is marked as moving), 0 when an
+ * image of the run has put it on the destination already. Waits while
+ * another moves it. Out of memory, the caller moves it unmarked.
+ */
+static int ledger_claim(bp_copy_ledger *l, const char *digest)
+{
+	ledger_entry *e;
+	int mine = 1;
+
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		e = ledger_slot(l->v, l->cap, digest);
+		if (!e->digest) {
+			if (ledger_grow(l) < 0)
+				break;
+			e = ledger_slot(l->v, l->cap, digest);
+			if (!(e->digest = bp_strdup(digest)))
+				break;
+			l->n++;
+		}
+		if (e->state == LEDGER_MOVING) {
+			pthread_cond_wait(&l->changed, &l->lock);
+			continue;
+		}
+		mine = e->state == LEDGER_NONE;
+		if (mine)
+			e->state = LEDGER_MOVING;
+		break;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return mine;
+}
+
+/* The move ledger_claim() gave is over: done when ok, else free to be claimed again. */
+static void ledger_release(bp_copy_ledger *l, const char *digest, int ok)
+{
+	ledger_entry *e;
+
+	pthread_mutex_lock(&l->lock);
+	e = ledger_slot(l->v, l->cap, digest);
+	if (e->digest)
+		e->state = ok ? LEDGER_DONE : LEDGER_NONE;
+	pthread_cond_broadcast(&l->changed);
+	pthread_mutex_unlock(&l->lock);
+}
 
 /* One blob on its way: a GET on the source feeding an upload on the destination. */
 typedef struct {
@@ -73,9 +205,7 @@ static int stream_open(bp_client *c, bp_dest *dst, bp_blob_step *b, void *payloa
 	copy_sink *s = payload;
 	int err;
 
-	err = bp_registry__upload_begin(
-		dst->reg, dst->repo,
-c->stream_chunk, NULL, NULL, &s->u);
+	err = bp_registry__upload_begin(dst->reg, dst->repo, c->stream_chunk, NULL, NULL, &s->u);
 	s->named = 1;
 	if (err)
 		return side_error(err, "destination", s->x->dref);
@@ -143,6 +273,12 @@ static int copy_blob(bp_client *c, job *j)
 	bp_blob_step b;
 	int err;
 
+	/* another image of the run put it there: no request at all */
+	if (x->ledger && !ledger_claim(x->ledger, j->desc->digest)) {
+		bp_client__emit(c, BP_EVENT_BLOB_EXISTS, j->desc->digest, j->kind, j->desc->size,
+				j->desc->size, NULL);
+		return 0;
+	}
 	bp_steps__blob_init(&b, j->desc->digest, j->desc->size, j->kind, &stream_source, &s);
 	/* the source holds it: mounted from there on one registry, and the cache learns it */
 	b.from_domain = bp_reference_domain(x->sref);
@@ -150,16 +286,46 @@ static int copy_blob(bp_client *c, job *j)
 	err = bp_steps__blob_put(c, &x->dst, &b);
 	if (err && !s.named)
 		side_error(err, "destination", x->dref);
+	if (x->ledger)
+		ledger_release(x->ledger, j->desc->digest, err == 0);
+	return err;
+}
+
+/* GET a manifest from the source, between the run's hooks. */
+static int fetch(copy_ctx *x, const char *ref, int by_digest, bp_fetched *f)
+{
+	int err;
+
+	if (x->before_get && (err = x->before_get(ref, x->payload)))
+		return err;
+	err = bp_steps__manifest_fetch(x->src, bp_reference_path(x->sref), ref, by_digest,
+				       BP_FETCH_PARSE, NULL, f);
+	if (err)
+		side_error(err, "source", x->sref);
+	if (x->after_get)
+		x->after_get(x->payload);
 	return err;
 }
 
 /*
- * Copy the manifest ref names (a tag, or a digest when by_digest) and all
- * it references; put it on the destination under put_ref (a tag) or its
- * digest. out gets the digest of the manifest put.
+ * 1 when the destination has the manifest digest, asked by a HEAD: an
+ * index's platform already there costs no GET on the source.
  */
+static int digest_there(bp_client *c, copy_ctx *x, const char *digest)
+{
+	char got[BP_DIGEST_MAX] = "";
+
+	if (bp_registry__manifest_get(x->dst.reg, x->dst.repo, digest, NULL, NULL, NULL, got) ||
+	    (got[0] && !bp_digest_equal(got, digest))) {
+		bp_error_clear();
+		return 0;
+	}
+	bp_client__emit(c, BP_EVENT_BLOB_EXISTS, digest, "manifest", 0, 0, NULL);
+	return 1;
+}
+
 static int copy_manifest(bp_client *c, copy_ctx *x, const char *ref, int by_digest,
-			 const char *put_ref, int depth, char out[BP_DIGEST_MAX])
+			 const char *put_ref, int checked, int depth, char out[BP_DIGEST_MAX])
 {
 	bp_fetched f = { NULL, 0, NULL, "", NULL };
 	job *jobs = NULL;
@@ -168,22 +334,25 @@ static int copy_manifest(bp_client *c, copy_ctx *x, const char *ref, int by_dige
 
 	if (depth > COPY_DEPTH_MAX)
 		return bp_error_set(BP_EUNSUPPORTED, "manifest %s: indexes nested too deep", ref);
-	err = bp_steps__manifest_fetch(x->src, bp_reference_path(x->sref), ref, by_digest,
-				       BP_FETCH_PARSE, NULL, &f);
-	if (err) {
-		side_error(err, "source", x->sref);
-		goto done;
+	/* a manifest put by its digest is there or not: asked before it is fetched */
+	if (by_digest && !put_ref && digest_there(c, x, ref)) {
+		bp_strlcpy(out, ref, BP_DIGEST_MAX);
+		return 0;
 	}
+	if ((err = fetch(x, ref, by_digest, &f)))
+		goto done;
 	index = bp_manifest_kind_is_index(bp_manifest_kind_get(f.m));
 	if (index && c->opts.platform && depth == 0) {
 		const bp_descriptor *pick;
 
 		if (!(err = bp_steps__platform_pick(c, f.m, f.digest, c->opts.platform,
 						    bp_reference_string(x->sref), &pick)))
-			err = copy_manifest(c, x, pick->digest, 1, put_ref, depth + 1, out);
+			err = copy_manifest(c, x, pick->digest, 1, put_ref, 0, depth + 1, out);
 		goto done;
 	}
-	if (bp_steps__manifest_there(c, &x->dst, f.m, put_ref ? put_ref : f.digest, f.digest)) {
+	/* (by digest and put by it, digest_there() asked already) */
+	if (!checked && !(by_digest && !put_ref) &&
+	    bp_steps__manifest_there(c, &x->dst, f.m, put_ref ? put_ref : f.digest, f.digest)) {
 		bp_strlcpy(out, f.digest, BP_DIGEST_MAX);
 		goto done;
 	}
@@ -191,7 +360,7 @@ static int copy_manifest(bp_client *c, copy_ctx *x, const char *ref, int by_dige
 		for (i = 0; i < bp_manifest_count(f.m); i++) {
 			char child[BP_DIGEST_MAX];
 
-			err = copy_manifest(c, x, bp_manifest_item(f.m, i)->digest, 1, NULL,
+			err = copy_manifest(c, x, bp_manifest_item(f.m, i)->digest, 1, NULL, 0,
 					    depth + 1, child);
 			if (err)
 				goto done;
@@ -219,11 +388,18 @@ done:
 	return err;
 }
 
+/* See copy.h. */
+int bp_copy__manifest(bp_client *c, bp_copy_ctx *x, const char *ref, int by_digest,
+		      const char *put_ref, int checked, char out[BP_DIGEST_MAX])
+{
+	return copy_manifest(c, x, ref, by_digest, put_ref, checked, 0, out);
+}
+
 /* See client.h. */
 int bp_copy(bp_client *c, const bp_reference *src, const bp_reference *dst,
 	    char digest[BP_DIGEST_MAX])
 {
-	copy_ctx x = { NULL, { NULL, NULL, NULL, NULL }, src, dst };
+	copy_ctx x = { NULL, { NULL, NULL, NULL, NULL }, src, dst, NULL, NULL, NULL, NULL };
 	const char *pin = bp_reference_digest(dst);
 	int err;
 
@@ -236,7 +412,7 @@ int bp_copy(bp_client *c, const bp_reference *src, const bp_reference *dst,
 		goto done;
 	}
 	err = copy_manifest(c, &x, bp_reference_object(src), bp_reference_digest(src) != NULL,
-			    bp_reference_tag(dst), 0, digest);
+			    bp_reference_tag(dst), 0, 0, digest);
 	if (!err && pin && !bp_digest_equal(pin, digest))
 		err = bp_error_set(BP_EINVAL, "%s names digest %s, but the copied manifest is %s",
 				   bp_reference_string(dst), pin, digest);

@@ -105,6 +105,8 @@ void bp_http__response_release(bp_http_response *r)
 	free(r->retry_after);
 	free(r->chunk_min_length);
 	free(r->api_version);
+	free(r->ratelimit_limit);
+	free(r->ratelimit_remaining);
 	for (i = 0; i < r->nwww_authenticate; i++)
 		free(r->www_authenticate[i]);
 	free(r->www_authenticate);
@@ -184,6 +186,10 @@ int bp_http__parse_header(bp_http_response *r, const char *data, size_t len)
 		set_header(&r->chunk_min_length, v, len - nlen - 1);
 	else if (IS("API-Version"))
 		set_header(&r->api_version, v, len - nlen - 1);
+	else if (IS("RateLimit-Limit"))
+		set_header(&r->ratelimit_limit, v, len - nlen - 1);
+	else if (IS("RateLimit-Remaining"))
+		set_header(&r->ratelimit_remaining, v, len - nlen - 1);
 	else if (IS("Content-Length")) {
 		char *s = header_value(v, len - nlen - 1);
 		int64_t n;

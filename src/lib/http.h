@@ -77,6 +77,8 @@ typedef struct {
 	char *retry_after;
 	char *chunk_min_length;      /* OCI-Chunk-Min-Length */
 	char *api_version;           /* API-Version (the Docker Engine API's) */
+	char *ratelimit_limit;       /* RateLimit-Limit, as Docker Hub sends it: "100;w=21600" */
+	char *ratelimit_remaining;   /* RateLimit-Remaining: "76;w=21600" */
 	int64_t content_length;      /* -1 when absent */
 	char **www_authenticate;     /* every WWW-Authenticate header */
 	size_t nwww_authenticate;

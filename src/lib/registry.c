@@ -58,6 +58,8 @@ int bp_registry__new(bp_registry **out, const char *domain, const bp_credentials
 	if (!r)
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->recheck_lock, NULL);
+	r->known = (bp_state_host)BP_STATE_HOST_INIT;
 	r->opts = *opts;
 	r->domain = bp_strdup(domain);
 	/* Docker Hub's registry is not at its namespace's name */
@@ -97,6 +99,8 @@ void bp_registry__free(bp_registry *r)
 	free(r->host);
 	free(r->base);
 	free(r->origin);
+	bp_state__host_release(&r->known);
+	pthread_mutex_destroy(&r->recheck_lock);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -196,70 +200,227 @@ static int fall_back_to_http(bp_registry *r, bp_http *h, int err)
 	       (r->opts.insecure && (err == BP_ETLS || err == BP_ENET));
 }
 
+/* Plain http may be used: a loopback host, or one the user called insecure. */
+static int plain_allowed(const bp_registry *r)
+{
+	return is_loopback(r->host) || r->opts.insecure || r->opts.plain_http;
+}
+
+/* base and origin for scheme; 0 or BP_ENOMEM. */
+static int set_base(bp_registry *r, const char *scheme)
+{
+	free(r->base);
+	r->base = bp_aprintf("%s://%s", scheme, r->host);
+	free(r->origin);
+	r->origin = r->base ? bp_http__origin(r->base) : NULL;
+	if (!r->base || !r->origin)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* See registry_int.h. */
+void bp_registry__save_host(bp_registry *r)
+{
+	bp_state_host now = BP_STATE_HOST_INIT;
+	unsigned learnt;
+	int same;
+
+	if (r->seam.send || !r->base)
+		return;
+	learnt = bp_auth__known(r->auth, now.auth, &now.realm, &now.service);
+	bp_strlcpy(now.scheme, bp_strprefix(r->base, "https://") ? "https" : "http",
+		   sizeof(now.scheme));
+	pthread_mutex_lock(&r->lock);
+	now.post_stores = r->known.post_stores;
+	same = learnt == r->auth_saved && strcmp(now.scheme, r->known.scheme) == 0 &&
+	       strcmp(now.auth, r->known.auth) == 0;
+	if (!same) {
+		bp_state__host_release(&r->known);
+		r->known = now;
+		r->auth_saved = learnt;
+		bp_state__host_put(r->host, &r->known);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (same)
+		bp_state__host_release(&now);
+}
+
 /*
- * Ping /v2/ over https, or plain http where that is allowed. A passing
- * failure (408, 429, 5xx, a network error) on the scheme settled on is
- * retried as any request is; the failure that says to fall back to plain
- * http is not one.
+ * Take what an earlier run learnt of the host into r->known. 1 when it is
+ * enough to skip the ping (its scheme and challenge), after setting both
+ * up; 0 otherwise. A remembered plain http counts only where plain http
+ * is allowed now: a remembered answer never downgrades a host.
+ */
+static int take_remembered(bp_registry *r)
+{
+	bp_state_host *k = &r->known;
+	int https;
+
+	if (bp_state__host_get(r->host, k))
+		return 0;
+	if ((strcmp(k->scheme, "http") == 0 && !plain_allowed(r)) ||
+	    (strcmp(k->scheme, "https") == 0 && r->opts.plain_http))
+		k->scheme[0] = '\0';
+	if (r->opts.fresh || !k->scheme[0] || !k->auth[0])
+		return 0;
+	https = strcmp(k->scheme, "https") == 0;
+	if (set_base(r, k->scheme) ||
+	    bp_auth__remember(r->auth, k->auth, k->realm, k->service, https)) {
+		bp_error_clear();
+		return 0;
+	}
+	r->unconfirmed = 1;
+	bp_registry__dbg(r, "%s: %s and its auth remembered from an earlier run: no ping", r->host,
+			 k->scheme);
+	return 1;
+}
+
+/* GET /v2/ over scheme; *fallback when plain http is to be tried instead. */
+static int ping_once(bp_registry *r, bp_http *h, const char *scheme, int may_fall,
+		     bp_http_response *resp, int *fallback)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	char *url = bp_aprintf("%s://%s/v2/", scheme, r->host);
+	int n, err;
+
+	*fallback = 0;
+	if (!url)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	req.url = url;
+	bp_registry__dbg(r, "ping %s", url);
+	for (n = 0;; n++) {
+		err = bp_registry__perform(r, h, &req, resp);
+		*fallback = err && may_fall && fall_back_to_http(r, h, err);
+		if (*fallback || !bp_retry__should(&r->retry, "GET /v2/", err, resp, n))
+			break;
+	}
+	free(url);
+	return err;
+}
+
+/* What a ping's answer teaches: a registry's 200 or 401, or an error. */
+static int ping_answer(bp_registry *r, const bp_http_response *resp)
+{
+	if (resp->status == 200 || resp->status == 401)
+		return bp_auth__ping(r->auth, resp);
+	return bp_error_set(BP_EPROTO, "%s does not look like a registry: GET /v2/ answered %ld",
+			    r->base, resp->status);
+}
+
+/*
+ * Ping /v2/ over https, or plain http where that is allowed: straight to
+ * plain http when the user said http:// or an earlier run found the host
+ * speaks nothing else (and if that fails, the usual way after all). A
+ * passing failure (408, 429, 5xx, a network error) on the scheme settled
+ * on is retried as any request is; the failure that says to fall back to
+ * plain http is not one.
  */
 int bp_registry__ping(bp_registry *r)
 {
-	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
-	const char *schemes[2] = { "https", "http" };
-	int plain_ok = is_loopback(r->host) || r->opts.insecure;
+	int plain_ok = plain_allowed(r), fallback = 0, err = 0, plain = 0;
 	bp_http *h = NULL;
-	char *url = NULL;
-	int i, n, fallback = 0, err = 0;
 
+	if (!r->seam.send && take_remembered(r))
+		return 0;
 	if ((err = bp_registry__conn_get(r, &h)))
 		return err;
-	i = 0;
-	if (plain_ok && !r->opts.insecure && r->opts.tls_verify && (i = speaks_no_tls(r, h)) < 0) {
+	if (r->opts.plain_http || (plain_ok && strcmp(r->known.scheme, "http") == 0)) {
+		err = ping_once(r, h, "http", 0, &resp, &fallback);
+		plain = 1;
+		if (r->opts.plain_http || (!err && (resp.status == 200 || resp.status == 401)))
+			goto answered;
+		bp_registry__dbg(r, "%s no longer answers plain http; asking again", r->host);
+		bp_error_clear();
+		r->known.scheme[0] = '\0';
+		plain = 0;
+	}
+	if (plain_ok && !r->opts.insecure && r->opts.tls_verify &&
+	    strcmp(r->known.scheme, "https") != 0 && (plain = speaks_no_tls(r, h)) < 0) {
 		bp_registry__conn_put(r, h);
-		return i;
+		return plain;
 	}
-	for (; i < 2; i++) {
-		free(url);
-		url = bp_aprintf("%s://%s/v2/", schemes[i], r->host);
-		if (!url) {
-			err = bp_error_set(BP_ENOMEM, "out of memory");
-			break;
-		}
-		req.url = url;
-		bp_registry__dbg(r, "ping %s", url);
-		for (n = 0;; n++) {
-			err = bp_registry__perform(r, h, &req, &resp);
-			fallback = err && i == 0 && plain_ok && fall_back_to_http(r, h, err);
-			if (fallback || !bp_retry__should(&r->retry, "GET /v2/", err, &resp, n))
-				break;
-		}
-		if (!fallback)
-			break;
-		bp_registry__dbg(r, "%s does not speak TLS; using plain http", r->host);
+	if (!plain) {
+		err = ping_once(r, h, "https", plain_ok, &resp, &fallback);
+		if (fallback)
+			bp_registry__dbg(r, "%s does not speak TLS; using plain http", r->host);
+		plain = fallback;
 	}
+	if (plain)
+		err = ping_once(r, h, "http", 0, &resp, &fallback);
+answered:
 	bp_registry__conn_put(r, h);
-	if (err)
-		goto done;
-	free(r->base);
-	r->base = bp_aprintf("%s://%s", schemes[i], r->host);
-	free(r->origin);
-	r->origin = r->base ? bp_http__origin(r->base) : NULL;
-	if (!r->base || !r->origin) {
-		err = bp_error_set(BP_ENOMEM, "out of memory");
-		goto done;
-	}
-	if (resp.status == 200 || resp.status == 401) {
-		err = bp_auth__ping(r->auth, &resp);
-	} else {
-		err = bp_error_set(BP_EPROTO,
-				   "%s does not look like a registry: GET /v2/ answered %ld",
-				   r->base, resp.status);
-	}
-done:
-	free(url);
+	if (!err)
+		err = set_base(r, plain ? "http" : "https");
+	if (!err)
+		err = ping_answer(r, &resp);
+	if (!err)
+		bp_registry__save_host(r);
 	bp_http__response_release(&resp);
 	return err;
+}
+
+/* See registry_int.h. */
+int bp_registry__maybe_stale(bp_registry *r)
+{
+	int u, checked;
+
+	pthread_mutex_lock(&r->lock);
+	checked = r->rechecked;
+	u = !checked && r->unconfirmed;
+	pthread_mutex_unlock(&r->lock);
+	return u || (!checked && bp_auth__unconfirmed(r->auth));
+}
+
+/* See registry_int.h. */
+void bp_registry__confirmed(bp_registry *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->unconfirmed = 0;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* See registry_int.h. */
+int bp_registry__recheck(bp_registry *r, bp_http *h)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	char *url = NULL, msg[1024];
+	int again = 0, code = bp_error_last_code(), err;
+
+	/* the request's own failure stays the error when this does not help */
+	bp_strlcpy(msg, bp_error_last(), sizeof(msg));
+	pthread_mutex_lock(&r->recheck_lock);
+	pthread_mutex_lock(&r->lock);
+	again = r->rechecked;
+	r->rechecked = 1;
+	pthread_mutex_unlock(&r->lock);
+	if (again)
+		goto done; /* another thread asked already: its answer holds */
+	if (!(url = bp_aprintf("%s/v2/", r->base)))
+		goto done;
+	bp_registry__dbg(r, "%s: what an earlier run learnt of it does not hold; ping %s", r->host,
+			 url);
+	req.url = url;
+	err = bp_registry__perform(r, h, &req, &resp);
+	if (!err && (resp.status == 200 || resp.status == 401) &&
+	    bp_auth__ping(r->auth, &resp) == 0) {
+		again = 1;
+		bp_registry__save_host(r);
+	} else {
+		/* not the registry it was (another scheme?): the next run starts afresh */
+		bp_state__host_drop(r->host);
+	}
+	pthread_mutex_lock(&r->lock);
+	r->unconfirmed = 0;
+	pthread_mutex_unlock(&r->lock);
+done:
+	pthread_mutex_unlock(&r->recheck_lock);
+	bp_http__response_release(&resp);
+	free(url);
+	if (!again && code)
+		bp_error_set(code, "%s", msg);
+	return again;
 }
 
 /* One token for a whole push: pull,push on every request of it. */

@@ -17,6 +17,8 @@ typedef struct bp_registry bp_registry;
 typedef struct {
 	int tls_verify;      /* 0: --tls-verify=false */
 	int insecure;        /* --insecure-registry: unverified TLS, then plain http */
+	int plain_http;      /* --insecure-registry http://HOST: plain http only, no TLS tried */
+	int fresh;           /* ping even when an earlier run remembered the host (login) */
 	int push;            /* ask for pull,push on every repository scope */
 	int retries;         /* passing failures retried this many times */
 	void (*retry_cb)(const char *message, void *payload); /* "retrying in 2s (attempt 2 of 5): ..." */
@@ -33,7 +35,16 @@ int bp_registry__new(bp_registry **out, const char *domain,
 		     const bp_credentials *creds, const bp_registry_options *opts);
 void bp_registry__free(bp_registry *r);
 
-/* GET /v2/: choose https or http, learn the auth scheme. */
+/*
+ * GET /v2/: choose https or http, learn the auth scheme. What an earlier
+ * run learnt of the host (state.c) spares it: with the scheme and the
+ * challenge remembered, no request is sent (unless opts.fresh), and the
+ * first request that finds them stale (a token request that fails, a
+ * transport error, a 400) asks GET /v2/ after all; a 401 that names
+ * another realm is learnt as any 401 is. With only the scheme, the ping
+ * goes straight to it. Whatever a ping or a 401 teaches is saved for the
+ * next run.
+ */
 int bp_registry__ping(bp_registry *r);
 
 /* 0 and *size when repo has the blob; BP_ENOTFOUND when not. */
@@ -143,6 +154,30 @@ int bp_registry__link_next(const char *base, const char *link, char **out);
  * deletion (405 or UNSUPPORTED), BP_EAUTH when refused.
  */
 int bp_registry__manifest_delete(bp_registry *r, const char *repo, const char *digest);
+
+/*
+ * What a registry said of its rate limit, as Docker Hub says it on the
+ * answers to manifest requests (RateLimit-Limit: 100;w=21600,
+ * RateLimit-Remaining: 76;w=21600): a GET of a manifest counts against
+ * it, a HEAD does not.
+ */
+typedef struct {
+	int64_t limit;	   /* requests a window allows; -1 when not said */
+	int64_t remaining; /* requests left in it */
+	int64_t window;	   /* its length in seconds; -1 when not said */
+	uint64_t seen;	   /* answers that carried it so far: 0 when none has */
+} bp_ratelimit;
+
+/* The rate limit r's latest answer that carried one gave, into *out; see bp_ratelimit. */
+void bp_registry__ratelimit(bp_registry *r, bp_ratelimit *out);
+
+/*
+ * A RateLimit-Limit or RateLimit-Remaining value: its first count ("76"
+ * of "76;w=21600", or of "76, 100;w=60" when it lists several quotas)
+ * into *count, and that quota's w= into *window (-1 without one). 0, or -1
+ * when value does not start with a count.
+ */
+int bp_registry__parse_ratelimit(const char *value, int64_t *count, int64_t *window);
 
 /*
  * After a ping: check the credentials as a push would authenticate. BP_EAUTH

@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "http.h"
 #include "retry.h"
+#include "state.h"
 
 #include <pthread.h>
 
@@ -52,8 +53,22 @@ struct bp_registry {
 	int said_no_patch;
 	int said_cap;
 
+	/*
+	 * What later runs are told of the host (state.c), under lock: as
+	 * loaded, then as learnt. known.post_stores is -1 until one upload
+	 * has tried POST ?digest= (post_trying while it does).
+	 */
+	bp_state_host known;
+	unsigned auth_saved;   /* bp_auth__known's count as saved */
+	int unconfirmed;       /* base and auth remembered: no answer heard yet this run */
+	int rechecked;         /* the GET /v2/ of bp_registry__recheck was sent */
+	int post_trying;
+	int post_trusted;      /* blobs taken on a 201 to POST ?digest= alone, this run */
+	pthread_mutex_t recheck_lock; /* one GET /v2/ when the remembered turns out stale */
+
 	bp_registry_seam seam; /* unit tests: the network replaced; send NULL otherwise */
 	bp_retry retry;        /* from opts, with the seam's sleep; the auth handle's too */
+	bp_ratelimit ratelimit; /* the latest an answer said, under lock */
 };
 
 /* ---- the handle (registry.c) ---- */
@@ -75,6 +90,31 @@ void bp_registry__conn_put(bp_registry *r, bp_http *h);
 /* Send one request: over h, or to the test seam when one is set. */
 int bp_registry__perform(bp_registry *r, bp_http *h, const bp_http_request *req,
 			 bp_http_response *resp);
+
+/* Save what was learnt of the host when it differs from what was saved. */
+void bp_registry__save_host(bp_registry *r);
+
+/*
+ * A request found the remembered endpoint or challenge stale (err: its
+ * error, or 0 and resp its answer): GET /v2/ now, once for all threads,
+ * and learn from it. 1 when the request should be sent again; 0 when it
+ * must fail as it did (the host is then forgotten, so the next run
+ * starts afresh).
+ */
+int bp_registry__recheck(bp_registry *r, bp_http *h);
+
+/*
+ * Learn (and save) whether the host stores a blob sent in one POST
+ * ?digest= (stores 1) or not (0); says so once when it answered 201 and
+ * did not hold the blob.
+ */
+void bp_registry__learn_post(bp_registry *r, int stores);
+
+/* 1 while what was remembered of the host may be stale and no recheck was made. */
+int bp_registry__maybe_stale(bp_registry *r);
+
+/* An answer came from the remembered endpoint: it holds. */
+void bp_registry__confirmed(bp_registry *r);
 
 /* "repository:<repo>:<actions>" (pull,push for every request of a push); new string. */
 char *bp_registry__scope(const bp_registry *r, const char *repo, const char *actions);

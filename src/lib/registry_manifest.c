@@ -76,6 +76,26 @@ done:
 	return err;
 }
 
+/*
+ * A manifest refused for a blob the registry lacks, in a run that took
+ * blobs on a 201 to POST ?digest= alone: that 201 is not to be believed
+ * on this host any more (learnt and saved). 1 when so.
+ */
+static int blob_unknown_after_post(bp_registry *r, const bp_http_response *resp)
+{
+	int posted;
+
+	if (!bp_registry__error_code_is(resp, "MANIFEST_BLOB_UNKNOWN") &&
+	    !bp_registry__error_code_is(resp, "BLOB_UNKNOWN"))
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	posted = r->post_trusted > 0;
+	pthread_mutex_unlock(&r->lock);
+	if (posted)
+		bp_registry__learn_post(r, 0);
+	return posted;
+}
+
 /* PUT a manifest. */
 int bp_registry__manifest_put(bp_registry *r, const char *repo, const char *ref,
 			      const char *body, size_t len, const char *media_type,
@@ -102,6 +122,16 @@ int bp_registry__manifest_put(bp_registry *r, const char *repo, const char *ref,
 		goto done;
 	if (resp.status != 201 && resp.status != 200) {
 		err = bp_registry__status_error(&resp, "manifest PUT");
+		if (blob_unknown_after_post(r, &resp)) {
+			char msg[512];
+
+			bp_strlcpy(msg, bp_error_last(), sizeof(msg));
+			err = bp_error_set(err,
+					   "%s; the registry took blobs sent in one POST that "
+					   "it does not hold: push again (they go in POST and PUT "
+					   "from now on)",
+					   msg);
+		}
 		goto done;
 	}
 	digest[0] = '\0';

@@ -99,6 +99,73 @@ int bp_registry__error_code_is(const bp_http_response *resp, const char *code)
 	return yes;
 }
 
+/* See registry.h. */
+int bp_registry__parse_ratelimit(const char *value, int64_t *count, int64_t *window)
+{
+	const char *p = value, *end;
+	int64_t n = 0;
+
+	*count = *window = -1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (n > (INT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	*count = n;
+	/* the parameters of this quota run to the next ',' */
+	end = strchr(p, ',');
+	if (!end)
+		end = p + strlen(p);
+	while ((p = memchr(p, ';', (size_t)(end - p)))) {
+		int64_t w = 0;
+
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if ((*p != 'w' && *p != 'W') || p[1] != '=')
+			continue;
+		for (p += 2; p < end && isdigit((unsigned char)*p) && w <= (INT64_MAX - 9) / 10;
+		     p++)
+			w = w * 10 + (*p - '0');
+		*window = w;
+		break;
+	}
+	return 0;
+}
+
+/* Keep the rate limit an answer states, when it states one. */
+static void note_ratelimit(bp_registry *r, const bp_http_response *resp)
+{
+	int64_t limit = -1, remaining, window = -1, w;
+
+	if (!resp->ratelimit_remaining ||
+	    bp_registry__parse_ratelimit(resp->ratelimit_remaining, &remaining, &window) < 0)
+		return;
+	if (resp->ratelimit_limit &&
+	    bp_registry__parse_ratelimit(resp->ratelimit_limit, &limit, &w) == 0 && window < 0)
+		window = w;
+	pthread_mutex_lock(&r->lock);
+	r->ratelimit.limit = limit;
+	r->ratelimit.remaining = remaining;
+	r->ratelimit.window = window;
+	r->ratelimit.seen++;
+	pthread_mutex_unlock(&r->lock);
+	bp_registry__dbg(r, "rate limit: %lld left of %lld per %llds", (long long)remaining,
+			 (long long)limit, (long long)window);
+}
+
+/* See registry.h. */
+void bp_registry__ratelimit(bp_registry *r, bp_ratelimit *out)
+{
+	pthread_mutex_lock(&r->lock);
+	*out = r->ratelimit;
+	pthread_mutex_unlock(&r->lock);
+}
+
 /* Counts what a streamed answer delivered, so a retry never repeats bytes. */
 typedef struct {
 	bp_http_write_fn fn;
@@ -114,10 +181,38 @@ static int counted_write(const void *data, size_t len, void *p)
 	return c->fn(data, len, c->payload);
 }
 
+/* 1 when req sends a Content-Range: a chunk of an upload. */
+static int has_content_range(const bp_http_request *req)
+{
+	const char *const *h;
+
+	for (h = req->headers; h && *h; h++)
+		if (bp_strcaseprefix(*h, "Content-Range:"))
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether a failure may come of what an earlier run remembered (the
+ * scheme, the challenge) rather than of the registry now: a token request
+ * that failed, a transport error, or a 400 (a TLS server's answer to plain
+ * http) while nothing this run has confirmed it.
+ */
+static int stale_sign(bp_registry *r, int auth_err, int err, const bp_http_response *resp)
+{
+	if (!bp_registry__maybe_stale(r))
+		return 0;
+	if (auth_err)
+		return 1;
+	return err == BP_ENET || err == BP_ETLS || (!err && resp->status == 400);
+}
+
 /*
  * Send req for an operation needing scope, authenticating as the registry
  * asks: on 401 learn the challenge, fetch a token for the scope it names
  * (with ours) and retry once; a second 401 is an authentication error.
+ * When what an earlier run remembered of the host turns out stale, GET
+ * /v2/ (once for all requests) and send again.
  * Passing failures are retried with backoff when the request can be sent
  * again as it was: not a PATCH (the upload resumes instead), not a stream
  * that has already delivered bytes.
@@ -128,8 +223,9 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 	counted_sink sink = { req->write_fn, req->write_payload, 0 };
 	bp_http *h = NULL;
 	char *authz = NULL;
-	int auth_tries = 0, retries = 0, err;
-	int replayable = strcmp(req->method, "PATCH") != 0;
+	int auth_tries = 0, retries = 0, rechecked = 0, err;
+	/* a chunk (a PATCH, or a PUT with the last one) resumes where the registry stands */
+	int replayable = strcmp(req->method, "PATCH") != 0 && !has_content_range(req);
 
 	if (req->write_fn) {
 		req->write_fn = counted_write;
@@ -138,8 +234,14 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 	if ((err = bp_registry__conn_get(r, &h)))
 		goto out;
 	for (;;) {
-		if ((err = bp_auth__header(r->auth, h, scope, &authz)))
+		if ((err = bp_auth__header(r->auth, h, scope, &authz))) {
+			if (!rechecked++ && stale_sign(r, err, 0, resp) &&
+			    bp_registry__recheck(r, h)) {
+				bp_error_clear();
+				continue;
+			}
 			break;
+		}
 		req->authorization = authz;
 		req->auth_origin = r->origin;
 		if (fb)
@@ -148,12 +250,23 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 		if (req->resp)
 			bp_dynbuf_reset(req->resp);
 		err = bp_registry__perform(r, h, req, resp);
+		if (!err)
+			note_ratelimit(r, resp);
 		if (authz) {
 			explicit_bzero(authz, strlen(authz));
 			free(authz);
 			authz = NULL;
 		}
 		req->authorization = NULL;
+		if (!rechecked && sink.delivered == 0 && stale_sign(r, 0, err, resp)) {
+			rechecked = 1;
+			if (bp_registry__recheck(r, h)) {
+				bp_error_clear();
+				continue;
+			}
+		} else if (!err && resp->status != 400) {
+			bp_registry__confirmed(r);
+		}
 		if (replayable && sink.delivered == 0 && bp_retry__should(&r->retry, req->method, err, resp, retries)) {
 			retries++;
 			continue;
@@ -166,6 +279,8 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 		}
 		if ((err = bp_auth__challenge(r->auth, h, resp, scope)))
 			break;
+		/* a registry's own challenge: the next run asks its realm first */
+		bp_registry__save_host(r);
 	}
 	bp_registry__conn_put(r, h);
 out:

@@ -291,6 +291,20 @@ static int64_t halved(int64_t n)
 
 static const char *const octet[] = { "Content-Type: application/octet-stream", NULL };
 
+/* req's body: n bytes from from, out of a stream's chunk in hand or out of the file. */
+static void set_body(bp_upload *u, bp_http_request *req, int64_t from, int64_t n)
+{
+	req->body_len = n;
+	if (u->stream) {
+		req->body = u->buf;
+		return;
+	}
+	req->read_fn = fd_read;
+	req->read_payload = &u->fb;
+	u->fb.start = from;
+	u->fb.base_done = from;
+}
+
 /* "first-last" of the chunk sent last. */
 static void crange_of(const bp_upload *u, char *out, size_t cap)
 {
@@ -317,9 +331,9 @@ static void plan(bp_upload *u)
 	learnt(u->r, &u->no_patch, &cap);
 	if (cap > 0 && u->chunk > cap)
 		u->chunk = cap;
-	/* one PUT for small blobs; chunks for anything larger than a chunk */
-	u->chunked = u->monolithic_max < 0 || u->size > u->monolithic_max || u->size > u->chunk ||
-		     u->force_chunks;
+	/* one PUT up to the single-PUT limit, whatever the chunk size (or a body cap) says */
+	u->chunked = u->monolithic_max < 0 || u->size > u->monolithic_max || u->force_chunks ||
+		     (cap > 0 && u->size > cap);
 	if (u->chunked && u->no_patch)
 		u->chunked = 0;
 }
@@ -350,11 +364,44 @@ static int st_resume(bp_upload *u)
 	return 0;
 }
 
+/*
+ * Whether this file's blob goes in one POST ?digest=: small enough for one
+ * request, and a host known to store such a blob, or not known yet and no
+ * other upload trying (then this one tries, and learns for the others).
+ */
+static int want_post(bp_upload *u)
+{
+	bp_registry *r = u->r;
+	int64_t cap;
+	int no_patch, yes = 0;
+
+	if (u->stream || u->session || u->force_chunks || u->size <= 0 || u->monolithic_max < 0 ||
+	    u->size > u->monolithic_max)
+		return 0;
+	learnt(r, &no_patch, &cap);
+	if (cap > 0 && u->size > cap)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	if (r->known.post_stores == 1) {
+		yes = 1;
+	} else if (r->known.post_stores < 0 && !r->post_trying && u->size <= BP_POST_TRY_MAX) {
+		r->post_trying = 1;
+		u->post_try = 1;
+		yes = 1;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return yes;
+}
+
 /* OPEN: a new session (the blob starts over), or the one a refused mount opened. */
 static int st_open(bp_upload *u)
 {
 	int err;
 
+	if (want_post(u)) {
+		u->state = BP_UP_POST;
+		return 0;
+	}
 	if (u->session) {
 		free(u->loc);
 		if (!(u->loc = bp_strdup(u->session)))
@@ -393,15 +440,7 @@ bp_chunk_outcome bp_upload__send_chunk(bp_upload *u, int64_t n, bp_http_response
 	req.method = "PATCH";
 	req.url = u->loc;
 	req.headers = hdrs;
-	req.body_len = n;
-	if (u->stream) {
-		req.body = u->buf;
-	} else {
-		req.read_fn = fd_read;
-		req.read_payload = &u->fb;
-		u->fb.start = u->off;
-		u->fb.base_done = u->off;
-	}
+	set_body(u, &req, u->off, n);
 	*err = bp_registry__request(u->r, u->scope, &req, resp, u->stream ? NULL : &u->fb);
 	if (*err)
 		return resumable(*err, resp) ? BP_CHUNK_PASSING : BP_CHUNK_FAILED;
@@ -465,7 +504,7 @@ static int on_refused(bp_upload *u, const bp_http_response *resp)
 }
 
 /* TOO_LARGE: a cap on the body (GHCR); smaller chunks from where the registry stands. */
-static int on_too_large(bp_upload *u, const bp_http_response *resp)
+static int on_too_large(bp_upload *u, const char *method, const bp_http_response *resp)
 {
 	char why[300], cr[64];
 	int64_t half;
@@ -473,7 +512,7 @@ static int on_too_large(bp_upload *u, const bp_http_response *resp)
 	if (u->stream) {
 		/* its chunk is the buffer the caller sized */
 		crange_of(u, cr, sizeof(cr));
-		bp_registry__status_error(resp, "PATCH");
+		bp_registry__status_error(resp, method);
 		bp_strlcpy(why, bp_error_last(), sizeof(why));
 		return bp_error_set(BP_ERROR,
 				    "upload chunk %s: registry %s refused the body as too "
@@ -508,11 +547,16 @@ static int on_passing(bp_upload *u, int err, const bp_http_response *resp)
 	return 0;
 }
 
-/* CHUNK with nothing left of a stream: its digest is known; bytes not as promised never commit. */
+/* CHUNK when a stream ends: its digest is known; bytes not as promised never commit. */
 static int seal(bp_upload *u)
 {
 	int err;
 
+	if (u->digest) {
+		/* sealed before a closing PUT that failed in passing */
+		u->state = BP_UP_CLOSE;
+		return 0;
+	}
 	if ((err = bp_hasher_final(u->hash, u->sealed)))
 		return err;
 	u->digest = u->sealed;
@@ -532,12 +576,14 @@ static int st_chunk(bp_upload *u)
 	int err = 0;
 
 	if (u->stream) {
-		if (!u->closing && u->len < (size_t)u->chunk)
-			return 0; /* waits for bytes */
-		if (!u->len)
+		/* the chunk in hand when the stream ends goes with the closing PUT */
+		if (u->closing)
 			return seal(u);
+		if (u->len < (size_t)u->chunk)
+			return 0; /* waits for bytes */
 		n = (int64_t)u->len;
-	} else if (n <= 0) {
+	} else if (u->size - u->off <= u->chunk) {
+		/* the rest goes with the closing PUT */
 		u->state = BP_UP_CLOSE;
 		return 0;
 	}
@@ -554,7 +600,7 @@ static int st_chunk(bp_upload *u)
 		err = on_refused(u, &resp);
 		break;
 	case BP_CHUNK_TOO_LARGE:
-		err = on_too_large(u, &resp);
+		err = on_too_large(u, "PATCH", &resp);
 		break;
 	case BP_CHUNK_PASSING:
 		err = on_passing(u, err, &resp);
@@ -618,10 +664,11 @@ static int verified(bp_upload *u)
 
 /*
  * CLOSE answered other than 201: one PUT too large becomes chunks in a new
- * session; after a passing failure the blob may be there already, else it
- * starts over after a wait.
+ * session, the rest of a chunked upload too large smaller chunks; after a
+ * passing failure the blob may be there already, else, after a wait, a
+ * chunked upload asks where it stands and the blob in one PUT starts over.
  */
-static int close_failed(bp_upload *u, int err, const bp_http_response *resp)
+static int close_failed(bp_upload *u, int err, const bp_http_response *resp, int64_t rest)
 {
 	int64_t have, half, base = u->size < u->chunk ? u->size : u->chunk;
 	char why[300];
@@ -640,57 +687,196 @@ static int close_failed(bp_upload *u, int err, const bp_http_response *resp)
 		u->state = BP_UP_OPEN;
 		return 0;
 	}
-	/* a stream cannot be sent again: its bytes are gone */
-	if (u->stream || !resumable(err, resp))
+	if (!err && u->chunked && rest > 0 && bp_registry__too_large(resp))
+		return on_too_large(u, "PUT", resp);
+	if (!resumable(err, resp))
 		return err ? err : bp_registry__status_error(resp, u->digest);
 	snprintf(why, sizeof(why), "closing PUT: %s",
 		 err ? without_url(bp_error_last()) : "failed");
 	/* the PUT may have landed before the connection broke */
-	if (bp_registry__blob_exists(u->r, u->repo, u->digest, &have) == 0 && have == u->size)
+	if (bp_registry__blob_exists(u->r, u->repo, u->digest, &have) == 0 &&
+	    have == (u->stream ? u->off + rest : u->size)) {
+		if (u->stream)
+			u->off += rest;
 		return verified(u);
+	}
 	if (!upload_retry(u->r, u->digest, &u->tries, why))
 		return err ? err : bp_registry__status_error(resp, u->digest);
-	u->state = BP_UP_OPEN;
+	u->shrunk = 0;
+	u->state = u->chunked ? BP_UP_STATUS : BP_UP_OPEN;
 	return 0;
 }
 
-/* CLOSE: PUT ?digest=, with the whole blob when it was not sent in chunks. */
+/*
+ * CLOSE: PUT ?digest=, with the whole blob when it was not sent in chunks,
+ * else with the rest (a stream: the chunk in hand) and its Content-Range.
+ */
 static int st_close(bp_upload *u)
 {
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
-	char *put = bp_registry__with_digest(u->loc, u->digest);
+	char *put = bp_registry__with_digest(u->loc, u->digest), hdr_cr[96];
+	const char *hdrs[3] = { octet[0], hdr_cr, NULL };
+	int64_t rest = u->stream ? (int64_t)u->len : u->chunked ? u->size - u->off : u->size;
 	int err;
 
 	if (!put)
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	req.method = "PUT";
 	req.url = put;
-	if (!u->chunked) {
+	u->inflight = u->chunked ? rest : 0;
+	if (rest > 0) {
 		req.headers = octet;
-		req.body_len = u->size;
-		req.read_fn = fd_read;
-		req.read_payload = &u->fb;
-		u->fb.start = 0;
-		u->fb.base_done = 0;
+		if (u->chunked) {
+			snprintf(hdr_cr, sizeof(hdr_cr), "Content-Range: %lld-%lld",
+				 (long long)u->off, (long long)(u->off + rest - 1));
+			req.headers = hdrs;
+		}
+		set_body(u, &req, u->chunked ? u->off : 0, rest);
 	}
 	err = bp_registry__request(u->r, u->scope, &req, &resp, req.read_fn ? &u->fb : NULL);
-	if (err || resp.status != 201)
-		err = close_failed(u, err, &resp);
-	else if (resp.content_digest && !bp_digest_equal(resp.content_digest, u->digest))
+	if (err || resp.status != 201) {
+		err = close_failed(u, err, &resp, rest);
+	} else if (resp.content_digest && !bp_digest_equal(resp.content_digest, u->digest)) {
 		err = bp_error_set(BP_EINTEGRITY, "blob %s: registry stored it as %.80s", u->digest,
 				   resp.content_digest);
-	else
+	} else {
+		if (u->stream) {
+			u->off += rest;
+			u->len = 0;
+			if (u->progress)
+				u->progress(u->off, -1, u->payload);
+		}
 		err = verified(u);
+	}
 	bp_http__response_release(&resp);
 	free(put);
 	return err;
 }
 
+/* See registry_int.h. */
+void bp_registry__learn_post(bp_registry *r, int stores)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->known.post_stores != stores) {
+		r->known.post_stores = stores;
+		bp_state__host_put(r->host, &r->known);
+	}
+	r->post_trying = 0;
+	pthread_mutex_unlock(&r->lock);
+	bp_registry__dbg(r, "registry %s %s a blob sent in one POST ?digest=%s", r->domain,
+			 stores ? "stores" : "does not store",
+			 stores ? "" : ": POST and PUT from now on");
+}
+
+/* The try of POST ?digest= ended without an answer about it: another upload may try. */
+static void post_untried(bp_upload *u)
+{
+	if (!u->post_try)
+		return;
+	pthread_mutex_lock(&u->r->lock);
+	u->r->post_trying = 0;
+	pthread_mutex_unlock(&u->r->lock);
+	u->post_try = 0;
+}
+
+/* What a POST ?digest= came to, for the host: learnt once, by the upload that tried. */
+static void post_learnt(bp_upload *u, int stores)
+{
+	if (u->post_try || stores == 0)
+		bp_registry__learn_post(u->r, stores);
+	u->post_try = 0;
+}
+
+/*
+ * POST: the whole blob in POST ?digest=, one request where the registry
+ * stores it (201). One that drops the body and opens a session (202, as
+ * distribution 2.8.2 does) gets the blob again in a PUT to that session.
+ */
+static int st_post(bp_upload *u)
+{
+	bp_http_request req = BP_HTTP_REQUEST_INIT;
+	bp_http_response resp = { 0 };
+	char *base = bp_aprintf("%s/v2/%s/blobs/uploads/", u->r->base, u->repo);
+	char *url = base ? bp_registry__with_digest(base, u->digest) : NULL;
+	int err;
+
+	free(base);
+	if (!url)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	req.method = "POST";
+	req.url = url;
+	req.headers = octet;
+	set_body(u, &req, 0, u->size);
+	err = bp_registry__request(u->r, u->scope, &req, &resp, &u->fb);
+	if (err || resp.status == 401 || resp.status == 403) {
+		/* not an answer about POST ?digest=: another upload may try */
+		post_untried(u);
+		if (!err)
+			err = bp_registry__status_error(&resp, "upload start");
+	} else if (resp.status == 201 && resp.content_digest &&
+		   !bp_digest_equal(resp.content_digest, u->digest)) {
+		post_learnt(u, 0);
+		err = bp_error_set(BP_EINTEGRITY, "blob %s: registry stored it as %.80s", u->digest,
+				   resp.content_digest);
+	} else if (resp.status == 201) {
+		u->post_trusted = resp.content_digest != NULL;
+		/* the first 201 of a host is checked; one without our digest always */
+		u->state = BP_UP_VERIFY;
+		if (u->post_trusted && !u->post_try) {
+			pthread_mutex_lock(&u->r->lock);
+			u->r->post_trusted++;
+			pthread_mutex_unlock(&u->r->lock);
+			err = verified(u);
+		}
+	} else if (resp.status == 202 && resp.location &&
+		   bp_registry__next_location(&resp, &u->loc) == 0) {
+		/* the body was dropped: the session it opened takes the blob in one PUT */
+		post_learnt(u, 0);
+		u->off = 0;
+		u->min = 0;
+		plan(u);
+		u->state = u->chunked ? BP_UP_CHUNK : BP_UP_CLOSE;
+	} else {
+		bp_registry__dbg(u->r, "POST ?digest= answered %ld", resp.status);
+		bp_error_clear();
+		post_learnt(u, 0);
+		u->state = BP_UP_OPEN;
+	}
+	bp_http__response_release(&resp);
+	free(url);
+	return err;
+}
+
+/* VERIFY: a 201 to POST ?digest= is believed once the blob is seen there. */
+static int st_verify(bp_upload *u)
+{
+	int64_t have = -1;
+
+	if (bp_registry__blob_exists(u->r, u->repo, u->digest, &have) == 0 && have == u->size) {
+		post_learnt(u, u->post_trusted);
+		return verified(u);
+	}
+	bp_error_clear();
+	if (u->r->opts.retry_cb) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg),
+			 "registry %s answered 201 to a blob sent in one POST but does not hold "
+			 "it: sending blobs in POST and PUT",
+			 u->r->domain);
+		u->r->opts.retry_cb(msg, u->r->opts.payload);
+	}
+	post_learnt(u, 0);
+	u->state = BP_UP_OPEN;
+	return 0;
+}
+
 /* What each state does; DONE and FAILED do nothing. */
 static int (*const handlers[])(bp_upload *) = {
 	[BP_UP_RESUME] = st_resume, [BP_UP_OPEN] = st_open,   [BP_UP_CHUNK] = st_chunk,
-	[BP_UP_STATUS] = st_status, [BP_UP_CLOSE] = st_close,
+	[BP_UP_STATUS] = st_status, [BP_UP_CLOSE] = st_close, [BP_UP_POST] = st_post,
+	[BP_UP_VERIFY] = st_verify,
 };
 
 /* One transition; see registry_upload.h. */
@@ -779,6 +965,7 @@ int bp_upload__init_stream(bp_upload *u, bp_registry *r, const char *repo, int64
 /* Free what u holds. */
 void bp_upload__release(bp_upload *u)
 {
+	post_untried(u);
 	bp_hasher_free(u->hash);
 	free(u->repo);
 	free(u->scope);
@@ -962,14 +1149,17 @@ int bp_registry__upload_write(bp_upload *u, const void *data, size_t len)
 	bp_hasher_update(u->hash, data, len);
 	while (len) {
 		struct bp_upload_sender *s = u->sender;
-		size_t room = (size_t)u->chunk - s->len, n = room < len ? room : len;
+		size_t room, n;
 
+		/* a full chunk goes once more bytes come: the last one goes with the closing PUT */
+		if (s->len == (size_t)u->chunk && (err = hand_over(u)))
+			return err;
+		room = (size_t)u->chunk - s->len;
+		n = room < len ? room : len;
 		memcpy(s->fill + s->len, p, n);
 		s->len += n;
 		p += n;
 		len -= n;
-		if (s->len == (size_t)u->chunk && (err = hand_over(u)))
-			return err;
 	}
 	return 0;
 }

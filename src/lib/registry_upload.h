@@ -14,12 +14,31 @@
  *   RESUME  an earlier run's session (state.c): GET its status
  *           Range inside the blob            -> CHUNK from there
  *           anything else                    -> OPEN (saved session dropped)
- *   OPEN    POST a session, or take a refused mount's
+ *   OPEN    a file up to monolithic_max bytes, where the host stores POST ?digest=
+ *           or nobody knows yet (then this upload tries, if the blob is at most
+ *           BP_POST_TRY_MAX, and the other uploads go on as below meanwhile)
+ *                                            -> POST, no request
+ *           else POST a session, or take a refused mount's
  *           file, chunked                    -> CHUNK; file, one PUT -> CLOSE
  *           stream                           -> CHUNK (waits for a full chunk)
- *   CHUNK   PATCH [off, off+n): bp_upload__send_chunk's outcome
- *           nothing left                     -> CLOSE (a stream seals its digest:
+ *   POST    POST ?digest= with the whole blob
+ *           201 naming our digest, the host known to store -> DONE
+ *           201 naming our digest, first try -> VERIFY
+ *           201 without a digest             -> VERIFY (the host: not trusted)
+ *           201 naming another digest        -> FAILED (the host: does not store)
+ *           202 with a Location (distribution 2.8: the body dropped)
+ *                                            -> CLOSE, the whole blob in that session
+ *                                               (the host: does not store)
+ *           401, 403, an error               -> FAILED (nothing learnt)
+ *           anything else                    -> OPEN (the host: does not store)
+ *   VERIFY  HEAD the blob
+ *           there at its size                -> DONE (the host stores, when the 201
+ *                                               named our digest)
+ *           not there                        -> OPEN (the host: does not store; said)
+ *   CHUNK   a file's rest within one chunk   -> CLOSE, no request (the PUT carries it)
+ *           a stream closing                 -> CLOSE, no request (its digest sealed:
  *                                               not the one expected -> FAILED)
+ *           else PATCH [off, off+n): bp_upload__send_chunk's outcome
  *           TAKEN (202/201/204)              -> CHUNK, off += n (a 201's Range ignored: ECR)
  *           BAD_RANGE (a 202 Range elsewhere)-> FAILED
  *           REFUSED (first PATCH: 405/404/400 UNSUPPORTED, as Artifact Registry)
@@ -37,12 +56,16 @@
  *                                               when it is where its chunk starts)
  *           Range past what was sent         -> OPEN: the blob starts over
  *           no answer to use (404: public ECR) -> OPEN (a stream: FAILED)
- *   CLOSE   PUT ?digest= (the whole blob when not chunked)
+ *   CLOSE   PUT ?digest=: the whole blob when not chunked, else the rest (a file's
+ *           last chunk, a stream's chunk in hand; maybe none) with its Content-Range
  *           201, digest agrees               -> DONE (saved session dropped)
  *           one PUT too large                -> OPEN, chunks of half the blob from now
  *                                               on (FAILED when PATCH is refused too)
+ *           the rest too large               -> STATUS quietly, chunk halved (a stream:
+ *                                               FAILED)
  *           passing failure, but HEAD finds the blob -> DONE
- *           passing failure                  -> OPEN after a wait (a stream: FAILED)
+ *           passing failure, chunked         -> STATUS after a wait
+ *           passing failure, one PUT         -> OPEN after a wait
  *           anything else, or another digest -> FAILED
  */
 
@@ -54,9 +77,14 @@ typedef enum {
 	BP_UP_CHUNK,
 	BP_UP_STATUS,
 	BP_UP_CLOSE,
+	BP_UP_POST,
+	BP_UP_VERIFY,
 	BP_UP_DONE,
 	BP_UP_FAILED,
 } bp_up_state;
+
+/* The largest blob that tries POST ?digest= on a host where nobody knows yet if it stores. */
+#define BP_POST_TRY_MAX (1024 * 1024)
 
 /* What one PATCH came to. */
 typedef enum {
@@ -94,11 +122,13 @@ struct bp_upload {
 	int64_t chunk;		/* PATCH size; a stream's buffer */
 	int64_t min;		/* the session's OCI-Chunk-Min-Length, or 0 */
 	int64_t monolithic_max; /* a file's blobs up to this size go in one PUT; -1 never */
-	int chunked;		/* PATCHes and an empty PUT; 0: the blob in one PUT */
+	int chunked;		/* PATCHes, the closing PUT with the rest; 0: the blob in one PUT */
 	int no_patch;		/* the registry refuses PATCH */
 	int force_chunks;	/* a PUT of the whole blob was too large */
 	int shrunk;		/* STATUS after a "too large" (quiet), not after a failure */
 	int tries;		/* retries taken */
+	int post_try;		/* this upload tries POST ?digest= for its host (learns the answer) */
+	int post_trusted;	/* the POST's 201 named our digest */
 	bp_registry_progress_fn progress;
 	void *payload;
 

@@ -84,6 +84,10 @@ unset DOCKER_HOST REGISTRY_AUTH_FILE
 # read from $T/home/.config (the system's /etc/containers/registries.conf still applies).
 export XDG_CONFIG_HOME=$T/home/.config
 unset BEAMPUSH_CONFIG CONTAINERS_REGISTRIES_CONF
+# Nor the user's state (saved upload sessions, what was learnt of each registry host), and each
+# scenario its own unless the file exports one of its own: what one scenario's registry taught
+# (its auth challenge, whether it stores a POST) never changes the requests of the next.
+unset XDG_STATE_HOME
 export LC_ALL=C
 # Nor the user's login keyring: no session bus, but the private one of a file that set up its own
 # (t80: BP_TEST_PRIVATE_BUS).
@@ -239,6 +243,7 @@ test_expect_success() {
 			exec 9>"$T/t$test_count.trace"
 		fi
 		BASH_XTRACEFD=9
+		[ -n "${XDG_STATE_HOME:-}" ] || export XDG_STATE_HOME=$T/state-$test_count
 		set -x
 		set -e
 		eval "$body"

@@ -88,7 +88,7 @@ test_expect_success 'an image sharing base layers uploads only the blobs that ar
 '
 
 test_expect_success 'every blob is HEADed before the first upload starts, each once (--jobs 1)' '
-	start_mock --auth none &&
+	start_mock --auth none --monolithic-post drop &&
 	no_docker_auth &&
 	d8=$(make_image img8 latest 8 20000) &&
 	beampush --jobs 1 push --from oci:$PWD/img8:latest $MOCK/beam/python:latest &&

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Chunked blob upload: POST, PATCH chunks with Content-Type, Content-Range and Content-Length,
-# PUT ?digest=; --chunk-size and the registry's OCI-Chunk-Min-Length.
+# the last chunk in the closing PUT ?digest=; --chunk-size, --single-put-max and the registry's
+# OCI-Chunk-Min-Length.
 . "$(dirname "$0")/lib.sh"
 test_require_build
 
@@ -12,7 +13,8 @@ BIG_DIGEST=$(make_image --seed 4 "$BIG" latest 2 5000000) || test_fatal "mkimage
 
 # upload_sessions [LOG]: one line per finished upload session in the mock's log,
 #   DIGEST TOTAL-BYTES CHUNK-SIZE...
-# where the chunks are the PATCH bodies and then the body of the closing PUT, if any. Checks
+# where the chunks are the PATCH bodies and then the body of the closing PUT, if any (a blob
+# stored by one POST ?digest= is a session of one chunk). Checks
 # on the way that every PATCH has Content-Type application/octet-stream, Content-Length equal
 # to its Content-Range, and a range that starts where the previous one ended; prints
 # "error: ..." lines otherwise.
@@ -23,6 +25,11 @@ upload_sessions() {
 			if (index($i, k "=") == 1)
 				return substr($i, length(k) + 2)
 		return "-"
+	}
+	$1 == "POST" && $2 ~ /\/blobs\/uploads\/\?digest=/ && $3 == 201 {
+		d = $2; sub(/.*digest=/, "", d); sub(/&.*/, "", d); sub(/%3[Aa]/, ":", d)
+		print d, field("cl"), field("cl")
+		next
 	}
 	$1 == "PATCH" || ($1 == "PUT" && $2 ~ /\/blobs\/uploads\//) {
 		key = $2; sub(/\?.*/, "", key)
@@ -85,7 +92,7 @@ test_expect_success 'layers larger than --chunk-size go up in PATCH chunks' '
 '
 
 test_expect_success 'a small blob goes up in one PUT, without PATCH' '
-	start_mock --auth token --user alice:pw &&
+	start_mock --auth token --user alice:pw --monolithic-post drop &&
 	docker_auth "$MOCK" alice pw &&
 	beampush push --chunk-size 65536 --from oci:$BIG:latest $MOCK/beam/python:latest &&
 	config=$(image_blobs $BIG latest | head -n 1) &&
@@ -111,6 +118,27 @@ test_expect_success 'the default chunk size also round-trips' '
 	MAXC=999999999 MINC=1 check_sizes &&
 	beampush pull --to oci:$PWD/pulled:latest $MOCK/beam/python:latest &&
 	test_same_image $BIG pulled latest "$BIG_DIGEST"
+'
+
+test_expect_success 'a layer larger than --chunk-size, within --single-put-max: POST and one PUT' '
+	start_mock --auth none --monolithic-post drop &&
+	no_docker_auth &&
+	beampush push --chunk-size 65536 --single-put-max 4M --from oci:$BIG:latest \
+		$MOCK/beam/python:latest &&
+	test "$(count_log "^PATCH ")" = 0 &&
+	MAXC=999999999 MINC=1 check_sizes &&
+	for d in $(image_blobs $BIG latest); do
+		cmp "$(blob_path_layout $BIG $d)" "$(blob_path_mock $d)" || exit 1
+	done
+'
+
+test_expect_success 'the last chunk goes with the closing PUT, its Content-Range following on' '
+	start_mock --auth none --monolithic-post drop &&
+	no_docker_auth &&
+	beampush push --chunk-size 1M --from oci:$BIG:latest $MOCK/beam/python:latest &&
+	test_grep -E "^PUT /v2/beam/python/blobs/uploads/[^ ]*digest=[^ ]* 201 [^ ]* ct=application/octet-stream cr=1048576-[0-9]+ cl=[1-9]" $MOCK_LOG &&
+	test_no_grep -E "^PUT /v2/beam/python/blobs/uploads/[^ ]* 201 [^ ]* [^ ]* cr=- cl=(0|-) " $MOCK_LOG &&
+	MAXC=1048576 MINC=1048576 check_sizes
 '
 
 test_done

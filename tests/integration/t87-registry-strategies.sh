@@ -9,7 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 test_require_build
 
-# Two layers of about 120 KB after gzip: above a 64 KiB chunk, below the one-PUT limit.
+# Two layers of about 120 KB after gzip: above a 64 KiB chunk, below the one-PUT limit (and
+# above --single-put-max 64K where a scenario wants them chunked).
 SMALL=$T/small
 make_image --seed 87 "$SMALL" latest 2 400000 >/dev/null || test_fatal "mkimage failed"
 # Two layers of about 1.5 MB after gzip: chunked by default.
@@ -50,9 +51,9 @@ max_cl() {
 }
 
 test_expect_success 'PATCH refused (--no-chunked-upload): each blob in one PUT' '
-	start_mock --auth token --user alice:pw --no-chunked-upload &&
+	start_mock --auth token --user alice:pw --no-chunked-upload --monolithic-post drop &&
 	docker_auth "$MOCK" alice pw &&
-	push_img "$SMALL" --chunk-size 65536 &&
+	push_img "$SMALL" --chunk-size 65536 --single-put-max 64K &&
 	test "$(count_log "^PATCH [^ ]* 2[0-9][0-9] ")" = 0 &&
 	n405=$(count_log "^PATCH /v2/beam/app/blobs/uploads/[^ ]* 405 ") &&
 	test "$n405" -ge 1 && test "$n405" -le 2 &&
@@ -64,9 +65,9 @@ test_expect_success 'PATCH refused (--no-chunked-upload): each blob in one PUT' 
 '
 
 test_expect_success 'PATCH refused, one blob at a time: learnt once for the registry' '
-	start_mock --no-chunked-upload &&
-	beampush --progress none --jobs 1 push --chunk-size 65536 --from "oci:$SMALL:latest" \
-		"$MOCK/beam/app:latest" >out 2>err &&
+	start_mock --no-chunked-upload --monolithic-post drop &&
+	beampush --progress none --jobs 1 push --chunk-size 65536 --single-put-max 64K \
+		--from "oci:$SMALL:latest" "$MOCK/beam/app:latest" >out 2>err &&
 	test "$(count_log "^PATCH ")" = 1 &&
 	single_puts "$SMALL" &&
 	stored_is_source "$SMALL"
@@ -98,7 +99,7 @@ test_expect_success 'body cap: a single PUT too large becomes chunks' '
 
 test_expect_success 'control: a registry refusing both PATCH and large bodies fails the push clearly' '
 	start_mock --max-body 100000 --no-chunked-upload &&
-	test_expect_code 1 push_img "$SMALL" --chunk-size 65536 &&
+	test_expect_code 1 push_img "$SMALL" --chunk-size 65536 --single-put-max 64K &&
 	test_grep "registry refuses chunked uploads and a body of [0-9]* bytes in one PUT (answered 413)" err &&
 	test "$(count_log "^PUT /v2/beam/app/manifests/")" = 0 &&
 	test "$(count_log "^PATCH [^ ]* 2[0-9][0-9] ")" = 0 &&
@@ -120,11 +121,22 @@ test_expect_success 'control: a registry refusing both PATCH and large bodies fa
 test_expect_success SKOPEO 'PATCH refused for a layer compressed on the fly: a clear error' '
 	skopeo copy -q "oci:$SMALL:latest" "docker-archive:$PWD/small.tar:beam/app:latest" &&
 	start_mock --no-chunked-upload &&
-	test_expect_code 1 beampush --progress none push --from "docker-archive:$PWD/small.tar" \
-		"$MOCK/beam/app:latest" >out 2>err &&
+	test_expect_code 1 beampush --progress none push --chunk-size 65536 \
+		--from "docker-archive:$PWD/small.tar" "$MOCK/beam/app:latest" >out 2>err &&
 	test_grep "refuses chunked uploads (PATCH: registry answered 405 UNSUPPORTED: chunked upload is not supported); a layer compressed on the fly cannot be sent in one PUT" err &&
 	test "$(count_log "^PATCH [^ ]* 2[0-9][0-9] ")" = 0 &&
 	test "$(count_log "^PUT /v2/beam/app/manifests/")" = 0
+'
+
+test_expect_success SKOPEO 'PATCH refused, a layer compressed on the fly within one chunk: POST and one PUT' '
+	skopeo copy -q "oci:$SMALL:latest" "docker-archive:$PWD/small.tar:beam/app:latest" &&
+	start_mock --no-chunked-upload &&
+	beampush --progress none push --from "docker-archive:$PWD/small.tar" \
+		"$MOCK/beam/app:latest" >out 2>err &&
+	test "$(count_log "^PATCH ")" = 0 &&
+	test "$(count_log "^PUT /v2/beam/app/blobs/uploads/[^ ]*digest=[^ ]* 201 [^ ]* ct=application/octet-stream cr=0-[0-9]+ cl=[1-9]")" -ge 2 &&
+	test "$(count_log "^PUT /v2/beam/app/manifests/latest 201 ")" = 1 &&
+	beampush -q pull --to "docker-archive:$PWD/back.tar" "$MOCK/beam/app:latest" >/dev/null
 '
 
 test_expect_success 'PATCH answered 201 with a Range that stops advancing (ECR, --patch-created): accepted' '

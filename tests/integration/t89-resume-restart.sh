@@ -23,14 +23,14 @@ test_expect_success 'a push cut in a blob and run again continues that upload' '
 	start_mock --auth token --user alice:pw --cut-upload-after 30000 &&
 	docker_auth "$MOCK" alice pw &&
 	test_expect_code 1 beampush --retries 0 --progress none push --chunk-size 65536 \
-		--from "oci:$IMG:latest" "$MOCK/beam/python:latest" 2>err1 &&
+		--single-put-max 64K --from "oci:$IMG:latest" "$MOCK/beam/python:latest" 2>err1 &&
 	ls "$XDG_STATE_HOME/beampush/uploads" >saved &&
 	test_line_count = 1 saved &&
 	test "$(stat -c %a "$XDG_STATE_HOME/beampush/uploads/$(cat saved)")" = 600 &&
 	posts_before=$(count_log "^POST /v2/beam/python/blobs/uploads/ 202") &&
 	mark=$(log_mark) &&
-	beampush --progress none push --chunk-size 65536 --from "oci:$IMG:latest" \
-		"$MOCK/beam/python:latest" >out 2>err2 &&
+	beampush --progress none push --chunk-size 65536 --single-put-max 64K \
+		--from "oci:$IMG:latest" "$MOCK/beam/python:latest" >out 2>err2 &&
 	test_grep "resuming the upload of an earlier run at byte [1-9]" err2 &&
 	log_since $mark >second &&
 	test_grep -E "^GET /v2/beam/python/blobs/uploads/[^ ]* 204" second &&

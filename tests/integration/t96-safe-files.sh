@@ -79,7 +79,7 @@ test_expect_success 'umask 000: a saved upload session is 0600 in 0700 directori
 	start_mock --auth none --cut-upload-after 30000 &&
 	no_docker_auth &&
 	test_expect_code 1 beampush --retries 0 --progress none push --chunk-size 65536 \
-		--from "oci:$IMG2:latest" "$MOCK/beam/big:latest" 2>err &&
+		--single-put-max 64K --from "oci:$IMG2:latest" "$MOCK/beam/big:latest" 2>err &&
 	ls state/beampush/uploads >saved &&
 	test_line_count = 1 saved &&
 	test "$(mode state/beampush)" = 700 &&

@@ -71,8 +71,13 @@ typedef struct {
 #define PUT(url, n, st, h) { "PUT", url, NULL, n, st, h, NULL, 0 }
 #define PUT_ERR(url, n, st, body) { "PUT", url, NULL, n, st, NULL, body, 0 }
 #define PUT_CUT(url, n, after) { "PUT", url, NULL, n, 0, NULL, NULL, after }
+#define PUT_CR(url, cr, n, st, h) { "PUT", url, cr, n, st, h, NULL, 0 }
+#define PUT_CR_ERR(url, cr, n, st, body) { "PUT", url, cr, n, st, NULL, body, 0 }
+#define PUT_CR_CUT(url, cr, n, after) { "PUT", url, cr, n, 0, NULL, NULL, after }
+#define MONO(st, h) { "POST", U("?digest=@D"), NULL, 1000, st, h, NULL, 0 }
 #define STATUS(url, st, h) { "GET", url, NULL, -1, st, h, NULL, 0 }
 #define HEAD_BLOB(st, h) { "HEAD", BASE "/v2/" REPO "/blobs/" DIGEST, NULL, -1, st, h, NULL, 0 }
+#define HEAD_STREAMED(st, h) { "HEAD", BASE "/v2/" REPO "/blobs/@R", NULL, -1, st, h, NULL, 0 }
 #define DELETE(url, st) { "DELETE", url, NULL, -1, st, NULL, NULL, 0 }
 #define STORED "Docker-Content-Digest: " DIGEST
 /* clang-format on */
@@ -94,6 +99,9 @@ typedef struct {
 	const char *said[4]; /* each in what the upload said (retry and debug lines) */
 	int sleeps;	     /* waits before a retry */
 	const char *state;   /* fd uploads: the session saved afterwards (NULL: none) */
+	int post;	     /* the host's POST ?digest= as learnt: 0 (here the default) it does
+				not store, 1 it stores, -1 not known yet (this upload tries) */
+	int host;	     /* fd uploads with .post set: post_stores saved afterwards */
 } row;
 
 /* clang-format off */
@@ -106,24 +114,30 @@ static const row rows[] = {
 	  .size = 1000, .chunk = 65536, .mono = 1 << 20, .offset = 4096,
 	  .steps = { POST(202, L("u1")),
 		     PUT(U("u1?digest=@D"), 1000, 201, STORED) } },
-	{ .name = "POST, PATCH chunks, closing PUT; each newest Location used",
+	{ .name = "a blob larger than a chunk, up to the single-PUT limit: one PUT",
 	  .size = 150000, .chunk = 65536, .mono = 1 << 20,
+	  .steps = { POST(202, L("u1")),
+		     PUT(U("u1?digest=@D"), 150000, 201, STORED) } },
+	{ .name = "POST, PATCH chunks, the last one with the closing PUT; each newest Location used",
+	  .size = 150000, .chunk = 65536, .mono = 65536,
 	  .steps = { POST(202, L("u1") "\nRange: 0-0\nDocker-Upload-UUID: u1"),
 		     PATCH(U("u1"), "0-65535", 65536, 202, L("u1?_state=1") "\nRange: 0-65535"),
 		     PATCH(U("u1?_state=1"), "65536-131071", 65536, 202, L("u1?_state=2") "\nRange: 0-131071"),
-		     PATCH(U("u1?_state=2"), "131072-149999", 18928, 202, L("u1?_state=3") "\nRange: 0-149999"),
-		     PUT(U("u1?_state=3&digest=@D"), -1, 201, STORED) } },
-	{ .name = "monolithic_max -1: chunks even for a small blob",
+		     PUT_CR(U("u1?_state=2&digest=@D"), "131072-149999", 18928, 201, STORED) } },
+	{ .name = "a chunked blob of exactly two chunks: one PATCH, the PUT with the second",
+	  .size = 131072, .chunk = 65536, .mono = 0,
+	  .steps = { POST(202, L("u1")),
+		     PATCH(U("u1"), "0-65535", 65536, 202, "Range: 0-65535"),
+		     PUT_CR(U("u1?digest=@D"), "65536-131071", 65536, 201, STORED) } },
+	{ .name = "monolithic_max -1: a small blob in the closing PUT, with its Content-Range",
 	  .size = 1000, .chunk = 65536, .mono = -1,
 	  .steps = { POST(202, L("u1")),
-		     PATCH(U("u1"), "0-999", 1000, 202, "Range: 0-999"),
-		     PUT(U("u1?digest=@D"), -1, 201, NULL) } },
+		     PUT_CR(U("u1?digest=@D"), "0-999", 1000, 201, NULL) } },
 	{ .name = "absolute Location on another host",
-	  .size = 100000, .chunk = 65536, .mono = 1 << 20,
+	  .size = 100000, .chunk = 65536, .mono = 65536,
 	  .steps = { POST(202, "Location: http://127.0.0.1:5001/store/up9?sig=x"),
 		     PATCH("http://127.0.0.1:5001/store/up9?sig=x", "0-65535", 65536, 202, "Range: 0-65535"),
-		     PATCH("http://127.0.0.1:5001/store/up9?sig=x", "65536-99999", 34464, 202, "Range: 0-99999"),
-		     PUT("http://127.0.0.1:5001/store/up9?sig=x&digest=@D", -1, 201, STORED) } },
+		     PUT_CR("http://127.0.0.1:5001/store/up9?sig=x&digest=@D", "65536-99999", 34464, 201, STORED) } },
 	{ .name = "relative-path Location",
 	  .size = 1000, .chunk = 65536, .mono = 1 << 20,
 	  .steps = { POST(202, "Location: u7?x=1"),
@@ -140,21 +154,79 @@ static const row rows[] = {
 	{ .name = "a refused mount's session takes the upload",
 	  .size = 1000, .chunk = 65536, .mono = 1 << 20, .session = U("m1?_state=m"),
 	  .steps = { PUT(U("m1?_state=m&digest=@D"), 1000, 201, STORED) } },
+	{ .name = "a refused mount's session, the host storing a POST: the session all the same",
+	  .size = 1000, .chunk = 65536, .mono = 1 << 20, .session = U("m1?_state=m"), .post = 1,
+	  .steps = { PUT(U("m1?_state=m&digest=@D"), 1000, 201, STORED) }, .host = 1 },
+
+	/* POST ?digest= with the whole blob: one request where the registry stores it */
+	{ .name = "POST ?digest=, the host known to store it: 201, done in one request",
+	  .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = 1,
+	  .steps = { MONO(201, STORED) }, .host = 1 },
+	{ .name = "POST ?digest= tried on a new host: 201, the HEAD finds it, learnt",
+	  .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = -1,
+	  .steps = { MONO(201, STORED), HEAD_BLOB(200, "Content-Length: 1000") },
+	  .said = { "registry " DOMAIN " stores a blob sent in one POST ?digest=" }, .host = 1 },
+	{ .name = "POST ?digest= tried: 202 (distribution drops the body), the blob PUT again",
+	  .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = -1,
+	  .steps = { MONO(202, L("u1?_state=a")),
+		     PUT(U("u1?_state=a&digest=@D"), 1000, 201, STORED) },
+	  .said = { "does not store a blob sent in one POST ?digest=: POST and PUT from now on" },
+	  .host = 0 },
+	{ .name = "POST ?digest= tried: 201, but the HEAD does not find it: POST and PUT, learnt",
+	  .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = -1,
+	  .steps = { MONO(201, STORED), HEAD_BLOB(404, NULL),
+		     POST(202, L("u1")),
+		     PUT(U("u1?digest=@D"), 1000, 201, STORED) },
+	  .said = { "registry " DOMAIN " answered 201 to a blob sent in one POST but does not "
+		    "hold it: sending blobs in POST and PUT" },
+	  .host = 0 },
+	{ .name = "POST ?digest=: 201 without Docker-Content-Digest is checked, and not trusted",
+	  .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = 1,
+	  .steps = { MONO(201, NULL), HEAD_BLOB(200, "Content-Length: 1000") }, .host = 0 },
+	{ .name = "POST ?digest=: 201 naming another digest: an integrity error",
+	  .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = 1,
+	  .steps = { MONO(201, "Docker-Content-Digest: sha256:" HEX_OTHER) },
+	  .rc = BP_EINTEGRITY, .msg = "registry stored it as sha256:" HEX_OTHER, .host = 0 },
+	{ .name = "POST ?digest= answered 400: a plain POST and PUT, learnt",
+	  .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = -1,
+	  .steps = { { "POST", U("?digest=@D"), NULL, 1000, 400, NULL,
+		       "{\"errors\":[{\"code\":\"UNSUPPORTED\",\"message\":\"no\"}]}", 0 },
+		     POST(202, L("u1")),
+		     PUT(U("u1?digest=@D"), 1000, 201, STORED) },
+	  .host = 0 },
+	{ .name = "POST ?digest= refused (403): the error, nothing learnt",
+	  .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = -1,
+	  .steps = { { "POST", U("?digest=@D"), NULL, 1000, 403, NULL,
+		       "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"no\"}]}", 0 } },
+	  .rc = BP_EAUTH, .msg = "upload start: registry answered 403 DENIED: no", .host = -1 },
+	{ .name = "POST ?digest= not tried with a blob over 1 MiB while nobody knows",
+	  .size = (1 << 20) + 1, .chunk = 1 << 22, .mono = 1 << 22, .post = -1,
+	  .steps = { POST(202, L("u1")),
+		     PUT(U("u1?digest=@D"), (1 << 20) + 1, 201, STORED) },
+	  .host = -1 },
+	{ .name = "POST ?digest= not sent for a blob over the single-PUT limit",
+	  .size = 150000, .chunk = 65536, .mono = 65536, .post = 1,
+	  .steps = { POST(202, L("u1")),
+		     PATCH(U("u1"), "0-65535", 65536, 202, NULL),
+		     PATCH(U("u1"), "65536-131071", 65536, 202, NULL),
+		     PUT_CR(U("u1?digest=@D"), "131072-149999", 18928, 201, STORED) },
+	  .host = 1 },
+
 	{ .name = "PATCH refused (405): the session takes one PUT",
-	  .size = 150000, .chunk = 65536, .mono = 1 << 20,
+	  .size = 150000, .chunk = 65536, .mono = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH_ERR(U("u1"), "0-65535", 65536, 405, UNSUPPORTED),
 		     PUT(U("u1?digest=@D"), 150000, 201, STORED) },
 	  .said = { "registry " DOMAIN " refuses chunked uploads (PATCH answered 405): "
 		    "sending each blob in one PUT" } },
 	{ .name = "PATCH refused (400 UNSUPPORTED): one PUT",
-	  .size = 150000, .chunk = 65536, .mono = 1 << 20,
+	  .size = 150000, .chunk = 65536, .mono = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH_ERR(U("u1"), "0-65535", 65536, 400, UNSUPPORTED),
 		     PUT(U("u1?digest=@D"), 150000, 201, STORED) },
 	  .said = { "refuses chunked uploads (PATCH answered 400)" } },
 	{ .name = "PATCH refused, and the one PUT too large: a clear error",
-	  .size = 150000, .chunk = 65536, .mono = 1 << 20,
+	  .size = 150000, .chunk = 65536, .mono = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH_ERR(U("u1"), "0-65535", 65536, 405, UNSUPPORTED),
 		     PUT_ERR(U("u1?digest=@D"), 150000, 413, NULL) },
@@ -163,12 +235,11 @@ static const row rows[] = {
 		 "in one PUT (answered 413)",
 	  .state = U("u1") },
 	{ .name = "201 on PATCH with a Range that stops advancing (ECR): accepted",
-	  .size = 150000, .chunk = 65536, .mono = 1 << 20,
+	  .size = 150000, .chunk = 65536, .mono = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH(U("u1"), "0-65535", 65536, 201, "Range: 0-65535"),
 		     PATCH(U("u1"), "65536-131071", 65536, 201, "Range: 0-65535"),
-		     PATCH(U("u1"), "131072-149999", 18928, 201, "Range: 0-65535"),
-		     PUT(U("u1?digest=@D"), -1, 201, STORED) } },
+		     PUT_CR(U("u1?digest=@D"), "131072-149999", 18928, 201, STORED) } },
 	{ .name = "413 on PATCH: the chunk halved, resumed where the status says",
 	  .size = 300000, .chunk = 262144, .mono = -1,
 	  .steps = { POST(202, L("u1")),
@@ -176,8 +247,7 @@ static const row rows[] = {
 		     STATUS(U("u1"), 204, "Range: 0-0"),
 		     PATCH(U("u1"), "0-131071", 131072, 202, "Range: 0-131071"),
 		     PATCH(U("u1"), "131072-262143", 131072, 202, "Range: 0-262143"),
-		     PATCH(U("u1"), "262144-299999", 37856, 202, "Range: 0-299999"),
-		     PUT(U("u1?digest=@D"), -1, 201, STORED) },
+		     PUT_CR(U("u1?digest=@D"), "262144-299999", 37856, 201, STORED) },
 	  .said = { "registry " DOMAIN " refused a request body as too large (413): "
 		    "sending chunks of at most 131072 bytes" } },
 	{ .name = "416 \"too large\" on PATCH (GHCR): halved like a 413",
@@ -188,9 +258,16 @@ static const row rows[] = {
 		     STATUS(U("u1"), 204, NULL),
 		     PATCH(U("u1"), "0-131071", 131072, 202, NULL),
 		     PATCH(U("u1"), "131072-262143", 131072, 202, NULL),
-		     PATCH(U("u1"), "262144-299999", 37856, 202, NULL),
-		     PUT(U("u1?digest=@D"), -1, 201, STORED) },
+		     PUT_CR(U("u1?digest=@D"), "262144-299999", 37856, 201, STORED) },
 	  .said = { "too large (416): sending chunks of at most 131072 bytes" } },
+	{ .name = "413 on the closing PUT with the rest: smaller chunks from where it stands",
+	  .size = 200000, .chunk = 262144, .mono = -1,
+	  .steps = { POST(202, L("u1")),
+		     PUT_CR_ERR(U("u1?digest=@D"), "0-199999", 200000, 413, NULL),
+		     STATUS(U("u1"), 204, "Range: 0-0"),
+		     PATCH(U("u1"), "0-99999", 100000, 202, NULL),
+		     PUT_CR(U("u1?digest=@D"), "100000-199999", 100000, 201, STORED) },
+	  .said = { "too large (413): sending chunks of at most 100000 bytes" } },
 	{ .name = "413 at the chunk floor: the registry's error",
 	  .size = 100000, .chunk = 65536, .mono = -1,
 	  .steps = { POST(202, L("u1")),
@@ -204,8 +281,7 @@ static const row rows[] = {
 		     POST(202, L("u2")),
 		     PATCH(U("u2"), "0-131071", 131072, 202, NULL),
 		     PATCH(U("u2"), "131072-262143", 131072, 202, NULL),
-		     PATCH(U("u2"), "262144-299999", 37856, 202, NULL),
-		     PUT(U("u2?digest=@D"), -1, 201, STORED) },
+		     PUT_CR(U("u2?digest=@D"), "262144-299999", 37856, 201, STORED) },
 	  .said = { SHORT ": registry says the upload holds 300000 bytes, but only 262144 were "
 		    "sent; starting the blob over" } },
 	{ .name = "one PUT too large: chunks in a new session",
@@ -214,79 +290,85 @@ static const row rows[] = {
 		     PUT_ERR(U("u1?digest=@D"), 200000, 413, NULL),
 		     POST(202, L("u2")),
 		     PATCH(U("u2"), "0-99999", 100000, 202, NULL),
-		     PATCH(U("u2"), "100000-199999", 100000, 202, NULL),
-		     PUT(U("u2?digest=@D"), -1, 201, STORED) },
+		     PUT_CR(U("u2?digest=@D"), "100000-199999", 100000, 201, STORED) },
 	  .said = { "too large (413): sending chunks of at most 100000 bytes" } },
 	{ .name = "OCI-Chunk-Min-Length raises the chunk",
-	  .size = 250000, .chunk = 65536, .mono = 1 << 20,
+	  .size = 250000, .chunk = 65536, .mono = 65536,
 	  .steps = { POST(202, L("u1") "\nOCI-Chunk-Min-Length: 100000"),
 		     PATCH(U("u1"), "0-99999", 100000, 202, "Range: 0-99999"),
 		     PATCH(U("u1"), "100000-199999", 100000, 202, "Range: 0-199999"),
-		     PATCH(U("u1"), "200000-249999", 50000, 202, "Range: 0-249999"),
-		     PUT(U("u1?digest=@D"), -1, 201, STORED) },
+		     PUT_CR(U("u1?digest=@D"), "200000-249999", 50000, 201, STORED) },
 	  .said = { "registry wants chunks of at least 100000 bytes" } },
 	{ .name = "a PATCH cut off: the status's Range, then on from there",
-	  .size = 150000, .chunk = 65536, .mono = 1 << 20,
+	  .size = 150000, .chunk = 65536, .mono = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH_CUT(U("u1"), "0-65535", 65536, 40000),
 		     STATUS(U("u1"), 204, "Range: 0-39999\n" L("u1?_state=s")),
 		     PATCH(U("u1?_state=s"), "40000-105535", 65536, 202, "Range: 0-105535"),
-		     PATCH(U("u1?_state=s"), "105536-149999", 44464, 202, "Range: 0-149999"),
-		     PUT(U("u1?_state=s&digest=@D"), -1, 201, STORED) },
+		     PUT_CR(U("u1?_state=s&digest=@D"), "105536-149999", 44464, 201, STORED) },
 	  .said = { "retrying in 1s (attempt 2 of 5): " SHORT ": chunk 0-65535: " CUT_MSG,
 		    "blob " DIGEST ": resuming the upload at byte 40000" },
 	  .sleeps = 1 },
+	{ .name = "the closing PUT with the rest cut off: the status's Range, then the rest again",
+	  .size = 150000, .chunk = 65536, .mono = 65536,
+	  .steps = { POST(202, L("u1")),
+		     PATCH(U("u1"), "0-65535", 65536, 202, NULL),
+		     PATCH(U("u1"), "65536-131071", 65536, 202, NULL),
+		     PUT_CR_CUT(U("u1?digest=@D"), "131072-149999", 18928, 5000),
+		     HEAD_BLOB(404, NULL),
+		     STATUS(U("u1"), 204, "Range: 0-136071\n" L("u1?_state=s")),
+		     PUT_CR(U("u1?_state=s&digest=@D"), "136072-149999", 13928, 201, STORED) },
+	  .said = { "retrying in 1s (attempt 2 of 5): " SHORT ": closing PUT: " CUT_MSG,
+		    "blob " DIGEST ": resuming the upload at byte 136072" },
+	  .sleeps = 1 },
 	{ .name = "416 range refused: the status's Range, then on from there",
-	  .size = 150000, .chunk = 65536, .mono = 1 << 20,
+	  .size = 150000, .chunk = 65536, .mono = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH(U("u1"), "0-65535", 65536, 202, "Range: 0-65535"),
 		     PATCH_ERR(U("u1"), "65536-131071", 65536, 416, NULL),
 		     STATUS(U("u1"), 204, "Range: 0-65535"),
 		     PATCH(U("u1"), "65536-131071", 65536, 202, "Range: 0-131071"),
-		     PATCH(U("u1"), "131072-149999", 18928, 202, "Range: 0-149999"),
-		     PUT(U("u1?digest=@D"), -1, 201, STORED) },
+		     PUT_CR(U("u1?digest=@D"), "131072-149999", 18928, 201, STORED) },
 	  .said = { "retrying in 1s (attempt 2 of 5): " SHORT ": chunk 65536-131071: range refused" },
 	  .sleeps = 1 },
 	{ .name = "a cut, and the status 404 (public ECR): the blob starts over",
-	  .size = 150000, .chunk = 65536, .mono = 1 << 20,
+	  .size = 150000, .chunk = 65536, .mono = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH_CUT(U("u1"), "0-65535", 65536, 40000),
 		     STATUS(U("u1"), 404, NULL),
 		     POST(202, L("u2")),
 		     PATCH(U("u2"), "0-65535", 65536, 202, NULL),
 		     PATCH(U("u2"), "65536-131071", 65536, 202, NULL),
-		     PATCH(U("u2"), "131072-149999", 18928, 202, NULL),
-		     PUT(U("u2?digest=@D"), -1, 201, STORED) },
+		     PUT_CR(U("u2?digest=@D"), "131072-149999", 18928, 201, STORED) },
 	  .said = { "blob " DIGEST ": the registry cannot say where the upload stands; starting it over" },
 	  .sleeps = 1 },
 	{ .name = "a cut, and a status past what was sent: the blob starts over",
-	  .size = 150000, .chunk = 65536, .mono = 1 << 20,
+	  .size = 150000, .chunk = 65536, .mono = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH_CUT(U("u1"), "0-65535", 65536, 40000),
 		     STATUS(U("u1"), 204, "Range: 0-99999"),
 		     POST(202, L("u2")),
 		     PATCH(U("u2"), "0-65535", 65536, 202, NULL),
 		     PATCH(U("u2"), "65536-131071", 65536, 202, NULL),
-		     PATCH(U("u2"), "131072-149999", 18928, 202, NULL),
-		     PUT(U("u2?digest=@D"), -1, 201, STORED) },
+		     PUT_CR(U("u2?digest=@D"), "131072-149999", 18928, 201, STORED) },
 	  .said = { SHORT ": registry says the upload holds 100000 bytes, but only 65536 were "
 		    "sent; starting the blob over" },
 	  .sleeps = 1 },
 	{ .name = "a PATCH answer whose Range goes backwards fails",
-	  .size = 200000, .chunk = 65536, .mono = 1 << 20,
+	  .size = 200000, .chunk = 65536, .mono = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH(U("u1"), "0-65535", 65536, 202, "Range: 0-65535\n" L("u1?_state=1")),
 		     PATCH(U("u1?_state=1"), "65536-131071", 65536, 202, "Range: 0-32767") },
 	  .rc = BP_EPROTO, .msg = "upload chunk 65536-131071: registry says it holds bytes 0-32767",
 	  .state = U("u1?_state=1") },
 	{ .name = "a PATCH answer whose Range runs ahead fails",
-	  .size = 200000, .chunk = 65536, .mono = 1 << 20,
+	  .size = 200000, .chunk = 65536, .mono = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH(U("u1"), "0-65535", 65536, 202, "Range: 0-99999") },
 	  .rc = BP_EPROTO, .msg = "upload chunk 0-65535: registry says it holds bytes 0-99999",
 	  .state = U("u1") },
 	{ .name = "retries exhausted on PATCH (--retries 1)",
-	  .size = 150000, .chunk = 65536, .mono = 1 << 20, .attempts = 2,
+	  .size = 150000, .chunk = 65536, .mono = 65536, .attempts = 2,
 	  .steps = { POST(202, L("u1")),
 		     PATCH_ERR(U("u1"), "0-65535", 65536, 503, NULL),
 		     STATUS(U("u1"), 204, "Range: 0-0"),
@@ -295,7 +377,7 @@ static const row rows[] = {
 	  .said = { "retrying in 1s (attempt 2 of 2): " SHORT ": chunk 0-65535: failed" },
 	  .sleeps = 1, .state = U("u1") },
 	{ .name = "a 4xx on PATCH is not retried",
-	  .size = 150000, .chunk = 65536, .mono = 1 << 20,
+	  .size = 150000, .chunk = 65536, .mono = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH_ERR(U("u1"), "0-65535", 65536, 400,
 			       "{\"errors\":[{\"code\":\"BLOB_UPLOAD_INVALID\",\"message\":\"bad\"}]}") },
@@ -339,47 +421,62 @@ static const row rows[] = {
 	  .size = 150000, .chunk = 65536, .mono = 1 << 20, .saved = U("s1?_state=old"),
 	  .steps = { STATUS(U("s1?_state=old"), 204, "Range: 0-65535\n" L("s1?_state=new")),
 		     PATCH(U("s1?_state=new"), "65536-131071", 65536, 202, "Range: 0-131071"),
-		     PATCH(U("s1?_state=new"), "131072-149999", 18928, 202, "Range: 0-149999"),
-		     PUT(U("s1?_state=new&digest=@D"), -1, 201, STORED) },
+		     PUT_CR(U("s1?_state=new&digest=@D"), "131072-149999", 18928, 201, STORED) },
 	  .said = { SHORT ": resuming the upload of an earlier run at byte 65536 of 150000" } },
 	{ .name = "an earlier run's session the registry forgot: a new one",
-	  .size = 150000, .chunk = 65536, .mono = 1 << 20, .saved = U("s1?_state=old"),
+	  .size = 150000, .chunk = 65536, .mono = 65536, .saved = U("s1?_state=old"),
 	  .steps = { STATUS(U("s1?_state=old"), 404, NULL),
 		     POST(202, L("u1")),
 		     PATCH(U("u1"), "0-65535", 65536, 202, NULL),
 		     PATCH(U("u1"), "65536-131071", 65536, 202, NULL),
-		     PATCH(U("u1"), "131072-149999", 18928, 202, NULL),
-		     PUT(U("u1?digest=@D"), -1, 201, STORED) } },
+		     PUT_CR(U("u1?digest=@D"), "131072-149999", 18928, 201, STORED) } },
 
 	/* streamed: the digest known at the end, each chunk in memory until the registry has it */
-	{ .name = "streamed: POST, PATCH chunks, closing PUT",
+	{ .name = "streamed: POST, PATCH chunks, the chunk in hand with the closing PUT",
 	  .stream = 1, .size = 150000, .chunk = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH(U("u1"), "0-65535", 65536, 202, "Range: 0-65535\n" L("u1?_state=1")),
 		     PATCH(U("u1?_state=1"), "65536-131071", 65536, 202, "Range: 0-131071"),
-		     PATCH(U("u1?_state=1"), "131072-149999", 18928, 202, "Range: 0-149999"),
-		     PUT(U("u1?_state=1&digest=@D"), -1, 201, NULL) } },
+		     PUT_CR(U("u1?_state=1&digest=@D"), "131072-149999", 18928, 201, NULL) } },
+	{ .name = "streamed: exactly two chunks: one PATCH, the second with the closing PUT",
+	  .stream = 1, .size = 131072, .chunk = 65536,
+	  .steps = { POST(202, L("u1")),
+		     PATCH(U("u1"), "0-65535", 65536, 202, "Range: 0-65535"),
+		     PUT_CR(U("u1?digest=@D"), "65536-131071", 65536, 201, NULL) } },
+	{ .name = "streamed: less than a chunk: POST and one PUT",
+	  .stream = 1, .size = 1000, .chunk = 65536,
+	  .steps = { POST(202, L("u1")),
+		     PUT_CR(U("u1?digest=@D"), "0-999", 1000, 201, NULL) } },
 	{ .name = "streamed: OCI-Chunk-Min-Length raises the chunk",
 	  .stream = 1, .size = 150000, .chunk = 65536,
 	  .steps = { POST(202, L("u1") "\nOCI-Chunk-Min-Length: 100000"),
 		     PATCH(U("u1"), "0-99999", 100000, 202, "Range: 0-99999"),
-		     PATCH(U("u1"), "100000-149999", 50000, 202, "Range: 0-149999"),
-		     PUT(U("u1?digest=@D"), -1, 201, NULL) } },
+		     PUT_CR(U("u1?digest=@D"), "100000-149999", 50000, 201, NULL) } },
 	{ .name = "streamed: 201 on PATCH with a stuck Range: accepted",
-	  .stream = 1, .size = 100000, .chunk = 65536,
+	  .stream = 1, .size = 150000, .chunk = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH(U("u1"), "0-65535", 65536, 201, "Range: 0-65535"),
-		     PATCH(U("u1"), "65536-99999", 34464, 201, "Range: 0-65535"),
-		     PUT(U("u1?digest=@D"), -1, 201, NULL) } },
+		     PATCH(U("u1"), "65536-131071", 65536, 201, "Range: 0-65535"),
+		     PUT_CR(U("u1?digest=@D"), "131072-149999", 18928, 201, NULL) } },
 	{ .name = "streamed: a cut the registry kept nothing of: the chunk again",
+	  .stream = 1, .size = 150000, .chunk = 65536,
+	  .steps = { POST(202, L("u1")),
+		     PATCH(U("u1"), "0-65535", 65536, 202, "Range: 0-65535"),
+		     PATCH_CUT(U("u1"), "65536-131071", 65536, 1000),
+		     STATUS(U("u1"), 204, "Range: 0-65535\n" L("u1?_state=2")),
+		     PATCH(U("u1?_state=2"), "65536-131071", 65536, 202, "Range: 0-131071"),
+		     PUT_CR(U("u1?_state=2&digest=@D"), "131072-149999", 18928, 201, NULL) },
+	  .said = { "retrying in 1s (attempt 2 of 5): blob (streamed): chunk 65536-131071: " CUT_MSG },
+	  .sleeps = 1 },
+	{ .name = "streamed: the closing PUT cut off: HEAD, the status, the chunk in hand again",
 	  .stream = 1, .size = 100000, .chunk = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH(U("u1"), "0-65535", 65536, 202, "Range: 0-65535"),
-		     PATCH_CUT(U("u1"), "65536-99999", 34464, 1000),
+		     PUT_CR_CUT(U("u1?digest=@D"), "65536-99999", 34464, 1000),
+		     HEAD_STREAMED(404, NULL),
 		     STATUS(U("u1"), 204, "Range: 0-65535\n" L("u1?_state=2")),
-		     PATCH(U("u1?_state=2"), "65536-99999", 34464, 202, "Range: 0-99999"),
-		     PUT(U("u1?_state=2&digest=@D"), -1, 201, NULL) },
-	  .said = { "retrying in 1s (attempt 2 of 5): blob (streamed): chunk 65536-99999: " CUT_MSG },
+		     PUT_CR(U("u1?_state=2&digest=@D"), "65536-99999", 34464, 201, NULL) },
+	  .said = { ": closing PUT: " CUT_MSG },
 	  .sleeps = 1 },
 	{ .name = "streamed: a cut the registry kept part of: the layer must be sent again",
 	  .stream = 1, .size = 100000, .chunk = 65536,
@@ -407,14 +504,23 @@ static const row rows[] = {
 		 "405 UNSUPPORTED: chunked upload is not supported); a layer compressed on the fly "
 		 "cannot be sent in one PUT" },
 	{ .name = "streamed: 413: a clear error, cancelled",
+	  .stream = 1, .size = 150000, .chunk = 65536,
+	  .steps = { POST(202, L("u1")),
+		     PATCH(U("u1"), "0-65535", 65536, 202, NULL),
+		     PATCH_ERR(U("u1"), "65536-131071", 65536, 413, NULL),
+		     DELETE(U("u1"), 204) },
+	  .rc = BP_ERROR,
+	  .msg = "upload chunk 65536-131071: registry " DOMAIN " refused the body as too large "
+		 "(PATCH: registry answered 413); try a smaller --chunk-size" },
+	{ .name = "streamed: 413 on the closing PUT with the chunk in hand: a clear error",
 	  .stream = 1, .size = 100000, .chunk = 65536,
 	  .steps = { POST(202, L("u1")),
 		     PATCH(U("u1"), "0-65535", 65536, 202, NULL),
-		     PATCH_ERR(U("u1"), "65536-99999", 34464, 413, NULL),
+		     PUT_CR_ERR(U("u1?digest=@D"), "65536-99999", 34464, 413, NULL),
 		     DELETE(U("u1"), 204) },
 	  .rc = BP_ERROR,
 	  .msg = "upload chunk 65536-99999: registry " DOMAIN " refused the body as too large "
-		 "(PATCH: registry answered 413); try a smaller --chunk-size" },
+		 "(PUT: registry answered 413); try a smaller --chunk-size" },
 	{ .name = "streamed: a PATCH answer whose Range goes backwards fails",
 	  .stream = 1, .size = 150000, .chunk = 65536,
 	  .steps = { POST(202, L("u1")),
@@ -433,16 +539,14 @@ static const row rows[] = {
 	{ .name = "streamed: bytes that are not the digest promised: cancelled, not closed",
 	  .stream = 1, .size = 100000, .chunk = 65536, .expect = DIGEST,
 	  .steps = { POST(202, L("u1")),
-		     PATCH(U("u1"), "0-65535", 65536, 202, NULL),
-		     PATCH(U("u1"), "65536-99999", 34464, 202, L("u1?_state=2")),
+		     PATCH(U("u1"), "0-65535", 65536, 202, L("u1?_state=2")),
 		     DELETE(U("u1?_state=2"), 204) },
 	  .rc = BP_EINTEGRITY, .msg = "blob " DIGEST ": the bytes hash to sha256:" },
 	{ .name = "streamed: the closing PUT refused",
 	  .stream = 1, .size = 1000, .chunk = 65536,
 	  .steps = { POST(202, L("u1")),
-		     PATCH(U("u1"), "0-999", 1000, 202, NULL),
-		     PUT_ERR(U("u1?digest=@D"), -1, 400,
-			     "{\"errors\":[{\"code\":\"DIGEST_INVALID\",\"message\":\"digest did not match\"}]}"),
+		     PUT_CR_ERR(U("u1?digest=@D"), "0-999", 1000, 400,
+				"{\"errors\":[{\"code\":\"DIGEST_INVALID\",\"message\":\"digest did not match\"}]}"),
 		     DELETE(U("u1"), 204) },
 	  .rc = BP_EINTEGRITY, .msg = ": registry answered 400 DIGEST_INVALID: digest did not match" },
 };
@@ -454,6 +558,7 @@ typedef struct {
 	const step *steps; /* STEPS_MAX of them */
 	const unsigned char *data;
 	char digest_enc[BP_DIGEST_MAX * 3];
+	char digest[BP_DIGEST_MAX];
 	size_t next; /* the step the next request must match */
 	int sleeps;
 	char said[8192];
@@ -488,16 +593,19 @@ static void on_progress(int64_t done, int64_t total, void *payload)
 	s->total = total;
 }
 
-/* want with "@D" replaced by the encoded digest. */
-static void expand(char *out, size_t cap, const char *want, const char *digest_enc)
+/* want with "@D" replaced by the encoded digest, "@R" by the digest as it is. */
+static void expand(char *out, size_t cap, const char *want, const script *s)
 {
-	const char *at = strstr(want, "@D");
+	const char *at = strstr(want, "@D"), *raw = strstr(want, "@R");
 
-	if (!at) {
+	if (!at && !raw) {
 		snprintf(out, cap, "%s", want);
 		return;
 	}
-	snprintf(out, cap, "%.*s%s%s", (int)(at - want), want, digest_enc, at + 2);
+	if (raw)
+		at = raw;
+	snprintf(out, cap, "%.*s%s%s", (int)(at - want), want, raw ? s->digest : s->digest_enc,
+		 at + 2);
 }
 
 /* The value of header name among req's, or NULL. */
@@ -560,7 +668,7 @@ static int fake_send(const bp_http_request *req, bp_http_response *resp, void *p
 		fail_msg("%s: request %zu (%s %s) is not in the script", s->name, s->next,
 			 req->method, req->url);
 	st = &s->steps[s->next];
-	expand(url, sizeof(url), st->url, s->digest_enc);
+	expand(url, sizeof(url), st->url, s);
 	if (strcmp(req->method, st->method) != 0 || strcmp(req->url, url) != 0)
 		fail_msg("%s: step %zu: %s %s, want %s %s", s->name, s->next, req->method, req->url,
 			 st->method, url);
@@ -699,10 +807,13 @@ static void test_row(void **state)
 		snprintf(digest, sizeof(digest), "%s", DIGEST);
 	enc = bp_urlencode(digest);
 	snprintf(s.digest_enc, sizeof(s.digest_enc), "%s", enc);
+	snprintf(s.digest, sizeof(s.digest), "%s", digest);
 	free(enc);
 	bp_state__upload_drop(DOMAIN, REPO, DIGEST);
+	bp_state__host_drop(DOMAIN);
 
 	r = scripted_registry(&s, w->attempts);
+	r->known.post_stores = w->post;
 	err = w->stream ? run_stream(r, w, &s, digest) : run_fd(r, w, &s);
 
 	if (err != w->rc)
@@ -727,6 +838,19 @@ static void test_row(void **state)
 				 w->state ? w->state : "(none)");
 		free(left);
 	}
+	if (w->post) {
+		bp_state_host h;
+
+		if (r->known.post_stores != w->host)
+			fail_msg("%s: POST ?digest= learnt as %d, want %d", w->name,
+				 r->known.post_stores, w->host);
+		/* what was learnt is saved for the next run */
+		if (w->post < 0 && w->host >= 0 &&
+		    (bp_state__host_get(DOMAIN, &h) != 0 || h.post_stores != w->host))
+			fail_msg("%s: POST ?digest= not saved as %d", w->name, w->host);
+		if (w->post < 0 && w->host >= 0)
+			bp_state__host_release(&h);
+	}
 	bp_registry__free(r);
 	free(data);
 }
@@ -744,6 +868,7 @@ typedef struct {
 	int64_t size; /* a file's blob; a stream's bytes in hand */
 	int64_t chunk, mono, off, inflight, cap;
 	int chunked, no_patch, force_chunks, shrunk, tries, closing, attempts;
+	int post; /* the host's POST ?digest=: 0 (the default here) does not store, 1, -1 */
 	const char *loc, *session, *expect;
 	step steps[4];
 	bp_up_state to;
@@ -753,10 +878,28 @@ typedef struct {
 	const char *want_loc;
 } trow;
 
-#define BIG .size = 200000, .chunk = 65536, .mono = 1 << 20
+#define BIG .size = 200000, .chunk = 65536, .mono = 65536
 /* clang-format off */
 static const trow trows[] = {
-	{ .name = "OPEN, a blob larger than a chunk: CHUNK", BIG, .from = BP_UP_OPEN,
+	{ .name = "OPEN, a blob larger than the single-PUT limit: CHUNK", BIG, .from = BP_UP_OPEN,
+	  .steps = { POST(202, L("u1")) },
+	  .to = BP_UP_CHUNK, .want_chunked = 1, .want_loc = U("u1") },
+	{ .name = "OPEN, a blob larger than a chunk, within the single-PUT limit: CLOSE",
+	  .from = BP_UP_OPEN, .size = 200000, .chunk = 65536, .mono = 1 << 20,
+	  .steps = { POST(202, L("u1")) },
+	  .to = BP_UP_CLOSE, .want_loc = U("u1") },
+	{ .name = "OPEN, a small blob, the host storing POST ?digest=: POST, no request",
+	  .from = BP_UP_OPEN, .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = 1,
+	  .to = BP_UP_POST },
+	{ .name = "OPEN, a small blob, nobody knows yet: POST, this upload tries",
+	  .from = BP_UP_OPEN, .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = -1,
+	  .to = BP_UP_POST },
+	{ .name = "OPEN, a blob over 1 MiB, nobody knows yet: a plain POST",
+	  .from = BP_UP_OPEN, .size = (1 << 20) + 1, .chunk = 65536, .mono = 1 << 21, .post = -1,
+	  .steps = { POST(202, L("u1")) },
+	  .to = BP_UP_CLOSE, .want_loc = U("u1") },
+	{ .name = "OPEN, the host storing POST ?digest=, a blob over the limit: a plain POST", BIG,
+	  .from = BP_UP_OPEN, .post = 1,
 	  .steps = { POST(202, L("u1")) },
 	  .to = BP_UP_CHUNK, .want_chunked = 1, .want_loc = U("u1") },
 	{ .name = "OPEN, a small blob: CLOSE with it in one PUT",
@@ -780,7 +923,7 @@ static const trow trows[] = {
 	  .steps = { POST(202, L("u2")) },
 	  .to = BP_UP_CHUNK, .want_chunked = 1, .want_force = 1, .want_loc = U("u2") },
 	{ .name = "OPEN, a refused mount's session: taken, no request", BIG,
-	  .from = BP_UP_OPEN, .session = U("m1"),
+	  .from = BP_UP_OPEN, .session = U("m1"), .post = 1,
 	  .to = BP_UP_CHUNK, .want_chunked = 1, .want_loc = U("m1") },
 	{ .name = "OPEN refused", BIG, .from = BP_UP_OPEN,
 	  .steps = { { "POST", U(""), NULL, -1, 404, NULL, NULL, 0 } },
@@ -802,10 +945,12 @@ static const trow trows[] = {
 	  .from = BP_UP_CHUNK, .chunked = 1, .off = 131072, .loc = U("u1"),
 	  .steps = { PATCH(U("u1"), "131072-196607", 65536, 204, NULL) },
 	  .to = BP_UP_CHUNK, .want_off = 196608, .want_chunked = 1 },
-	{ .name = "CHUNK, the last one shorter", BIG,
+	{ .name = "CHUNK, the rest within a chunk: CLOSE (it goes with the PUT), no request", BIG,
 	  .from = BP_UP_CHUNK, .chunked = 1, .off = 196608, .loc = U("u1"),
-	  .steps = { PATCH(U("u1"), "196608-199999", 3392, 202, "Range: 0-199999") },
-	  .to = BP_UP_CHUNK, .want_off = 200000, .want_chunked = 1 },
+	  .to = BP_UP_CLOSE, .want_off = 196608, .want_chunked = 1 },
+	{ .name = "CHUNK, the rest exactly a chunk: CLOSE, no request", BIG,
+	  .from = BP_UP_CHUNK, .chunked = 1, .off = 200000 - 65536, .loc = U("u1"),
+	  .to = BP_UP_CLOSE, .want_off = 200000 - 65536, .want_chunked = 1 },
 	{ .name = "CHUNK with nothing left: CLOSE, no request", BIG,
 	  .from = BP_UP_CHUNK, .chunked = 1, .off = 200000, .loc = U("u1"),
 	  .to = BP_UP_CLOSE, .want_off = 200000, .want_chunked = 1 },
@@ -862,11 +1007,14 @@ static const trow trows[] = {
 	{ .name = "CHUNK, a stream not full yet: waits, no request",
 	  .stream = 1, .from = BP_UP_CHUNK, .size = 1000, .chunk = 65536, .loc = U("u1"),
 	  .to = BP_UP_CHUNK, .want_chunked = 1 },
-	{ .name = "CHUNK, a stream's last bytes when it closes",
+	{ .name = "CHUNK, a stream's last bytes when it closes: sealed, CLOSE, no request",
 	  .stream = 1, .from = BP_UP_CHUNK, .size = 1000, .chunk = 65536, .off = 65536,
 	  .closing = 1, .loc = U("u1"),
-	  .steps = { PATCH(U("u1"), "65536-66535", 1000, 202, NULL) },
-	  .to = BP_UP_CHUNK, .want_off = 66536, .want_chunked = 1 },
+	  .to = BP_UP_CLOSE, .want_off = 65536, .want_chunked = 1 },
+	{ .name = "CHUNK, a stream with a full chunk when it closes: CLOSE, no request",
+	  .stream = 1, .from = BP_UP_CHUNK, .size = 65536, .chunk = 65536, .closing = 1,
+	  .loc = U("u1"),
+	  .to = BP_UP_CLOSE, .want_chunked = 1 },
 	{ .name = "CHUNK, a stream closed and sent: sealed, CLOSE",
 	  .stream = 1, .from = BP_UP_CHUNK, .chunk = 65536, .closing = 1, .expect = DIGEST,
 	  .loc = U("u1"),
@@ -961,12 +1109,26 @@ static const trow trows[] = {
 	  .steps = { PUT_CUT(U("u1?digest=@D"), 200000, 10),
 		     HEAD_BLOB(200, "Content-Length: 200000") },
 	  .to = BP_UP_DONE },
-	{ .name = "CLOSE 502, the blob not there: OPEN after a wait", BIG,
+	{ .name = "CLOSE 502, the blob not there: STATUS after a wait", BIG,
 	  .from = BP_UP_CLOSE, .chunked = 1, .off = 200000, .attempts = 2, .loc = U("u1"),
 	  .steps = { PUT_ERR(U("u1?digest=@D"), -1, 502, NULL),
 		     PUT_ERR(U("u1?digest=@D"), -1, 502, NULL),
 		     HEAD_BLOB(200, "Content-Length: 100") },
-	  .to = BP_UP_OPEN, .want_off = 200000, .want_chunked = 1, .want_tries = 1 },
+	  .to = BP_UP_STATUS, .want_off = 200000, .want_chunked = 1, .want_tries = 1 },
+	{ .name = "CLOSE with the rest: PUT with its Content-Range, DONE", BIG,
+	  .from = BP_UP_CLOSE, .chunked = 1, .off = 196608, .loc = U("u1"),
+	  .steps = { PUT_CR(U("u1?digest=@D"), "196608-199999", 3392, 201, STORED) },
+	  .to = BP_UP_DONE, .want_off = 196608, .want_chunked = 1 },
+	{ .name = "CLOSE with the rest cut off: HEAD, then STATUS after a wait", BIG,
+	  .from = BP_UP_CLOSE, .chunked = 1, .off = 196608, .loc = U("u1"),
+	  .steps = { PUT_CR_CUT(U("u1?digest=@D"), "196608-199999", 3392, 100),
+		     HEAD_BLOB(404, NULL) },
+	  .to = BP_UP_STATUS, .want_off = 196608, .want_chunked = 1, .want_tries = 1 },
+	{ .name = "CLOSE with the rest too large: STATUS quietly, the chunk halved",
+	  .from = BP_UP_CLOSE, .size = 300000, .chunk = 262144, .mono = -1, .chunked = 1,
+	  .off = 100000, .loc = U("u1"),
+	  .steps = { PUT_CR_ERR(U("u1?digest=@D"), "100000-299999", 200000, 413, NULL) },
+	  .to = BP_UP_STATUS, .want_off = 100000, .want_chunked = 1, .want_chunk = 100000 },
 	{ .name = "CLOSE refused (400): FAILED", BIG,
 	  .from = BP_UP_CLOSE, .chunked = 1, .off = 200000, .loc = U("u1"),
 	  .steps = { PUT_ERR(U("u1?digest=@D"), -1, 400, NULL) },
@@ -975,11 +1137,58 @@ static const trow trows[] = {
 	  .stream = 1, .from = BP_UP_CLOSE, .chunk = 65536, .off = 1000, .loc = U("u1"),
 	  .steps = { PUT(U("u1?digest=@D"), -1, 201, NULL) },
 	  .to = BP_UP_DONE, .want_off = 1000, .want_chunked = 1 },
-	{ .name = "CLOSE, a stream cut off: FAILED, not tried again",
+	{ .name = "CLOSE, a stream cut off, no retries left: HEAD, FAILED",
 	  .stream = 1, .from = BP_UP_CLOSE, .chunk = 65536, .off = 1000, .attempts = 1,
 	  .loc = U("u1"),
-	  .steps = { PUT_CUT(U("u1?digest=@D"), -1, 0) },
+	  .steps = { PUT_CUT(U("u1?digest=@D"), -1, 0), HEAD_BLOB(404, NULL) },
 	  .to = BP_UP_FAILED, .rc = BP_ENET, .want_off = 1000, .want_chunked = 1 },
+	{ .name = "CLOSE, a stream with its chunk in hand: PUT with it, DONE",
+	  .stream = 1, .from = BP_UP_CLOSE, .size = 1000, .chunk = 65536, .off = 65536,
+	  .loc = U("u1"),
+	  .steps = { PUT_CR(U("u1?digest=@D"), "65536-66535", 1000, 201, NULL) },
+	  .to = BP_UP_DONE, .want_off = 66536, .want_chunked = 1 },
+	{ .name = "CLOSE, a stream's PUT with its chunk cut off: STATUS after a wait",
+	  .stream = 1, .from = BP_UP_CLOSE, .size = 1000, .chunk = 65536, .off = 65536,
+	  .loc = U("u1"),
+	  .steps = { PUT_CR_CUT(U("u1?digest=@D"), "65536-66535", 1000, 10), HEAD_BLOB(404, NULL) },
+	  .to = BP_UP_STATUS, .want_off = 65536, .want_chunked = 1, .want_tries = 1 },
+
+	{ .name = "POST ?digest=, known to store: 201 with our digest, DONE",
+	  .from = BP_UP_POST, .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = 1,
+	  .steps = { MONO(201, STORED) },
+	  .to = BP_UP_DONE },
+	{ .name = "POST ?digest=, 201 without our digest: VERIFY",
+	  .from = BP_UP_POST, .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = 1,
+	  .steps = { MONO(201, NULL) },
+	  .to = BP_UP_VERIFY },
+	{ .name = "POST ?digest=, 201 naming another digest: FAILED",
+	  .from = BP_UP_POST, .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = 1,
+	  .steps = { MONO(201, "Docker-Content-Digest: sha256:" HEX_OTHER) },
+	  .to = BP_UP_FAILED, .rc = BP_EINTEGRITY },
+	{ .name = "POST ?digest=, 202 with a session (the body dropped): CLOSE in it, one PUT",
+	  .from = BP_UP_POST, .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = 1,
+	  .steps = { MONO(202, L("u1")) },
+	  .to = BP_UP_CLOSE, .want_loc = U("u1") },
+	{ .name = "POST ?digest=, 405: OPEN (a plain POST)",
+	  .from = BP_UP_POST, .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = 1,
+	  .steps = { MONO(405, NULL) },
+	  .to = BP_UP_OPEN },
+	{ .name = "POST ?digest=, 403: FAILED",
+	  .from = BP_UP_POST, .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = 1,
+	  .steps = { MONO(403, NULL) },
+	  .to = BP_UP_FAILED, .rc = BP_EAUTH },
+	{ .name = "VERIFY, the blob there: DONE",
+	  .from = BP_UP_VERIFY, .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = -1,
+	  .steps = { HEAD_BLOB(200, "Content-Length: 1000") },
+	  .to = BP_UP_DONE },
+	{ .name = "VERIFY, the blob not there: OPEN",
+	  .from = BP_UP_VERIFY, .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = -1,
+	  .steps = { HEAD_BLOB(404, NULL) },
+	  .to = BP_UP_OPEN },
+	{ .name = "VERIFY, another size there: OPEN",
+	  .from = BP_UP_VERIFY, .size = 1000, .chunk = 65536, .mono = 1 << 20, .post = -1,
+	  .steps = { HEAD_BLOB(200, "Content-Length: 999") },
+	  .to = BP_UP_OPEN },
 	{ .name = "DONE stays DONE: no request", BIG,
 	  .from = BP_UP_DONE, .loc = U("u1"), .to = BP_UP_DONE },
 };
@@ -1007,6 +1216,7 @@ static void test_transition(void **state)
 	r = scripted_registry(&s, w->attempts);
 	r->body_cap = w->cap;
 	r->no_patch = w->no_patch;
+	r->known.post_stores = w->post;
 	if (w->stream) {
 		assert_int_equal(bp_upload__init_stream(&u, r, REPO, w->chunk, on_progress, &s), 0);
 		if (w->expect)
@@ -1095,8 +1305,7 @@ static void test_stream_overlaps(void **state)
 	static const step steps[] = {
 		POST(202, L("u1")),
 		PATCH(U("u1"), "0-65535", 65536, 202, L("u1?_state=1") "\nRange: 0-65535"),
-		PATCH(U("u1?_state=1"), "65536-99999", 34464, 202, "Range: 0-99999"),
-		PUT(U("u1?_state=1&digest=@D"), -1, 201, NULL),
+		PUT_CR(U("u1?_state=1&digest=@D"), "65536-99999", 34464, 201, NULL),
 	};
 	static script s;
 	static unsigned char data[100000];
@@ -1139,7 +1348,7 @@ static void test_stream_overlaps(void **state)
 	assert_string_equal(got, digest);
 	assert_int_equal(size, (int64_t)sizeof(data));
 	assert_true(gate.held);
-	assert_int_equal(s.next, 4);
+	assert_int_equal(s.next, 3);
 	bp_registry__upload_free(u);
 	bp_registry__free(r);
 }
