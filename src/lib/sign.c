@@ -560,6 +560,14 @@ static int add_signature(bp_client *c, bp_registry *reg, const char *repo,
 
 	if (!digests)
 		return bp_error_set(BP_ENOMEM, "out of memory");
+	/* one more would make a manifest cosign (and beampush) refuse to read */
+	if (m && m->n >= BP_COSIGN_LAYERS_MAX) {
+		err = bp_error_set(BP_EUNSUPPORTED,
+				   "the signature manifest holds %zu signatures already, the most "
+				   "cosign reads",
+				   m->n);
+		goto done;
+	}
 	for (i = 0; m && i < m->n; i++) {
 		/* the config lists every layer's digest: a layer without one cannot be kept */
 		if (!m->layers[i].digest[0] || m->layers[i].size < 0) {

@@ -115,13 +115,17 @@ test_expect_success PYCOSIGN 'a signature manifest written by Python (as cosign)
 	printf "other\nverified\n" >expect && test_cmp expect check
 '
 
-test_expect_success PYCOSIGN 'a .sig tag that holds no signature manifest is left as it is: exit 1 after the push' '
+test_expect_success PYCOSIGN 'a .sig tag that holds no signature manifest, or a full one, is left as it is: exit 1 after the push' '
 	start_mock --auth none &&
 	beampush --progress none push --from oci:$IMG:latest $MOCK/beam/python:latest >/dev/null &&
 	was=$($COSIGN_FIXTURE sign "$MOCK" beam/python "$DIGEST" "$K/b.key" --layers 1001) &&
 	test_expect_code 1 push_signed "$K/a.key" &&
 	err_is_one_clean_line err &&
 	test_grep -F "beampush: push: pushed $MOCK/beam/python@$DIGEST, but not signed: the manifest at tag $SIG_TAG of $MOCK/beam/python is no signature manifest, left as it is: 1001 layers, more than the 1000 cosign allows" err &&
+	test "$(cat "$MOCK_ROOT/repos/beam/python/_tags/$SIG_TAG")" = "$was" &&
+	was=$($COSIGN_FIXTURE sign "$MOCK" beam/python "$DIGEST" "$K/b.key" --layers 1000) &&
+	test_expect_code 1 push_signed "$K/a.key" &&
+	test_grep -F "not signed: signing $DIGEST at tag $SIG_TAG: the signature manifest holds 1000 signatures already, the most cosign reads" err &&
 	test "$(cat "$MOCK_ROOT/repos/beam/python/_tags/$SIG_TAG")" = "$was"
 '
 
