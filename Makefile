@@ -11,7 +11,7 @@ B       := build
 V       ?= 0
 Q       := $(if $(filter 1,$(V)),,@)
 
-PKGS      := libcurl openssl libcjson zlib libsecret-1 libdeflate
+PKGS      := libcurl openssl libcjson zlib libsecret-1 libdeflate libsodium
 MOCK_PKGS := libmicrohttpd openssl libcjson gnutls
 TEST_PKGS := cmocka
 

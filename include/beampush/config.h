@@ -24,7 +24,8 @@
 typedef struct bp_config bp_config;
 
 typedef enum {
-	BP_CONFIG_JSON, /* {"registries": [{"prefix", "location", "insecure", "blocked"}]} */
+	/* {"registries": [{"prefix", "location", "insecure", "blocked", "verify-key"}]} */
+	BP_CONFIG_JSON,
 	BP_CONFIG_TOML	/* containers registries.conf v2: [[registry]] tables */
 } bp_config_format;
 
@@ -36,6 +37,8 @@ typedef struct {
 	int line;	  /* and its line */
 	const char *prefix;
 	const char *location; /* NULL for a wildcard entry */
+	/* config.json only: the public key a pull of a name under prefix needs a signature of */
+	const char *verify_key;
 } bp_config_match;
 
 /* An empty config (no entries): every name resolves to itself. */

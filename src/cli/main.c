@@ -54,7 +54,8 @@ static void usage(FILE *f)
 		"endpoint mapping: ~/.config/beampush/config.json, then containers registries.conf\n"
 		"                  (see beampush-config(5))\n"
 		"exit status: 0 done, 1 failed, 2 usage, 3 authentication refused, 4 not found,\n"
-		"             5 integrity failure (nothing unverified was kept)\n");
+		"             5 integrity failure (nothing unverified was kept),\n"
+		"             6 no valid signature (nothing was written)\n");
 }
 
 static int parse_global(global_opts *g, int argc, char **argv)

@@ -75,6 +75,7 @@ int cli_reference(global_opts *g, const char *cmd, const char *arg, int reposito
 	if (m.matched && g->debug)
 		fprintf(stderr, "debug: %s: %s maps to %s (%s:%d)\n", cmd, bp_reference_string(ref),
 			bp_reference_string(*out), m.file, m.line);
+	g->verify_key = m.matched ? m.verify_key : NULL;
 	if (m.insecure)
 		rc = allow_insecure(g, cmd, bp_reference_domain(*out));
 done:

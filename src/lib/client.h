@@ -3,6 +3,7 @@
 #define BP_LIB_CLIENT_H
 
 #include <beampush/client.h>
+#include <beampush/sign.h>
 
 #include "registry.h"
 
@@ -15,6 +16,7 @@ struct bp_client {
 	bp_client_options opts;
 	int64_t stream_chunk; /* PATCH size of a stream: --chunk-size if given, else 1 MiB */
 	pthread_mutex_t event_lock; /* events come from several workers */
+	const bp_verify_key *verify_key; /* pulls need a signature it verifies (sign.h) */
 };
 
 void bp_client__emit(bp_client *c, bp_event_type type, const char *digest, const char *kind,

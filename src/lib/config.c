@@ -32,6 +32,7 @@ typedef struct {
 	int insecure;
 	int blocked;
 	int wildcard;
+	char *verify_key; /* config.json: the public key pulls under prefix need a signature of */
 	char *file;
 	int line;
 	int source; /* the order of bp_config_add calls: lower wins */
@@ -52,6 +53,7 @@ static void entry_release(entry *e)
 {
 	free(e->prefix);
 	free(e->location);
+	free(e->verify_key);
 	free(e->file);
 	memset(e, 0, sizeof(*e));
 }
@@ -339,17 +341,24 @@ static int parse_json(entry_list *l, const char *file, const char *data, size_t 
 				bad = json_bool(f, &e.insecure);
 			} else if (strcmp(f->string, "blocked") == 0) {
 				bad = json_bool(f, &e.blocked);
+			} else if (strcmp(f->string, "verify-key") == 0) {
+				/* the working directory of a pull must not change which key */
+				if (!cJSON_IsString(f) || f->valuestring[0] != '/' || e.verify_key)
+					bad = 1;
+				else if (!(e.verify_key = bp_strdup(f->valuestring)))
+					err = bp_error_set(BP_ENOMEM, "out of memory");
 			} else {
 				err = at_line(
 					file, line,
 					"registries[%d]: unknown key \"%.100s\" (beampush knows "
-					"prefix, location, insecure, blocked)",
+					"prefix, location, insecure, blocked, verify-key)",
 					idx, f->string);
 			}
 			if (bad)
 				err = at_line(file, line, "registries[%d].%s must be %s", idx,
 					      f->string,
-					      f->string[0] == 'p' || f->string[0] == 'l'
+					      f->string[0] == 'v' ? "the absolute path of a public key"
+					      : f->string[0] == 'p' || f->string[0] == 'l'
 						      ? "a string, given once"
 						      : "true or false");
 			if (err)
@@ -1090,6 +1099,7 @@ static void set_match(bp_config_match *m, const entry *e)
 	m->line = e->line;
 	m->prefix = e->prefix;
 	m->location = e->location;
+	m->verify_key = e->verify_key;
 }
 
 /* Parse s as a reference, or as a repository when in has neither tag nor digest. */

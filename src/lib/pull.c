@@ -14,6 +14,7 @@
 #include <beampush/transport.h>
 
 #include "client.h"
+#include "cosign.h"
 #include "jobs.h"
 #include "oci_archive.h"
 #include "pull_docker.h"
@@ -187,6 +188,11 @@ static int pull_oci(bp_client *c, const bp_reference *src, const char *path, con
 				       &top);
 	if (err)
 		goto done;
+	/* a required signature names what the reference names, and comes before any write */
+	if (c->verify_key && (err = bp_sign__require(c, x.reg, x.repo, top.digest))) {
+		bp_error_prefix("%s", name);
+		goto done;
+	}
 	if (bp_manifest_kind_is_index(bp_manifest_kind_get(top.m))) {
 		const bp_descriptor *pick;
 

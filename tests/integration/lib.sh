@@ -46,6 +46,13 @@ MKIMAGE=$TEST_ROOT/scripts/mkimage
 # The docker CLI of Debian's docker.io, by its path: another docker client installed in
 # /usr/local/bin may come first in PATH.
 : "${DOCKER_CLI:=/usr/bin/docker}"
+# Debian's python3, where python3-cryptography and python3-nacl are (another python3 may come
+# first in PATH): tests/integration/cosign-fixture runs on it.
+if [ -z "${PYTHON3:-}" ]; then
+	PYTHON3=python3
+	[ -x /usr/bin/python3 ] && PYTHON3=/usr/bin/python3
+fi
+COSIGN_FIXTURE="$PYTHON3 $TEST_ROOT/tests/integration/cosign-fixture"
 
 for _bp_arg in "$@"; do
 	case $_bp_arg in
@@ -196,6 +203,8 @@ test_have_prereq() {
 		# no Docker daemon at the default socket (for scenarios that unset DOCKER_HOST)
 		NO_DOCKER_SOCKET) [ ! -e /var/run/docker.sock ] || return 1 ;;
 		MANDOC) command -v mandoc >/dev/null 2>&1 || return 1 ;;
+		# cosign's formats made and checked by tests/integration/cosign-fixture
+		PYCOSIGN) "$PYTHON3" -c 'import cryptography, nacl' >/dev/null 2>&1 || return 1 ;;
 		ZSH) command -v zsh >/dev/null 2>&1 || return 1 ;;
 		*) echo "# unknown prerequisite $p" >&2; return 1 ;;
 		esac

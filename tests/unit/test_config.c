@@ -61,6 +61,13 @@ static const struct bad_row bad_rows[] = {
 	{ J, "{\"registries\": [{\"prefix\": \"*.a.io/beam\"}]}", "f:1: prefix \"*.a.io/beam\"" },
 	{ J, "{\"registries\": [{\"prefix\": \"a.io\", \"prefix\": \"b.io\"}]}",
 	  "f:1: registries[0].prefix must be a string, given once" },
+	/* verify-key: an absolute path, in beampush's own file only */
+	{ J, "{\"registries\": [{\"prefix\": \"a.io\", \"verify-key\": \"keys/a.pub\"}]}",
+	  "f:1: registries[0].verify-key must be the absolute path of a public key" },
+	{ J, "{\"registries\": [{\"prefix\": \"a.io\", \"verify-key\": true}]}",
+	  "f:1: registries[0].verify-key must be the absolute path" },
+	{ T, "[[registry]]\nprefix = \"a.io\"\nverify-key = \"/k.pub\"\n",
+	  "f:3: unknown key \"verify-key\" in [[registry]]" },
 	/* TOML syntax */
 	{ T, "[[registry]]\nprefix = a.io\n", "f:2: invalid value" },
 	{ T, "[[registry]\nprefix = \"a.io\"\n", "f:1: a table header wants ]]" },
@@ -258,6 +265,46 @@ static void test_resolve(void **state)
 }
 
 /* The first source with a match decides, even when a later one has a longer prefix. */
+/* The verify-key of the entry that applies, and none where the entry that applies has none. */
+static void test_verify_key(void **state)
+{
+	static const char text[] =
+		"{\"registries\": [\n"
+		"  {\"prefix\": \"beam.example/beam\", \"location\": \"127.0.0.1:5000/beam\",\n"
+		"   \"verify-key\": \"/etc/beampush/beam.pub\"},\n"
+		"  {\"prefix\": \"beam.example/beam/dev\"},\n"
+		"  {\"prefix\": \"*.signed.example\", \"verify-key\": \"/k/signed.pub\"}\n"
+		"]}\n";
+	static const struct {
+		const char *in, *key;
+	} rows[] = {
+		{ "beam.example/beam/python:1", "/etc/beampush/beam.pub" },
+		{ "beam.example/beam:1", "/etc/beampush/beam.pub" },
+		{ "beam.example/beam/dev/python:1", NULL },
+		{ "beam.example/other:1", NULL },
+		{ "a.signed.example/x:1", "/k/signed.pub" },
+	};
+	bp_config *cfg = NULL;
+	size_t i;
+
+	assert_int_equal(bp_config_new(&cfg), 0);
+	assert_int_equal(bp_config_add(cfg, "c.json", text, strlen(text), J), 0);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		bp_reference *in = NULL, *out = NULL;
+		bp_config_match m;
+
+		assert_int_equal(bp_reference_parse(&in, rows[i].in), 0);
+		assert_int_equal(bp_config_resolve(cfg, in, &out, &m), 0);
+		if (rows[i].key)
+			assert_string_equal(m.verify_key, rows[i].key);
+		else
+			assert_null(m.verify_key);
+		bp_reference_free(in);
+		bp_reference_free(out);
+	}
+	bp_config_free(cfg);
+}
+
 static void test_precedence(void **state)
 {
 	static const struct resolve_row rows[] = {
@@ -463,7 +510,7 @@ int main(void)
 		cmocka_unit_test(test_bad_files),  cmocka_unit_test(test_good_files),
 		cmocka_unit_test(test_resolve),	   cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_repository), cmocka_unit_test(test_resolve_host),
-		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_files),	   cmocka_unit_test(test_verify_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
