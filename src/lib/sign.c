@@ -187,7 +187,7 @@ static int fetch_payload(bp_registry *reg, const char *repo, const bp_cosign_lay
 				      l->size, BP_COSIGN_PAYLOAD_MAX);
 		return 1;
 	}
-	err = bp_registry__blob_get(reg, repo, l->digest, 0, capped_write, &b);
+	err = bp_registry__blob_get(reg, repo, l->digest, l->size, 0, capped_write, &b);
 	if (!err && (int64_t)b.len != l->size)
 		err = bp_error_set(BP_EINTEGRITY,
 				   "registry sent %zu bytes, the descriptor gives %" PRId64, b.len,
