@@ -107,6 +107,15 @@ int bp_config_mirrors(const bp_config *cfg, const bp_reference *in, bp_mirror **
 void bp_config_mirrors_free(bp_mirror *m, size_t n);
 
 /*
+ * Read the hosts.toml of containerd's hosts directory that applies to a
+ * registry's host[:port] ($BEAMPUSH_HOSTS_D, else /etc/containerd/certs.d;
+ * see beampush-config(5)), only to check it before any request: 0 when
+ * there is none or it is valid, else its error (BP_EINVAL with
+ * "FILE:LINE: what", BP_EIO).
+ */
+int bp_config_check_hosts(const char *hostport);
+
+/*
  * Resolve a registry host ("alice-docker-apache.bintray.io"), for login
  * and logout: the entry whose prefix is the host itself, else the entries
  * whose prefix starts with "host/" when their locations all name one

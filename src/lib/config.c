@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <beampush/config.h>
 
+#include "hosts.h"
 #include "toml.h"
 #include "userdirs.h"
 #include "util/fileutil.h"
@@ -1044,4 +1045,14 @@ int bp_config_mirrors(const bp_config *cfg, const bp_reference *in, bp_mirror **
 	*out = v;
 	*n = e->nmirrors;
 	return 0;
+}
+
+/* See config.h. */
+int bp_config_check_hosts(const char *hostport)
+{
+	bp_hosts h;
+	int err = bp_hosts__load(&h, hostport);
+
+	bp_hosts__release(&h);
+	return err;
 }

@@ -385,6 +385,8 @@ static int grow(bp_toml_value *v, bp_toml_value **item)
 /* [ value, ... ] over any number of lines. */
 static int parse_array(toml *t, bp_toml_value *v, int depth)
 {
+	int line = t->line;
+
 	v->type = BP_TOML_ARRAY;
 	t->p++;
 	for (;;) {
@@ -392,6 +394,8 @@ static int parse_array(toml *t, bp_toml_value *v, int depth)
 		int err;
 
 		skip_space_lines(t);
+		if (t->p == t->end)
+			return bp_toml__error(t->file, line, "the array that starts here is not closed");
 		if (t->p < t->end && *t->p == ']') {
 			t->p++;
 			return 0;
@@ -399,7 +403,9 @@ static int parse_array(toml *t, bp_toml_value *v, int depth)
 		if ((err = grow(v, &item)) || (err = parse_value(t, item, depth + 1)))
 			return err;
 		skip_space_lines(t);
-		if (t->p < t->end && *t->p == ',') {
+		if (t->p == t->end)
+			return bp_toml__error(t->file, line, "the array that starts here is not closed");
+		if (*t->p == ',') {
 			t->p++;
 			continue;
 		}
