@@ -3,9 +3,9 @@
 # A fleet behind a pull-through cache: Debian's docker-registry with proxy: remoteurl: pointing
 # at an origin (the mock, which logs every request) is the mirror of the origin for N clients
 # pulling at once. The bytes the origin serves are counted: N copies without the cache; with it,
-# N + 1 when all N come to a cold cache at once (distribution 2.8 stores a miss with one GET and
-# streams it, and every miss that comes while it is in flight, with another), two when one
-# client has pulled first, and then none for the N. The figures are printed (tests/run -v t37;
+# N + 1 or more (at most 2N) when all N come to a cold cache at once (distribution 2.8 stores a
+# miss with one GET and streams it, and every miss that comes while it is in flight, with
+# another), two when one client has pulled first, and then none for the N. The figures are printed (tests/run -v t37;
 # FLEET_N=8 for more clients).
 . "$(dirname "$0")/lib.sh"
 test_require_build
@@ -131,7 +131,7 @@ test_expect_success REGISTRY "$N clients at once through a cold cache: all verif
 	echo "fleet: $N clients at once through a cold cache: the origin served $bytes bytes, $((bytes * 100 / ONE))% of one copy (blob GETs: $(per_blob olog))" &&
 	for d in $(image_blobs "$IMG" latest); do
 		n=$(blob_gets olog "$d") &&
-		test "$n" -ge 1 && test "$n" -le $((N + 1)) || exit 1
+		test "$n" -ge 1 && test "$n" -le $((2 * N)) || exit 1
 	done
 '
 
