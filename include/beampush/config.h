@@ -31,7 +31,8 @@ typedef struct bp_config bp_config;
 typedef enum {
 	/* {"registries": [{"prefix", "location", "insecure", "blocked", "verify-key"}]} */
 	BP_CONFIG_JSON,
-	BP_CONFIG_TOML	/* containers registries.conf v2: [[registry]] and [[registry.mirror]] tables */
+	/* containers registries.conf v2: [[registry]] and [[registry.mirror]] tables */
+	BP_CONFIG_TOML
 } bp_config_format;
 
 /* What bp_config_resolve found. Strings are borrowed from the config. */

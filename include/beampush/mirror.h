@@ -21,7 +21,8 @@ typedef enum {
 
 /* One mirror of the repositories under prefix. */
 typedef struct {
-	/* the repositories it mirrors, named as the network sees them ("docker.io/library/python") */
+	/* the repositories it mirrors, named as the network sees them ("docker.io/library/python")
+	 */
 	const char *prefix;
 	/* what replaces prefix on the mirror ("mirror.example:5000/hub/library/python") */
 	const char *location;

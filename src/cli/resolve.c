@@ -82,8 +82,8 @@ static int add_mirrors(global_opts *g, const char *cmd, const bp_reference *in,
 	mirrors = nv;
 	for (i = 0; i < n; i++) {
 		if (g->debug)
-			fprintf(stderr, "debug: %s: %s has mirror %s%s (%s:%d)\n", cmd,
-				m[i].prefix, m[i].location,
+			fprintf(stderr, "debug: %s: %s has mirror %s%s (%s:%d)\n", cmd, m[i].prefix,
+				m[i].location,
 				m[i].pull == BP_MIRROR_DIGEST_ONLY ? ", digest-only"
 				: m[i].pull == BP_MIRROR_TAG_ONLY  ? ", tag-only"
 								   : "",

@@ -10,7 +10,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,7 @@
 typedef struct {
 	char *location; /* "mirror.example:5000/hub" */
 	int insecure;
-	int pull;	/* bp_mirror_pull */
+	int pull; /* bp_mirror_pull */
 	int line;
 	int pull_line; /* of its pull-from-mirror, 0 when not set */
 } mirror;
@@ -100,20 +99,8 @@ static int list_push(entry_list *l, entry *e)
 	return 0;
 }
 
-static int at_line(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* BP_EINVAL with "file:line: message". */
-static int at_line(const char *file, int line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return bp_error_set(BP_EINVAL, "%s:%d: %s", file, line, msg);
-}
+/* BP_EINVAL with "file:line: message", as toml.c says it for its own errors. */
+#define at_line bp_toml__error
 
 /* Is s "host[:port][/path]" as a reference writes it, with nothing normalised away? */
 static int valid_name(const char *s)
@@ -543,8 +530,9 @@ static int reg_table(const bp_toml_key *name, int array, int line, void *payload
 		return 0;
 	}
 	if (name->n >= 2 && strcmp(name->parts[0], "registry") == 0)
-		return at_line(t->file, line,
-			       "unknown table in [[registry]] (beampush knows [[registry.mirror]])");
+		return at_line(
+			t->file, line,
+			"unknown table in [[registry]] (beampush knows [[registry.mirror]])");
 	/* [aliases], [engine] ...: read, not used */
 	return 0;
 }
@@ -625,9 +613,10 @@ static int registry_key(reg_reader *t, const char *key, bp_toml_value *v, int li
 	int i;
 
 	if (strcmp(key, "pull-from-mirror") == 0)
-		return at_line(t->file, line,
-			       "pull-from-mirror belongs in a [[registry.mirror]]; for every mirror "
-			       "of this [[registry]] write mirror-by-digest-only = true");
+		return at_line(
+			t->file, line,
+			"pull-from-mirror belongs in a [[registry.mirror]]; for every mirror "
+			"of this [[registry]] write mirror-by-digest-only = true");
 	if (strcmp(key, "mirror") == 0)
 		return inline_mirrors(t, v, line);
 	if ((i = key_index(registry_keys, NKEYS(registry_keys), key)) < 0)
@@ -662,8 +651,8 @@ static int registry_key(reg_reader *t, const char *key, bp_toml_value *v, int li
 	return 0;
 }
 
-static int reg_keyval(const bp_toml_key *table, const bp_toml_key *key, bp_toml_value *v,
-		      int line, void *payload)
+static int reg_keyval(const bp_toml_key *table, const bp_toml_key *key, bp_toml_value *v, int line,
+		      void *payload)
 {
 	reg_reader *t = payload;
 	const char *k = key->parts[0];
@@ -672,8 +661,8 @@ static int reg_keyval(const bp_toml_key *table, const bp_toml_key *key, bp_toml_
 	if (!t->in_registry && !t->in_mirror)
 		return 0;
 	if (key->n > 1)
-		return at_line(t->file, line, "unknown key \"%.100s.%.100s\" in [[registry%s]]",
-			       k, key->parts[1], t->in_mirror ? ".mirror" : "");
+		return at_line(t->file, line, "unknown key \"%.100s.%.100s\" in [[registry%s]]", k,
+			       key->parts[1], t->in_mirror ? ".mirror" : "");
 	if (t->in_mirror)
 		return mirror_key(t->file, k, v, line, &t->mir, &t->mir_seen);
 	return registry_key(t, k, v, line);
@@ -1031,8 +1020,10 @@ int bp_config_mirrors(const bp_config *cfg, const bp_reference *in, bp_mirror **
 			break;
 		}
 		if (bp_reference_parse_repository(&probe, v[i].location)) {
-			err = at_line(e->file, m->line, "the mirror of %s would be %s, which is not "
-				      "a repository name", name, v[i].location);
+			err = at_line(e->file, m->line,
+				      "the mirror of %s would be %s, which is not "
+				      "a repository name",
+				      name, v[i].location);
 			break;
 		}
 		bp_reference_free(probe);

@@ -19,15 +19,14 @@
 #define PATH_PARTS_MAX 32
 
 /* The keys of a host (the server's at the top of the file, a mirror's in [host."URL"]). */
-static const char *const fields[] = { "capabilities", "ca",	       "client",
-				      "skip_verify",  "override_path", "dial_timeout",
-				      "header" };
+static const char *const fields[] = { "capabilities",  "ca",	       "client", "skip_verify",
+				      "override_path", "dial_timeout", "header" };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 #define FIELD_HEADER 6
 
 typedef struct {
 	const char *file;
-	char *dir;	    /* the file's directory, for relative paths */
+	char *dir; /* the file's directory, for relative paths */
 	bp_hosts *out;
 	unsigned seen_server; /* fields set at the top: bit per fields[] */
 	unsigned *seen;	      /* per mirror */
@@ -171,7 +170,8 @@ static int header_field(reader *r, bp_host *h, const char *name, const bp_toml_v
 		return add_header(r, h, name, v->s, line);
 	if (v->type != BP_TOML_ARRAY)
 		return bp_toml__error(r->file, line,
-				      "header %.100s must be a string or an array of strings", name);
+				      "header %.100s must be a string or an array of strings",
+				      name);
 	for (i = 0; i < v->n; i++) {
 		if (v->v[i].type != BP_TOML_STRING)
 			return bp_toml__error(r->file, line,
@@ -516,7 +516,8 @@ static int split_url(reader *r, bp_host *h)
 				      u);
 	if (!authority_ok(auth, slash ? (size_t)(slash - auth) : strlen(auth)))
 		return bp_toml__error(r->file, line,
-				      "\"%.200s\" is not a URL such as https://host[:port][/path]", u);
+				      "\"%.200s\" is not a URL such as https://host[:port][/path]",
+				      u);
 	if (!(h->hostport = bp_strndup(auth, slash ? (size_t)(slash - auth) : strlen(auth))))
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	/* the path with doubled and trailing slashes dropped */
@@ -582,7 +583,8 @@ int bp_hosts__parse(bp_hosts *out, const char *file, const char *data, size_t le
 	memset(&r, 0, sizeof(r));
 	r.file = file;
 	r.out = out;
-	r.dir = slash ? bp_strndup(file, slash == file ? 1 : (size_t)(slash - file)) : bp_strdup(".");
+	r.dir = slash ? bp_strndup(file, slash == file ? 1 : (size_t)(slash - file))
+		      : bp_strdup(".");
 	if (!r.dir || !(out->file = bp_strdup(file)))
 		err = bp_error_set(BP_ENOMEM, "out of memory");
 	else if (!(err = bp_toml__parse(file, data, len, &h, &r)))

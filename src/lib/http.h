@@ -26,7 +26,7 @@ typedef struct {
 	const struct bp_certs *certs;
 	const char *certs_host;
 	long connect_timeout_ms; /* 0: 30 s */
-	long stall_secs;      /* a transfer that moves no byte this long is cut off; 0: 120 */
+	long stall_secs;	 /* a transfer that moves no byte this long is cut off; 0: 120 */
 	int debug;            /* log requests through log_cb */
 	void (*log_cb)(const char *line, void *payload);
 	void *payload;

@@ -330,8 +330,8 @@ int bp_steps__manifest_read(bp_sources *src, const char *ref, int by_digest, bp_
 
 	memset(f, 0, sizeof(*f));
 	snprintf(label, sizeof(label), "manifest %s", ref);
-	return bp_sources__try(src, by_digest ? BP_SOURCE_PULL : BP_SOURCE_RESOLVE, label,
-			       read_one, &a);
+	return bp_sources__try(src, by_digest ? BP_SOURCE_PULL : BP_SOURCE_RESOLVE, label, read_one,
+			       &a);
 }
 
 /* Choose a platform's manifest; see steps.h. */

@@ -395,7 +395,8 @@ static int parse_array(toml *t, bp_toml_value *v, int depth)
 
 		skip_space_lines(t);
 		if (t->p == t->end)
-			return bp_toml__error(t->file, line, "the array that starts here is not closed");
+			return bp_toml__error(t->file, line,
+					      "the array that starts here is not closed");
 		if (t->p < t->end && *t->p == ']') {
 			t->p++;
 			return 0;
@@ -404,7 +405,8 @@ static int parse_array(toml *t, bp_toml_value *v, int depth)
 			return err;
 		skip_space_lines(t);
 		if (t->p == t->end)
-			return bp_toml__error(t->file, line, "the array that starts here is not closed");
+			return bp_toml__error(t->file, line,
+					      "the array that starts here is not closed");
 		if (*t->p == ',') {
 			t->p++;
 			continue;

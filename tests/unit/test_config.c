@@ -115,27 +115,33 @@ static const struct bad_row bad_rows[] = {
 	/* mirrors */
 	{ T, "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\ninsecure = true\n",
 	  "f:3: a [[registry.mirror]] needs a location" },
-	{ T, "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\n"
-	     "location = \"https://m.io:5000\"\n",
+	{ T,
+	  "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\n"
+	  "location = \"https://m.io:5000\"\n",
 	  "f:3: mirror location \"https://m.io:5000\" has a scheme" },
 	{ T, "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io/A b\"\n",
 	  "f:3: mirror location \"m.io/A b\" is not a registry name" },
-	{ T, "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\n"
-	     "pull-from-mirror = \"tags\"\n",
+	{ T,
+	  "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\n"
+	  "pull-from-mirror = \"tags\"\n",
 	  "f:5: pull-from-mirror \"tags\" is not all, digest-only or tag-only" },
-	{ T, "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\n"
-	     "pull-from-mirror = true\n",
+	{ T,
+	  "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\n"
+	  "pull-from-mirror = true\n",
 	  "f:5: pull-from-mirror must be a string" },
-	{ T, "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\n"
-	     "insecure = \"yes\"\n",
+	{ T,
+	  "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\n"
+	  "insecure = \"yes\"\n",
 	  "f:5: insecure must be true or false" },
 	{ T, "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocaton = \"m.io\"\n",
 	  "f:4: unknown key \"locaton\" in [[registry.mirror]]" },
-	{ T, "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\n"
-	     "location = \"n.io\"\n",
+	{ T,
+	  "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\n"
+	  "location = \"n.io\"\n",
 	  "f:5: \"location\" is set twice in this [[registry.mirror]]" },
-	{ T, "[[registry]]\nprefix = \"a.io\"\nmirror-by-digest-only = true\n"
-	     "[[registry.mirror]]\nlocation = \"m.io\"\npull-from-mirror = \"all\"\n",
+	{ T,
+	  "[[registry]]\nprefix = \"a.io\"\nmirror-by-digest-only = true\n"
+	  "[[registry.mirror]]\nlocation = \"m.io\"\npull-from-mirror = \"all\"\n",
 	  "f:6: pull-from-mirror cannot be set where the [[registry]] says "
 	  "mirror-by-digest-only (line 3)" },
 	{ T, "[[registry]]\nprefix = \"a.io\"\npull-from-mirror = \"digest-only\"\n",
@@ -492,30 +498,29 @@ static void test_good_files(void **state)
 }
 
 /* registries.conf with mirrors, for test_mirrors */
-static const char mirror_text[] =
-	"[[registry]]\n"					    /* 1 */
-	"prefix = \"example.com/foo\"\n"			    /* 2 */
-	"location = \"internal.example.net/bar\"\n"		    /* 3 */
-	"[[registry.mirror]]\n"				    /* 4 */
-	"location = \"mirror-0.local/mirror-for-foo\"\n"	    /* 5 */
-	"[[registry.mirror]]\n"				    /* 6 */
-	"location = \"mirror-1.local:5000/mirrors/foo\"\n"	    /* 7 */
-	"insecure = true\n"					    /* 8 */
-	"pull-from-mirror = \"tag-only\"\n"			    /* 9 */
-	"[[registry]]\n"					    /* 10 */
-	"location = \"docker.io\"\n"				    /* 11 */
-	"mirror-by-digest-only = true\n"			    /* 12 */
-	"mirror = [{ location = \"hub-cache.local:5000\" }]\n"   /* 13 */
-	"[[registry]]\n"					    /* 14 */
-	"prefix = \"*.corp.example\"\n"			    /* 15 */
-	"[[registry.mirror]]\n"				    /* 16 */
-	"location = \"cache.corp.example/all\"\n"		    /* 17 */
-	"pull-from-mirror = \"digest-only\"\n"		    /* 18 */
-	"[[registry]]\n"					    /* 19 */
-	"location = \"blocked.example\"\n"			    /* 20 */
-	"blocked = true\n"					    /* 21 */
-	"[[registry.mirror]]\n"				    /* 22 */
-	"location = \"never.example\"\n";			    /* 23 */
+static const char mirror_text[] = "[[registry]]\n"					 /* 1 */
+				  "prefix = \"example.com/foo\"\n"			 /* 2 */
+				  "location = \"internal.example.net/bar\"\n"		 /* 3 */
+				  "[[registry.mirror]]\n"				 /* 4 */
+				  "location = \"mirror-0.local/mirror-for-foo\"\n"	 /* 5 */
+				  "[[registry.mirror]]\n"				 /* 6 */
+				  "location = \"mirror-1.local:5000/mirrors/foo\"\n"	 /* 7 */
+				  "insecure = true\n"					 /* 8 */
+				  "pull-from-mirror = \"tag-only\"\n"			 /* 9 */
+				  "[[registry]]\n"					 /* 10 */
+				  "location = \"docker.io\"\n"				 /* 11 */
+				  "mirror-by-digest-only = true\n"			 /* 12 */
+				  "mirror = [{ location = \"hub-cache.local:5000\" }]\n" /* 13 */
+				  "[[registry]]\n"					 /* 14 */
+				  "prefix = \"*.corp.example\"\n"			 /* 15 */
+				  "[[registry.mirror]]\n"				 /* 16 */
+				  "location = \"cache.corp.example/all\"\n"		 /* 17 */
+				  "pull-from-mirror = \"digest-only\"\n"		 /* 18 */
+				  "[[registry]]\n"					 /* 19 */
+				  "location = \"blocked.example\"\n"			 /* 20 */
+				  "blocked = true\n"					 /* 21 */
+				  "[[registry.mirror]]\n"				 /* 22 */
+				  "location = \"never.example\"\n";			 /* 23 */
 
 struct mirror_row {
 	const char *in;

@@ -35,7 +35,10 @@ struct good_row {
 
 /* A host's URL, scheme, host[:port], API root and capabilities; the rest by name after it. */
 #define H(u, sc, hp, p, c) .url = u, .scheme = sc, .hostport = hp, .path = p, .caps = c
-#define NOSERVER { H(NULL, NULL, NULL, NULL, ALL) }
+#define NOSERVER                               \
+	{                                      \
+		H(NULL, NULL, NULL, NULL, ALL) \
+	}
 
 static const struct good_row good_rows[] = {
 	/* containerd's docs: Docker Hub with a public and a private mirror */
@@ -183,9 +186,10 @@ static const struct bad_row bad_rows[] = {
 	{ "server = \"ftp://a.example\"\n",
 	  "f:1: \"ftp://a.example\": scheme ftp is not one beampush speaks (http, https)" },
 	{ "[host.\"oci://m.example\"]\n", "f:1: \"oci://m.example\": scheme oci" },
-	{ "\n[host.\"https://user:pw@m.example\"]\n", "f:2: \"https://user:pw@m.example\": no user" },
+	{ "\n[host.\"https://user:pw@m.example\"]\n",
+	  "f:2: \"https://user:pw@m.example\": no user" },
 	{ "[host.\"https://m.example/v2?x=1\"]\n", "f:1: \"https://m.example/v2?x=1\": a host URL "
-						    "has no query or fragment" },
+						   "has no query or fragment" },
 	{ "[host.\"https://\"]\n", "f:1: \"https://\" is not a URL" },
 	{ "[host.\"https://m.example:port\"]\n", "f:1: \"https://m.example:port\" is not a URL" },
 	{ "[host.\"https://m.example/a/../b\"]\n", "f:1: \"https://m.example/a/../b\": . or .." },
@@ -195,10 +199,12 @@ static const struct bad_row bad_rows[] = {
 	{ "[host.\"https://m\"]\ncapabilities = [\"pull\", \"fetch\"]\n",
 	  "f:2: capability \"fetch\" is not pull, resolve or push" },
 	{ "capabilities = \"pull\"\n", "f:1: capabilities must be an array of strings" },
-	{ "[host.\"https://m\"]\nskip_verify = \"yes\"\n", "f:2: skip_verify must be true or false" },
+	{ "[host.\"https://m\"]\nskip_verify = \"yes\"\n",
+	  "f:2: skip_verify must be true or false" },
 	{ "[host.\"https://m\"]\ncapabilities = []\ncapabilities = []\n",
 	  "f:3: capabilities is set twice" },
-	{ "[host.\"https://m\"]\ndial_timeout = \"soon\"\n", "f:2: dial_timeout must be a duration" },
+	{ "[host.\"https://m\"]\ndial_timeout = \"soon\"\n",
+	  "f:2: dial_timeout must be a duration" },
 	{ "[host.\"https://m\"]\ndial_timeout = 5\n", "f:2: dial_timeout must be a duration" },
 	{ "[host.\"https://m\"]\nclient = [[1]]\n", "f:2: client must be a path" },
 	{ "ca = 1\n", "f:1: ca must be a path or an array of paths" },

@@ -53,7 +53,8 @@ struct row {
 
 static const struct row rows[] = {
 	{ NULL, NULL, 0, "http://m:5000/v2/library/python/manifests/latest" },
-	{ "/v2", "ns=docker.io", 0, "http://m:5000/v2/library/python/manifests/latest?ns=docker.io" },
+	{ "/v2", "ns=docker.io", 0,
+	  "http://m:5000/v2/library/python/manifests/latest?ns=docker.io" },
 	{ "/us/v2", "ns=docker.io", 1,
 	  "http://m:5000/us/v2/library/python/blobs/" DIGEST "?ns=docker.io" },
 	/* override_path: the path is the API root (a Harbor proxy project) */
