@@ -288,6 +288,43 @@ test_expect_success 'hosts.toml: server names the registry to read from instead'
 	test_grep -E "^GET /v2/beam/python/manifests/latest\?ns=[^ ]* 200" "$MOCK_LOG"
 '
 
+test_expect_success 'hosts.toml: an https mirror with its own CA and client certificate (ca, client, relative to the file)' '
+	rm -f "$CONF" &&
+	PKI=$T/pki &&
+	make_tls_certs "$PKI" &&
+	start_mock --auth none --tls-cert "$PKI/server.crt" --tls-key "$PKI/server.key" \
+		--tls-client-ca "$PKI/client-ca.crt" &&
+	TLSM=$MOCK TLSM_LOG=$MOCK_LOG &&
+	mkdir -p "certs/$TLSM" &&
+	cp "$PKI/ca.crt" "$PKI/client.cert" "$PKI/client.key" "certs/$TLSM/" &&
+	BEAMPUSH_CERTS_D=$PWD/certs beampush -q push --from "oci:$IMG:latest" \
+		"$TLSM/beam/python:latest" >/dev/null &&
+	hosts_toml "$ORIGIN" "[host.\"https://$TLSM\"]
+  capabilities = [\"pull\"]
+  ca = \"mirror-ca.crt\"
+  client = [[\"c.cert\", \"c.key\"]]" &&
+	cp "$PKI/ca.crt" "$BEAMPUSH_HOSTS_D/$ORIGIN/mirror-ca.crt" &&
+	cp "$PKI/client.cert" "$BEAMPUSH_HOSTS_D/$ORIGIN/c.cert" &&
+	cp "$PKI/client.key" "$BEAMPUSH_HOSTS_D/$ORIGIN/c.key" &&
+	marks &&
+	tm=$(log_mark "$TLSM_LOG") &&
+	beampush --progress none pull --to oci:$PWD/lay:v "$ORIGIN/beam/python@$DIGEST" >o.txt 2>err &&
+	test_must_be_empty err &&
+	test_same_image "$IMG" lay v "$DIGEST" &&
+	origin_since >olog && test_must_be_empty olog &&
+	log_since "$tm" "$TLSM_LOG" >tlog &&
+	test_grep -E "^GET /v2/beam/python/blobs/$LAYER\?ns=[^ ]* 200" tlog &&
+	hosts_toml "$ORIGIN" "[host.\"https://$TLSM\"]
+  capabilities = [\"pull\"]
+  ca = \"$PKI/ca.crt\"" &&
+	beampush --progress none pull --to oci:$PWD/lay2:v "$ORIGIN/beam/python@$DIGEST" >o.txt 2>err &&
+	test_same_image "$IMG" lay2 v "$DIGEST" &&
+	mirror_lines err >lines &&
+	cat lines &&
+	test_line_count = 1 lines &&
+	test_grep -E "^beampush: mirror $TLSM: manifest $DIGEST: .*not asked again; trying $ORIGIN\$" lines
+'
+
 test_expect_success 'bad input: a hosts.toml or registries.conf that does not parse, a scheme beampush does not speak: exit 2 naming file:line, no request' '
 	rm -f "$CONF" &&
 	hosts_toml "$ORIGIN" "[host.\"http://$MIRROR\"]
