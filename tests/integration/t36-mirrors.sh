@@ -231,6 +231,22 @@ test_expect_success 'copy reads its source through the mirror and writes the des
 	test_grep -E "^PUT /v2/beam/copied/manifests/1 201" "$DST_LOG"
 '
 
+test_expect_success 'copy --all-tags: tags listed and resolved on the origin, the images read through the mirror' '
+	conf_mirror &&
+	start_mock --auth none &&
+	DST=$MOCK DST_LOG=$MOCK_LOG &&
+	marks &&
+	beampush -q copy --all-tags "$ORIGIN/beam/python" "$DST/beam/all" >o.txt 2>err &&
+	origin_since >olog && mirror_since >mlog &&
+	test_grep -E "^GET /v2/beam/python/tags/list" olog &&
+	test_grep -E "^HEAD /v2/beam/python/manifests/latest 200" olog &&
+	test_no_grep -E "/blobs/|^GET /v2/beam/python/manifests/" olog &&
+	test_grep -E "^GET /v2/hub/beam/python/manifests/$DIGEST 200 auth=basic:bob" mlog &&
+	test_grep -E "^GET /v2/hub/beam/python/blobs/$LAYER 200 auth=basic:bob" mlog &&
+	test_no_grep -E "tags/list" mlog &&
+	test_grep -E "^PUT /v2/beam/all/manifests/latest 201" "$DST_LOG"
+'
+
 test_expect_success 'hosts.toml: a pull-only mirror serves content with ns=, the tag is resolved at the origin' '
 	rm -f "$CONF" &&
 	hosts_toml "$ORIGIN" "[host.\"http://$MIRROR\"]

@@ -88,7 +88,7 @@ static void test_urls_and_headers(void **state)
 		assert_int_equal(bp_registry__new(&r, "m:5000", NULL, &opts), 0);
 		assert_int_equal(bp_registry__set_seam(r, "http://m:5000", &seam), 0);
 		if (w->blob)
-			err = bp_registry__blob_get(r, "library/python", DIGEST, 0, drop, NULL);
+			err = bp_registry__blob_get(r, "library/python", DIGEST, 10, 0, drop, NULL);
 		else
 			err = bp_registry__manifest_get(r, "library/python", "latest", &body, &len,
 							NULL, NULL);
