@@ -33,6 +33,9 @@ typedef struct {
 	const char *digestfile;
 	int retries;
 	const char *verify_key; /* the config's verify-key for the last reference resolved */
+	/* the registries.conf mirrors of the references resolved (cli_reference) */
+	const bp_mirror *mirrors;
+	size_t nmirrors;
 } global_opts;
 
 /* One option of a command: drives both parsing and --help. */
@@ -97,9 +100,11 @@ int cli_exit_code(int err);
  * endpoint mapping of config.json and registries.conf (beampush-config(5)):
  * *out gets the reference to use on the network (caller frees). The config
  * is loaded on first use; a location it marks insecure joins g's insecure
- * registries, and its verify-key (or NULL) is g->verify_key. 0, or the exit
- * status after printing the error: 2 for a malformed reference or config
- * file, 1 for a blocked registry.
+ * registries, its verify-key (or NULL) is g->verify_key, and the mirrors of
+ * arg's entry join g's mirrors. The hosts.toml that applies to the registry
+ * (containerd's hosts directory) is checked too. 0, or the exit status
+ * after printing the error: 2 for a malformed reference or config file, 1
+ * for a blocked registry.
  */
 int cli_reference(global_opts *g, const char *cmd, const char *arg, int repository,
 		  bp_reference **out);

@@ -37,4 +37,16 @@ int bp_client__check_version(const char *type, unsigned int version, unsigned in
 int bp_client__open_registry(bp_client *c, const char *domain, const bp_credentials *creds,
 			     int push, bp_registry **out);
 
+/* The registry options bp_client__open_registry() uses for domain, for a caller to adjust. */
+void bp_client__registry_options(bp_client *c, const char *domain, int push,
+				 bp_registry_options *ro);
+
+/*
+ * A registry endpoint for domain with options ro (which must outlive it),
+ * credentials looked up for domain unless creds is given; pinged when ping
+ * is 1 (else the caller gives it a base: bp_registry__assume_base()).
+ */
+int bp_client__open_with(bp_client *c, const char *domain, const bp_credentials *creds,
+			 const bp_registry_options *ro, int ping, bp_registry **out);
+
 #endif

@@ -12,13 +12,14 @@
 #include <beampush/client.h>
 
 #include "registry.h"
+#include "sources.h"
 #include "steps.h"
 
 typedef struct bp_copy_ledger bp_copy_ledger;
 
 /* One copy: from a repository of the source into one of the destination. */
 typedef struct {
-	bp_registry *src;
+	bp_registry *src; /* the source's registry (tags, rate limits); bp_copy needs none */
 	bp_dest dst;
 	const bp_reference *sref, *dref; /* for errors: they name their side */
 	bp_copy_ledger *ledger;		 /* blobs shared with other images, or NULL */
@@ -29,6 +30,12 @@ typedef struct {
 	int (*before_get)(const char *ref, void *payload);
 	void (*after_get)(void *payload);
 	void *payload;
+	/*
+	 * Where manifests by digest and blobs are read: the source's mirrors,
+	 * then its registry (sources.h). NULL: src alone. A tag is answered by
+	 * the sources that may resolve it.
+	 */
+	bp_sources *sources;
 } bp_copy_ctx;
 
 /*

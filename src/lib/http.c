@@ -809,9 +809,12 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 	h->hostport = NULL;
 	if (bp_strprefix(url, "https://") && !(h->hostport = url_hostport(url)))
 		return bp_error_set(BP_ENOMEM, "out of memory");
-	/* certs.d is read for verified registries only, as Docker does */
-	if (h->hostport && h->opts.tls_verify && !req->tls_probe && !h->opts.unix_socket &&
-	    (err = certs_for(h, h->hostport, &h->certs)))
+	/* a hosts.toml's ca and client for its host; else certs.d, for verified registries only */
+	if (h->hostport && h->opts.certs && !req->tls_probe &&
+	    strcasecmp(h->hostport, h->opts.certs_host) == 0)
+		h->certs = h->opts.certs;
+	else if (h->hostport && h->opts.tls_verify && !req->tls_probe && !h->opts.unix_socket &&
+		 (err = certs_for(h, h->hostport, &h->certs)))
 		return err;
 	if (h->opts.share && !(origin = bp_http__origin(url)))
 		return bp_error_set(BP_ENOMEM, "out of memory");
@@ -833,10 +836,12 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "beampush/0.1");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 h->opts.connect_timeout_ms > 0 ? h->opts.connect_timeout_ms : 30000L);
 	/* no total time-out (layers are large), but give up on a stalled one */
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 120L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+			 h->opts.stall_secs > 0 ? h->opts.stall_secs : 120L);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, bp_http__on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);

@@ -22,6 +22,11 @@ typedef struct bp_http_share bp_http_share;
 typedef struct {
 	const char *unix_socket; /* connect here instead (Docker Engine API); NULL: TCP */
 	int tls_verify;       /* 0: accept any certificate */
+	/* for https to certs_host: these CAs and client pair instead of certs.d (a hosts.toml's) */
+	const struct bp_certs *certs;
+	const char *certs_host;
+	long connect_timeout_ms; /* 0: 30 s */
+	long stall_secs;	 /* a transfer that moves no byte this long is cut off; 0: 120 */
 	int debug;            /* log requests through log_cb */
 	void (*log_cb)(const char *line, void *payload);
 	void *payload;

@@ -25,6 +25,18 @@ typedef struct {
 	int debug;
 	void (*log_cb)(const char *line, void *payload);
 	void *payload;
+	/*
+	 * A mirror's (these must outlive the handle): the API root instead of
+	 * /v2 (a hosts.toml URL's path), a query for every manifest and blob
+	 * URL ("ns=docker.io"), header lines for every request, the CAs and
+	 * client pair for its host, time-outs (0: the defaults).
+	 */
+	const char *api;
+	const char *query;
+	const char *const *headers;
+	const struct bp_certs *certs;
+	long connect_timeout_ms;
+	long stall_secs;
 } bp_registry_options;
 
 /* Progress of one blob transfer. */
@@ -52,6 +64,13 @@ int bp_registry__ping(bp_registry *r);
  * cost no connection each), else 0.
  */
 int bp_registry__multiplexed(bp_registry *r);
+
+/*
+ * Instead of a ping, take base ("http://host:port", a hosts.toml URL's
+ * scheme and host) as the registry's: the auth scheme is learnt from the
+ * first 401. 0 or BP_ENOMEM.
+ */
+int bp_registry__assume_base(bp_registry *r, const char *base);
 
 /* 0 and *size when repo has the blob; BP_ENOTFOUND when not. */
 int bp_registry__blob_exists(bp_registry *r, const char *repo, const char *digest,

@@ -221,6 +221,8 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 		   bp_http_response *resp, bp_fd_body *fb)
 {
 	counted_sink sink = { req->write_fn, req->write_payload, 0 };
+	const char *const *own_headers = req->headers;
+	const char **headers = NULL;
 	bp_http *h = NULL;
 	char *authz = NULL;
 	char lost[512] = "";
@@ -231,6 +233,23 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 	if (req->write_fn) {
 		req->write_fn = counted_write;
 		req->write_payload = &sink;
+	}
+	/* a mirror's header lines (hosts.toml) go with every request to it */
+	if (r->opts.headers && r->opts.headers[0]) {
+		size_t a = 0, b = 0;
+
+		while (own_headers && own_headers[a])
+			a++;
+		while (r->opts.headers[b])
+			b++;
+		if (!(headers = calloc(a + b + 1, sizeof(*headers)))) {
+			err = bp_error_set(BP_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (a)
+			memcpy(headers, own_headers, a * sizeof(*headers));
+		memcpy(headers + a, r->opts.headers, b * sizeof(*headers));
+		req->headers = headers;
 	}
 	if ((err = bp_registry__conn_get(r, &h)))
 		goto out;
@@ -301,6 +320,8 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 	}
 	bp_registry__conn_put(r, h);
 out:
+	req->headers = own_headers;
+	free(headers);
 	if (sink.fn) {
 		req->write_fn = sink.fn;
 		req->write_payload = sink.payload;

@@ -88,6 +88,9 @@ unset BEAMPUSH_CONFIG CONTAINERS_REGISTRIES_CONF
 # scenario its own unless the file exports one of its own: what one scenario's registry taught
 # (its auth challenge, whether it stores a POST) never changes the requests of the next.
 unset XDG_STATE_HOME
+# Nor the machine's mirrors (containerd's hosts directory, /etc/containerd/certs.d): a test that
+# wants some writes $BEAMPUSH_HOSTS_D/HOST/hosts.toml.
+export BEAMPUSH_HOSTS_D=$T/hosts.d
 export LC_ALL=C
 # Nor the user's login keyring: no session bus, but the private one of a file that set up its own
 # (t80: BP_TEST_PRIVATE_BUS).
