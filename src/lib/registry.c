@@ -9,6 +9,7 @@
  */
 #include "registry_int.h"
 #include "auth.h"
+#include "certs.h"
 #include "util/strutil.h"
 
 #include <stdarg.h>
@@ -226,6 +227,21 @@ static int speaks_no_tls(bp_registry *r, bp_http *h)
 }
 
 /*
+ * 1 when certs.d holds a CA for r's host: the user set up TLS for it, so
+ * the TLS try is a round trip and a connection spent for nothing (a host
+ * that answers in plain http after all still falls back on the ping).
+ */
+static int has_own_ca(bp_registry *r)
+{
+	bp_certs *c = NULL;
+	int yes = bp_certs__load(&c, r->host) == 0 && c && bp_certs__ncas(c) > 0;
+
+	bp_certs__free(c);
+	bp_error_clear();
+	return yes;
+}
+
+/*
  * Whether a failed https ping of a loopback registry (or an insecure one)
  * should go on in plain http: only when the registry does not speak TLS at
  * all (or the user said it is insecure); a certificate we do not trust is
@@ -373,7 +389,8 @@ int bp_registry__ping(bp_registry *r)
 		plain = 0;
 	}
 	if (plain_ok && !r->opts.insecure && r->opts.tls_verify &&
-	    strcmp(r->known.scheme, "https") != 0 && (plain = speaks_no_tls(r, h)) < 0) {
+	    strcmp(r->known.scheme, "https") != 0 && !has_own_ca(r) &&
+	    (plain = speaks_no_tls(r, h)) < 0) {
 		bp_registry__conn_put(r, h);
 		return plain;
 	}

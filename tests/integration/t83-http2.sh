@@ -259,4 +259,25 @@ test_expect_success REGISTRY 'distribution over TLS: a push and a pull of 40 lay
 	test_grep ": [123] ([12] HTTP/2, [0-9]* TLS resumed) for [0-9]* requests$" conns
 '
 
+test_expect_success REGISTRY 'a loopback registry with its CA in certs.d: no TLS try, one connection' '
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout key.pem \
+		-out cert.pem >/dev/null 2>&1 &&
+	REG_HTTP_EXTRA="  tls:
+    certificate: $PWD/cert.pem
+    key: $PWD/key.pem" &&
+	start_registry &&
+	mkdir -p "certs.d/$REG" && cp cert.pem "certs.d/$REG/ca.crt" &&
+	BEAMPUSH_CERTS_D=$PWD/certs.d &&
+	export BEAMPUSH_CERTS_D &&
+	small=$(make_image --seed 86 small latest 2 20000) &&
+	beampush --progress none --debug push --from "oci:$PWD/small:latest" "$REG/beam/small:latest" \
+		>out 2>err &&
+	grep "^debug: connections to https://$REG: " err >conns &&
+	test_grep ": 1 (1 HTTP/2, [0-9]* TLS resumed) for [0-9]* requests$" conns &&
+	rm -rf pulled &&
+	beampush --progress none pull --to "oci:$PWD/pulled:latest" "$REG/beam/small:latest" &&
+	test_same_image small pulled latest "$small"
+'
+
 test_done
