@@ -33,7 +33,16 @@ typedef enum {
 	 * with so far, of those chosen.
 	 */
 	BP_EVENT_IMAGE_START,
-	BP_EVENT_IMAGE_DONE
+	BP_EVENT_IMAGE_DONE,
+	/*
+	 * copy: a referrer of a manifest copied is on the destination, carried
+	 * or there already. kind "signature", "attestation" or "sbom": cosign's
+	 * tag of that name, message the tag; kind "referrer": a manifest whose
+	 * subject is the one copied, message its artifactType (or NULL); kind
+	 * "skipped": a listed referrer not carried, message why. digest: its
+	 * manifest's.
+	 */
+	BP_EVENT_REFERRER
 } bp_event_type;
 
 typedef struct {
@@ -78,6 +87,11 @@ typedef struct {
 	int retries;                    /* passing failures retried this often (0: never) */
 	int compression_level;          /* gzip level for uncompressed layers, 1..12; 0: default */
 	int all_platforms;              /* pull: keep a whole index, every platform */
+	/*
+	 * copy: leave the referrers behind (cosign's signatures, attestations
+	 * and SBOMs, OCI referrers); 0: carry them (see bp_copy())
+	 */
+	int no_referrers;
 } bp_client_options;
 
 /*

@@ -5,8 +5,8 @@
 /*
  * What the registry modules share (registry.c, registry_request.c,
  * registry_blob.c, registry_upload.c, registry_manifest.c,
- * registry_tags.c), and what unit tests and fuzzers reach below
- * registry.h. Only those files and tests/ include this; the rest of the
+ * registry_tags.c, registry_referrers.c), and what unit tests and
+ * fuzzers reach below registry.h. Only those files and tests/ include this; the rest of the
  * library uses registry.h.
  */
 
@@ -156,6 +156,18 @@ int bp_registry__status_error(const bp_http_response *resp, const char *what);
 
 /* 1 when the registry's JSON error code is code. */
 int bp_registry__error_code_is(const bp_http_response *resp, const char *code);
+
+/* ---- listings page by page (registry_tags.c) ---- */
+
+/*
+ * The page after resp's, from its Link: *url (new string), or NULL after
+ * the last page. A Link that cannot be resolved, leads to another origin
+ * (a token must not go elsewhere) or to one of the nseen pages listed
+ * before (seen) is BP_EPROTO, its message "WHAT of DOMAIN/REPO: ...".
+ */
+int bp_registry__next_page(bp_registry *r, const char *what, const char *repo,
+			   const bp_http_response *resp, char *const *seen, size_t nseen,
+			   char **url);
 
 /* ---- blobs (registry_blob.c) ---- */
 

@@ -89,13 +89,10 @@ int bp_registry__parse_tags(const char *body, size_t len, int (*fn)(const char *
 	return rc;
 }
 
-/*
- * The page after resp's, from its Link: *url (new string), or NULL after
- * the last page. A Link that cannot be resolved, leads to another origin
- * (a token must not go elsewhere) or to a page listed before is BP_EPROTO.
- */
-static int next_page(bp_registry *r, const char *repo, const bp_http_response *resp,
-		     char *const *seen, size_t nseen, char **url)
+/* The page after resp's; see registry_int.h. */
+int bp_registry__next_page(bp_registry *r, const char *what, const char *repo,
+			   const bp_http_response *resp, char *const *seen, size_t nseen,
+			   char **url)
 {
 	char *next = NULL, *origin;
 	int found = resp->link ? bp_registry__link_next(resp->url, resp->link, &next) : 0;
@@ -104,24 +101,24 @@ static int next_page(bp_registry *r, const char *repo, const bp_http_response *r
 	if (found == 0)
 		return 0;
 	if (found < 0)
-		return bp_error_set(BP_EPROTO, "tags of %s/%s: unusable Link header", r->domain,
-				    repo);
+		return bp_error_set(BP_EPROTO, "%s of %s/%s: unusable Link header", what,
+				    r->domain, repo);
 	origin = bp_http__origin(next);
 	if (!origin || !r->origin || strcmp(origin, r->origin) != 0) {
 		free(origin);
 		free(next);
 		return bp_error_set(BP_EPROTO,
-				    "tags of %s/%s: Link header leads to another "
+				    "%s of %s/%s: Link header leads to another "
 				    "server (%s), not followed",
-				    r->domain, repo, r->origin ? r->origin : "?");
+				    what, r->domain, repo, r->origin ? r->origin : "?");
 	}
 	free(origin);
 	if (seen_before(seen, nseen, next)) {
 		free(next);
 		return bp_error_set(BP_EPROTO,
-				    "tags of %s/%s: Link header loops back to a page "
+				    "%s of %s/%s: Link header loops back to a page "
 				    "already listed (page %zu)",
-				    r->domain, repo, nseen);
+				    what, r->domain, repo, nseen);
 	}
 	*url = next;
 	return 0;
@@ -189,7 +186,8 @@ int bp_registry__tags(bp_registry *r, const char *repo,
 		}
 		if (found > 0)
 			goto done;
-		if ((err = next_page(r, repo, &resp, seen, nseen, &url)) || !url)
+		if ((err = bp_registry__next_page(r, "tags", repo, &resp, seen, nseen, &url)) ||
+		    !url)
 			goto done;
 		bp_http__response_release(&resp);
 		memset(&resp, 0, sizeof(resp));
