@@ -79,7 +79,8 @@ static const struct option_def options[] = {
 	  "POST /token: oauth:GRANT:USER or oauth:GRANT:bad, GRANT\n"
 	  "password or refresh_token; a missing header is -),\n"
 	  "then host=HOST when the Host header names another origin\n"
-	  "than the mock's own (a request through a proxy).\n"
+	  "than the mock's own (a request through a proxy), and\n"
+	  "if-match=ETAG for a request with If-Match.\n"
 	  "Form bodies, passwords and tokens are never logged" },
 	{ O_AUTH, "auth", "MODE",
 	  "none (default): everything allowed; basic: HTTP Basic\n"

@@ -357,10 +357,12 @@ int bp_referrers__parse(const char *body, size_t len, const char *subject, bp_re
 	arr = cJSON_GetObjectItemCaseSensitive(root, "manifests");
 	if (!cJSON_IsObject(root) || !cJSON_IsArray(arr) ||
 	    (mt && !(cJSON_IsString(mt) && strcmp(mt->valuestring, BP_MEDIA_OCI_INDEX) == 0))) {
-		err = bp_error_set(BP_EUNSUPPORTED, "%s%.100s%s, not an image index",
-				   cJSON_IsString(mt) ? "a " : "",
-				   cJSON_IsString(mt) ? mt->valuestring : "JSON",
-				   cJSON_IsString(mt) ? "" : " without a manifests array");
+		if (cJSON_IsString(mt) && strcmp(mt->valuestring, BP_MEDIA_OCI_INDEX) != 0)
+			err = bp_error_set(BP_EUNSUPPORTED, "of media type %.100s, not an image index",
+					   mt->valuestring);
+		else
+			err = bp_error_set(BP_EUNSUPPORTED,
+					   "JSON without a manifests array, not an image index");
 		goto done;
 	}
 	/* checked whole first: a malformed index adds nothing */
@@ -471,9 +473,13 @@ static int api_page(const bp_referrers_page *p, void *payload)
 	if (err == BP_EUNSUPPORTED && p->page == 1)
 		return bp_error_prefix("the referrers API answered 200 with %s",
 				       p->content_type ? p->content_type : "no content type");
-	if (err == BP_EUNSUPPORTED)
+	if (err == BP_EUNSUPPORTED) {
+		char why[300];
+
+		bp_strlcpy(why, bp_error_last(), sizeof(why));
 		return bp_error_set(BP_EPROTO, "referrers of %s: page %zu: %s", w->subject,
-				    p->page, bp_error_last());
+				    p->page, why);
+	}
 	if (err)
 		return bp_error_prefix("referrers of %s: page %zu", w->subject, p->page);
 	/* every page filtered, or the list is filtered here */
@@ -623,9 +629,11 @@ static int merged(const char *bytes, size_t len, const char *tag, const char *su
 	*added = 0;
 	if (bytes) {
 		if ((err = bp_referrers__parse(bytes, len, subject, &have))) {
-			err = bp_error_prefix("tag %s", tag);
-			if (bp_error_last_code() == BP_EUNSUPPORTED)
-				err = bp_error_set(BP_EPROTO, "%s: not overwritten", bp_error_last());
+			char why[600];
+
+			bp_strlcpy(why, bp_error_last(), sizeof(why));
+			err = bp_error_set(err == BP_ENOMEM ? err : BP_EPROTO, "tag %s: %s%s", tag, why,
+					   err == BP_ENOMEM ? "" : ": not overwritten");
 			goto done;
 		}
 		root = cJSON_ParseWithLength(bytes, len);
