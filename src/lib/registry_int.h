@@ -169,6 +169,29 @@ int bp_registry__next_page(bp_registry *r, const char *what, const char *repo,
 			   const bp_http_response *resp, char *const *seen, size_t nseen,
 			   char **url);
 
+/* A listing read page by page (tags, referrers), for bp_registry__walk_pages(). */
+typedef struct {
+	const char *scope;
+	const char *const *headers; /* of each request, or NULL */
+	size_t cap;		    /* a page's body at most (BP_EPROTO beyond) */
+	size_t max;		    /* pages at most (BP_EPROTO beyond) */
+	const char *what, *repo;    /* for messages: "WHAT of DOMAIN/REPO: ..." */
+	/*
+	 * Each answer, whatever its status, with its body (page counts from
+	 * 1): 0 to go on to the Link's page, 1 to stop there, or an error.
+	 */
+	int (*page)(const bp_http_response *resp, const bp_dynbuf *body, size_t page,
+		    void *payload);
+	void *payload;
+} bp_pages_walk;
+
+/*
+ * GET url (taken) and the pages its Link headers lead to, as
+ * bp_registry__next_page() allows, each answer to w->page. 0 after the
+ * last page or when page stopped; else the first error.
+ */
+int bp_registry__walk_pages(bp_registry *r, const bp_pages_walk *w, char *url);
+
 /* ---- blobs (registry_blob.c) ---- */
 
 /*

@@ -62,87 +62,61 @@ static char *first_url(bp_registry *r, const char *repo, const char *digest, con
 	return url;
 }
 
+/* What a referrers listing hands its pages to. */
+typedef struct {
+	bp_registry *r;
+	const char *repo;
+	int (*fn)(const bp_referrers_page *p, void *payload);
+	void *payload;
+} referrers_walk;
+
+/* One answer of the API: a page of the list, or (the first) the verdict of no API. */
+static int referrers_page(const bp_http_response *resp, const bp_dynbuf *buf, size_t n,
+			  void *payload)
+{
+	referrers_walk *w = payload;
+	bp_referrers_page page;
+	int err;
+
+	if (resp->status != 200) {
+		err = bp_registry__status_error(resp, "referrers");
+		if (n == 1 && no_api(resp)) {
+			char why[600];
+
+			bp_strlcpy(why, bp_error_last(), sizeof(why));
+			err = bp_error_set(BP_EUNSUPPORTED, "%s/%s has no referrers API (%s)",
+					   w->r->domain, w->repo, why);
+		}
+		return err;
+	}
+	page.body = buf->ptr ? buf->ptr : "";
+	page.len = buf->len;
+	page.content_type = resp->content_type;
+	page.filtered = filtered(resp->oci_filters_applied);
+	page.page = n;
+	return w->fn(&page, w->payload);
+}
+
 /* List referrers page by page; see registry.h. */
 int bp_registry__referrers(bp_registry *r, const char *repo, const char *digest,
 			   const char *artifact_type,
 			   int (*fn)(const bp_referrers_page *p, void *payload), void *payload)
 {
-	bp_http_response resp = { 0 };
-	bp_dynbuf buf = BP_DYNBUF_INIT(BP_MANIFEST_MAX);
 	static const char *const accept[] = { "Accept: " BP_MEDIA_OCI_INDEX, NULL };
+	referrers_walk rw = { r, repo, fn, payload };
+	bp_pages_walk w = { NULL,	 accept,    BP_MANIFEST_MAX, BP_REFERRERS_PAGES_MAX,
+			    "referrers", repo,	    referrers_page,  &rw };
 	char *scope = bp_registry__scope(r, repo, "pull");
 	char *url = first_url(r, repo, digest, artifact_type);
-	char **seen = NULL;
-	size_t nseen = 0, i;
-	int err = 0;
+	int err;
 
 	if (!scope || !url) {
-		err = bp_error_set(BP_ENOMEM, "out of memory");
-		goto done;
-	}
-	while (url) {
-		bp_http_request req = BP_HTTP_REQUEST_INIT;
-		bp_referrers_page page;
-		char **grown;
-
-		if (nseen >= BP_REFERRERS_PAGES_MAX) {
-			err = bp_error_set(BP_EPROTO,
-					   "referrers of %s in %s/%s: more than %d pages, giving up "
-					   "(a list that never ends?)",
-					   digest, r->domain, repo, BP_REFERRERS_PAGES_MAX);
-			goto done;
-		}
-		if (!(grown = realloc(seen, (nseen + 1) * sizeof(*seen)))) {
-			err = bp_error_set(BP_ENOMEM, "out of memory");
-			goto done;
-		}
-		seen = grown;
-		seen[nseen++] = url;
-		bp_dynbuf_reset(&buf);
-		req.url = url;
-		req.headers = accept;
-		req.resp = &buf;
-		bp_registry__dbg(r, "referrers page %zu: %s", nseen, url);
-		if ((err = bp_registry__request(r, scope, &req, &resp, NULL))) {
-			if (err == BP_EPROTO && resp.body_over_cap)
-				err = bp_error_set(BP_EPROTO,
-						   "referrers of %s in %s/%s: a page larger than "
-						   "4 MiB",
-						   digest, r->domain, repo);
-			goto done;
-		}
-		if (resp.status != 200) {
-			err = bp_registry__status_error(&resp, "referrers");
-			if (nseen == 1 && no_api(&resp)) {
-				char why[600];
-
-				bp_strlcpy(why, bp_error_last(), sizeof(why));
-				err = bp_error_set(BP_EUNSUPPORTED, "%s/%s has no referrers API (%s)",
-						   r->domain, repo, why);
-			}
-			goto done;
-		}
-		page.body = buf.ptr ? buf.ptr : "";
-		page.len = buf.len;
-		page.content_type = resp.content_type;
-		page.filtered = filtered(resp.oci_filters_applied);
-		page.page = nseen;
-		if ((err = fn(&page, payload)))
-			goto done;
-		if ((err = bp_registry__next_page(r, "referrers", repo, &resp, seen, nseen, &url)) ||
-		    !url)
-			goto done;
-		bp_http__response_release(&resp);
-		memset(&resp, 0, sizeof(resp));
-	}
-done:
-	bp_http__response_release(&resp);
-	bp_dynbuf_release(&buf);
-	free(scope);
-	if (url && !(nseen && seen[nseen - 1] == url))
 		free(url);
-	for (i = 0; i < nseen; i++)
-		free(seen[i]);
-	free(seen);
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+	} else {
+		w.scope = scope;
+		err = bp_registry__walk_pages(r, &w, url);
+	}
+	free(scope);
 	return err;
 }
