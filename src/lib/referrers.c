@@ -505,43 +505,34 @@ static int from_tag(bp_registry *reg, const char *repo, const char *subject,
 	int err;
 
 	bp_referrers__tag(subject, tag);
+	f->source = BP_REFERRERS_FROM_NONE;
+	/* a HEAD first: it costs no pull where a registry counts them */
 	err = bp_registry__manifest_get(reg, repo, tag, NULL, NULL, NULL, there);
-	if (err == BP_ENOTFOUND) {
-		bp_error_clear();
-		f->source = BP_REFERRERS_FROM_NONE;
-		return 0;
+	if (!err && q && q->before_get && (err = q->before_get(tag, q->payload)))
+		return err;
+	if (!err) {
+		err = bp_steps__manifest_fetch(reg, repo, tag, 0, BP_FETCH_BYTES, NULL, &got);
+		if (q && q->after_get)
+			q->after_get(q->payload);
 	}
-	if (err)
-		return err;
-	if (q && q->before_get && (err = q->before_get(tag, q->payload)))
-		return err;
-	err = bp_steps__manifest_fetch(reg, repo, tag, 0, BP_FETCH_BYTES, NULL, &got);
-	if (q && q->after_get)
-		q->after_get(q->payload);
 	if (err == BP_ENOTFOUND) {
-		/* gone between the HEAD and the GET */
+		/* no tag (or gone between the HEAD and the GET): no referrers */
 		bp_error_clear();
-		f->source = BP_REFERRERS_FROM_NONE;
 		return 0;
 	}
 	if (err)
 		return err;
 	err = bp_referrers__parse(got.bytes, got.len, subject, &f->list);
 	if (err == BP_EUNSUPPORTED) {
-		char why[300];
+		char why[300], *n;
 
 		/* the spec's word: a tag that holds no index means no referrers */
 		bp_strlcpy(why, bp_error_last(), sizeof(why));
 		bp_error_clear();
-		err = note(f, "the tag %s holds no index of referrers: ignored", tag);
-		if (!err) {
-			char *n = bp_aprintf("%s (%s)", f->note, why);
-
-			free(f->note);
-			f->note = n;
-			err = n ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
-		}
-		f->source = BP_REFERRERS_FROM_NONE;
+		n = bp_aprintf("the tag %s holds no index of referrers: ignored (%s)", tag, why);
+		free(f->note);
+		f->note = n;
+		err = n ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
 		f->tag_ignored = 1;
 	} else if (err) {
 		bp_error_prefix("%s:%s", repo, tag);
