@@ -11,7 +11,7 @@ B       := build
 V       ?= 0
 Q       := $(if $(filter 1,$(V)),,@)
 
-PKGS      := libcurl openssl libcjson zlib libsecret-1 libdeflate
+PKGS      := libcurl openssl libcjson zlib libsecret-1 libdeflate libsodium
 MOCK_PKGS := libmicrohttpd openssl libcjson gnutls
 TEST_PKGS := cmocka
 
@@ -40,12 +40,14 @@ LIB_SRC  := $(wildcard src/lib/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 MOCK_SRC := $(wildcard mock-registry/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+HELPER_SRC := $(wildcard tests/helpers/*.c)
 
 UTIL_OBJ := $(UTIL_SRC:%.c=$(B)/obj/%.o)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
 MOCK_OBJ := $(MOCK_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/helpers/%)
 
 all: $(B)/beampush $(B)/libbeampush.a $(B)/mock-registry $(B)/bench/delayline
 
@@ -78,6 +80,17 @@ $(B)/obj/tests/unit/%.o: tests/unit/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) $(LIB_CFLAGS) $(TEST_CFLAGS) -Isrc/lib -c -o $@ $<
 
+# programs the integration tests drive (tests/helpers/), not run as unit tests
+$(B)/obj/tests/helpers/%.o: tests/helpers/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(LIB_CFLAGS) -Isrc/lib -c -o $@ $<
+
+$(B)/tests/helpers/%: $(B)/obj/tests/helpers/%.o $(B)/libbeampush.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(B)/libbeampush.a $(LIB_LIBS)
+
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libbeampush.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
@@ -92,7 +105,7 @@ check: deps
 	@$(MAKE) --no-print-directory all unit-tests
 	@B=$(B) tests/run
 
-unit-tests: $(UNIT_BIN)
+unit-tests: $(UNIT_BIN) $(HELPER_BIN)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

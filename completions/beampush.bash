@@ -108,7 +108,7 @@ _beampush()
 		--store) _beampush_reply "$cur" auto keyring file ;;
 		--platform)
 			_beampush_reply "$cur" linux/amd64 linux/arm64 linux/arm/v7 linux/ppc64le linux/s390x ;;
-		--digestfile) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
+		--digestfile | --sign-key | --verify-key) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
 		--insecure-registry | --jobs | --retries | --chunk-size | --single-put-max | \
 			--compression-level | -u | --username | --artifact-type)
 			COMPREPLY=() ;;
@@ -129,12 +129,13 @@ _beampush()
 		elif [[ $cur == -* ]]; then
 			case $cmd in
 			push) _beampush_reply "$cur" --from --digestfile --chunk-size --single-put-max \
-				--compression-level -h --help ;;
-			pull) _beampush_reply "$cur" --to --platform --all-platforms -h --help ;;
+				--compression-level --sign-key -h --help ;;
+			pull) _beampush_reply "$cur" --to --platform --all-platforms --verify-key -h --help ;;
 			copy) _beampush_reply "$cur" --platform --digestfile --all-tags --tags --keep-going \
 				--rate-limit-wait --no-referrers -h --help ;;
 			referrers) _beampush_reply "$cur" --artifact-type --format --json -h --help ;;
-			inspect) _beampush_reply "$cur" --raw --config --format --json --platform -h --help ;;
+			inspect) _beampush_reply "$cur" --raw --config --format --json --platform --verify-key \
+				-h --help ;;
 			login) _beampush_reply "$cur" -u --username --password-stdin --store -h --help ;;
 			logout | version | tags | delete) _beampush_reply "$cur" -h --help ;;
 			*) COMPREPLY=() ;;

@@ -5,6 +5,7 @@
 #include <beampush/common.h>
 #include <beampush/credentials.h>
 #include <beampush/digest.h>
+#include <beampush/mirror.h>
 #include <beampush/reference.h>
 
 /*
@@ -87,6 +88,13 @@ typedef struct {
 	int retries;                    /* passing failures retried this often (0: never) */
 	int compression_level;          /* gzip level for uncompressed layers, 1..12; 0: default */
 	int all_platforms;              /* pull: keep a whole index, every platform */
+	/*
+	 * Mirrors for reads (pull, inspect, copy's source), tried in order
+	 * before a repository's registry (see mirror.h); the mirrors of
+	 * containerd's hosts directory follow them (bp_pull()).
+	 */
+	const bp_mirror *mirrors;
+	size_t nmirrors;
 	/*
 	 * copy: leave the referrers behind (cosign's signatures, attestations
 	 * and SBOMs, OCI referrers); 0: carry them (see bp_copy())

@@ -22,7 +22,8 @@ enum {
 	BP_EINVAL = -8,      /* bad input from the user */
 	BP_ENOMEM = -9,
 	BP_EIO = -10,        /* local file system */
-	BP_EUNSUPPORTED = -11 /* valid, but not something we handle */
+	BP_EUNSUPPORTED = -11, /* valid, but not something we handle */
+	BP_ESIGNATURE = -12    /* no signature verifies with the key required (sign.h) */
 };
 
 /* The message of the last error on this thread; never NULL. */

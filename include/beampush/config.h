@@ -3,6 +3,7 @@
 #define BEAMPUSH_CONFIG_H
 
 #include <beampush/common.h>
+#include <beampush/mirror.h>
 #include <beampush/reference.h>
 
 /*
@@ -20,12 +21,18 @@
  *
  * Entries come from sources added in order of precedence: the first source
  * (file) with a matching prefix decides, and the longest match inside it.
+ *
+ * A registries.conf entry may list mirrors ([[registry.mirror]]: location,
+ * insecure, pull-from-mirror; mirror-by-digest-only in the entry), which
+ * bp_config_mirrors() hands out for a client's reads (see mirror.h).
  */
 typedef struct bp_config bp_config;
 
 typedef enum {
-	BP_CONFIG_JSON, /* {"registries": [{"prefix", "location", "insecure", "blocked"}]} */
-	BP_CONFIG_TOML	/* containers registries.conf v2: [[registry]] tables */
+	/* {"registries": [{"prefix", "location", "insecure", "blocked", "verify-key"}]} */
+	BP_CONFIG_JSON,
+	/* containers registries.conf v2: [[registry]] and [[registry.mirror]] tables */
+	BP_CONFIG_TOML
 } bp_config_format;
 
 /* What bp_config_resolve found. Strings are borrowed from the config. */
@@ -36,6 +43,8 @@ typedef struct {
 	int line;	  /* and its line */
 	const char *prefix;
 	const char *location; /* NULL for a wildcard entry */
+	/* config.json only: the public key a pull of a name under prefix needs a signature of */
+	const char *verify_key;
 } bp_config_match;
 
 /* An empty config (no entries): every name resolves to itself. */
@@ -81,6 +90,31 @@ int bp_config_load(bp_config **out);
  */
 int bp_config_resolve(const bp_config *cfg, const bp_reference *in, bp_reference **out,
 		      bp_config_match *m);
+
+/*
+ * The mirrors of the entry that applies to in, in their order, as
+ * bp_client_options.mirrors takes them: each with prefix the name in
+ * resolves to (bp_config_resolve()'s) and location what the mirror calls
+ * it: its location with the rest of the name after the matched prefix
+ * (for a wildcard entry, after the domain) appended. *out: a new array of
+ * *n (0 and NULL when there are none, or the entry is blocked), freed with
+ * bp_config_mirrors_free(); file is borrowed from cfg. BP_EINVAL, naming
+ * the mirror's file and line, when a mirror's name for in is no valid
+ * repository name.
+ */
+int bp_config_mirrors(const bp_config *cfg, const bp_reference *in, bp_mirror **out, size_t *n);
+
+/* Free what bp_config_mirrors() gave; NULL is fine. */
+void bp_config_mirrors_free(bp_mirror *m, size_t n);
+
+/*
+ * Read the hosts.toml of containerd's hosts directory that applies to a
+ * registry's host[:port] ($BEAMPUSH_HOSTS_D, else /etc/containerd/certs.d;
+ * see beampush-config(5)), only to check it before any request: 0 when
+ * there is none or it is valid, else its error (BP_EINVAL with
+ * "FILE:LINE: what", BP_EIO).
+ */
+int bp_config_check_hosts(const char *hostport);
 
 /*
  * Resolve a registry host ("alice-docker-apache.bintray.io"), for login

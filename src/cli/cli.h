@@ -14,7 +14,8 @@ enum {
 	EXIT_USAGE = 2,
 	EXIT_AUTH = 3,
 	EXIT_NOTFOUND = 4,
-	EXIT_INTEGRITY = 5
+	EXIT_INTEGRITY = 5,
+	EXIT_SIGNATURE = 6
 };
 
 typedef enum { PROGRESS_AUTO, PROGRESS_PLAIN, PROGRESS_JSON, PROGRESS_NONE } progress_mode;
@@ -31,6 +32,10 @@ typedef struct {
 	int debug;
 	const char *digestfile;
 	int retries;
+	const char *verify_key; /* the config's verify-key for the last reference resolved */
+	/* the registries.conf mirrors of the references resolved (cli_reference) */
+	const bp_mirror *mirrors;
+	size_t nmirrors;
 } global_opts;
 
 /* One option of a command: drives both parsing and --help. */
@@ -68,6 +73,21 @@ int cli_check_transport(const char *cmd, const char *opt, const char *spec);
 /* The kind of transport spec names (bp_transport_parse()'s), BP_TRANSPORT_NONE when none. */
 bp_transport_kind cli_transport_kind(const char *spec);
 
+/*
+ * A line of f (at most 64 KiB) as a new string without its line end; NULL
+ * at the end of f, or when too long (*too_long set).
+ */
+char *cli_read_line(FILE *f, int *too_long);
+/* Ask on /dev/tty (echo off when secret): NULL when there is none (*no_tty set) or at EOF. */
+char *cli_ask(const char *prompt, int secret, int *no_tty);
+/* Wipe and free a secret string; NULL is fine. */
+void cli_wipe(char *s);
+/*
+ * A bp_passphrase_cb: COSIGN_PASSWORD when set (even empty, as cosign),
+ * else asked on the terminal, not echoed.
+ */
+int cli_passphrase(const char *name, char *buf, size_t size, void *payload);
+
 /* Print "beampush: msg" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print the library's last error and return the exit status for err. */
@@ -80,8 +100,11 @@ int cli_exit_code(int err);
  * endpoint mapping of config.json and registries.conf (beampush-config(5)):
  * *out gets the reference to use on the network (caller frees). The config
  * is loaded on first use; a location it marks insecure joins g's insecure
- * registries. 0, or the exit status after printing the error: 2 for a
- * malformed reference or config file, 1 for a blocked registry.
+ * registries, its verify-key (or NULL) is g->verify_key, and the mirrors of
+ * arg's entry join g's mirrors. The hosts.toml that applies to the registry
+ * (containerd's hosts directory) is checked too. 0, or the exit status
+ * after printing the error: 2 for a malformed reference or config file, 1
+ * for a blocked registry.
  */
 int cli_reference(global_opts *g, const char *cmd, const char *arg, int repository,
 		  bp_reference **out);

@@ -5,6 +5,7 @@
 
 #include <beampush/inspect.h>
 #include <beampush/reference.h>
+#include <beampush/sign.h>
 
 #include "util/dynbuf.h"
 #include "util/strutil.h"
@@ -139,8 +140,42 @@ static void render_image(text_out *o, const bp_inspect_result *r)
 	out_printf(o, "%-12s %" PRId64 "\n", "Size:", r->size);
 }
 
+/* The signatures, one a line: the payload's digest and what checking it found. */
+static void render_signatures(text_out *o, const bp_signatures *s, const char *why)
+{
+	static const char *const state[] = { "unchecked (no --verify-key)", "verified",
+					     "not made with this key", "made with this key for",
+					     "malformed:" };
+	size_t i;
+
+	if (why) {
+		put_field(o, "Signatures:", why);
+		return;
+	}
+	out_printf(o, "%-12s %zu", "Signatures:", s->n);
+	if (s->found)
+		out_printf(o, " (tag %s)", s->tag);
+	out_adds(o, "\n");
+	for (i = 0; i < s->n; i++) {
+		const bp_signature *v = &s->v[i];
+
+		out_adds(o, "  ");
+		out_safe(o, v->digest ? v->digest : "-");
+		out_printf(o, "  %s", state[v->state]);
+		if (v->state == BP_SIGNATURE_MALFORMED) {
+			out_adds(o, " ");
+			out_safe(o, v->problem);
+		} else if (v->image && v->state != BP_SIGNATURE_VERIFIED) {
+			out_adds(o, v->state == BP_SIGNATURE_OTHER_DIGEST ? " " : ", names ");
+			out_safe(o, v->image);
+		}
+		out_adds(o, "\n");
+	}
+}
+
 /* The summary for people, one "Field: value" a line. 0, or -1 out of memory. */
-static int render_text(text_out *o, const bp_inspect_result *r)
+static int render_text(text_out *o, const bp_inspect_result *r, const bp_signatures *sigs,
+		       const char *sigs_why)
 {
 	put_field(o, "Name:", r->name);
 	if (r->tag)
@@ -150,14 +185,41 @@ static int render_text(text_out *o, const bp_inspect_result *r)
 		render_index(o, r);
 	else
 		render_image(o, r);
+	render_signatures(o, sigs, sigs_why);
 	return o->failed ? -1 : 0;
+}
+
+/*
+ * The summary's JSON object with "Signatures" added: an array, or null
+ * when they could not be read (sigs NULL). *json (ending "}\n", as
+ * bp_inspect_result_json() makes it) is replaced. 0, or -1 out of memory.
+ */
+static int json_signatures(char **json, size_t *len, const bp_signatures *sigs)
+{
+	bp_dynbuf b = BP_DYNBUF_INIT(SIZE_MAX / 2);
+	char *arr = NULL;
+	size_t alen = 0;
+	int bad;
+
+	if (*len < 2 || (*json)[*len - 2] != '}' || (sigs && bp_signatures_json(sigs, &arr, &alen)))
+		return -1;
+	bad = bp_dynbuf_add(&b, *json, *len - 2) || bp_dynbuf_adds(&b, ",\"Signatures\":") ||
+	      bp_dynbuf_adds(&b, arr ? arr : "null") || bp_dynbuf_adds(&b, "}\n");
+	free(arr);
+	if (bad) {
+		bp_dynbuf_release(&b);
+		return -1;
+	}
+	free(*json);
+	*json = bp_dynbuf_detach(&b, len);
+	return 0;
 }
 
 /* beampush inspect [--raw | --config | --format text|json] REF */
 int cmd_inspect(global_opts *g, int argc, char **argv)
 {
 	int raw = 0, config = 0, json = 0;
-	const char *format = NULL;
+	const char *format = NULL, *verify = NULL, *sigs_why = NULL;
 	const cli_option opts[] = {
 		{ "--raw", NULL, OPT_FLAG, &raw, NULL,
 		  "print the manifest bytes exactly as served (an index: the index)" },
@@ -168,8 +230,14 @@ int cmd_inspect(global_opts *g, int argc, char **argv)
 		{ "--json", NULL, OPT_FLAG, &json, NULL, "same as --format json" },
 		{ "--platform", NULL, OPT_STRING, &g->platform, "OS/ARCH[/VARIANT]",
 		  "from an index, the platform to show (default: the index itself)" },
+		{ "--verify-key", NULL, OPT_STRING, &verify, "PUB",
+		  "check the image's cosign signatures with public key PUB (exit 6 when none "
+		  "verifies)" },
 		{ NULL, NULL, OPT_FLAG, NULL, NULL, NULL }
 	};
+	bp_signatures *sigs = NULL;
+	bp_verify_key *key = NULL;
+	char sigs_msg[1024];
 	bp_inspect_options io = BP_INSPECT_OPTIONS_INIT;
 	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
 	bp_client *c = NULL;
@@ -202,14 +270,39 @@ int cmd_inspect(global_opts *g, int argc, char **argv)
 		cli_error("inspect: --raw, --config and --format json exclude each other");
 		return EXIT_USAGE;
 	}
+	if (verify && (raw || config)) {
+		cli_error("inspect: --verify-key shows its findings in the summary: not with --raw "
+			  "or --config");
+		return EXIT_USAGE;
+	}
+	if (verify && bp_verify_key_load(&key, verify)) {
+		cli_error("inspect: %s", bp_error_last());
+		return EXIT_USAGE;
+	}
 	io.format = raw ? BP_INSPECT_RAW : config ? BP_INSPECT_CONFIG : BP_INSPECT_SUMMARY;
 	io.platform = g->platform;
 	if ((rc = cli_reference(g, "inspect", argv[i], 0, &ref)))
-		return rc;
+		goto done;
 	cli_client_options(g, &co);
 	if ((err = bp_client_new(&c, &co)) || (err = bp_inspect(c, ref, &io, &res)) ||
 	    (json && (err = bp_inspect_result_json(res, &json_text, &len)))) {
 		rc = cli_fail(err);
+		goto done;
+	}
+	/* the signatures of what ref names: of an index, the index's */
+	if (io.format == BP_INSPECT_SUMMARY &&
+	    (err = bp_signatures_list(c, ref, res->index_digest ? res->index_digest : res->digest,
+				      key, &sigs))) {
+		if (err != BP_ESIGNATURE) {
+			rc = cli_fail(err);
+			goto done;
+		}
+		bp_strlcpy(sigs_msg, bp_error_last(), sizeof(sigs_msg));
+		sigs_why = sigs_msg;
+	}
+	if (json && json_signatures(&json_text, &len, sigs)) {
+		cli_error("inspect: out of memory rendering the summary");
+		rc = EXIT_FAIL;
 		goto done;
 	}
 	if (io.format != BP_INSPECT_SUMMARY) {
@@ -217,7 +310,7 @@ int cmd_inspect(global_opts *g, int argc, char **argv)
 		len = res->len;
 	} else if (json) {
 		out = json_text;
-	} else if (render_text(&text, res) == 0) {
+	} else if (render_text(&text, res, sigs, sigs_why) == 0) {
 		out = text.b.ptr;
 		len = text.b.len;
 	} else {
@@ -231,10 +324,22 @@ int cmd_inspect(global_opts *g, int argc, char **argv)
 		goto done;
 	}
 	rc = EXIT_OK;
+	/* with a key, the exit status says whether one of them verifies, as pull would find */
+	if (key && !sigs) {
+		cli_error("inspect: %s", sigs_why);
+		rc = EXIT_SIGNATURE;
+	} else if (key && (err = bp_signatures_check(sigs, res->index_digest ? res->index_digest
+									     : res->digest))) {
+		rc = cli_fail(err);
+	} else if (json && sigs_why) {
+		cli_error("inspect: %s", sigs_why);
+	}
 done:
 	bp_dynbuf_release(&text.b);
 	free(json_text);
 	bp_inspect_result_free(res);
+	bp_signatures_free(sigs);
+	bp_verify_key_free(key);
 	bp_reference_free(ref);
 	bp_client_free(c);
 	return rc;

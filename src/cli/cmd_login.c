@@ -10,73 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
-
-#define SECRET_MAX 65536
-
-/* Read one line from f into a new string, without its line end. NULL at EOF or when too long. */
-static char *read_line(FILE *f, int *too_long)
-{
-	char *buf = malloc(SECRET_MAX + 2);
-	size_t n;
-
-	*too_long = 0;
-	if (!buf)
-		return NULL;
-	if (!fgets(buf, SECRET_MAX + 2, f)) {
-		free(buf);
-		return NULL;
-	}
-	n = strlen(buf);
-	if (n > SECRET_MAX) {
-		*too_long = 1;
-		explicit_bzero(buf, n);
-		free(buf);
-		return NULL;
-	}
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	return buf;
-}
-
-/* Ask on the terminal; with echo off for a password. NULL when there is no terminal. */
-static char *ask(const char *prompt, int secret, int *no_tty)
-{
-	struct termios old, quiet;
-	FILE *tty;
-	char *line;
-	int too_long, restore = 0;
-
-	*no_tty = 0;
-	tty = fopen("/dev/tty", "r+");
-	if (!tty) {
-		*no_tty = 1;
-		return NULL;
-	}
-	fputs(prompt, tty);
-	fflush(tty);
-	if (secret && tcgetattr(fileno(tty), &old) == 0) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-		restore = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
-	}
-	line = read_line(tty, &too_long);
-	if (restore) {
-		tcsetattr(fileno(tty), TCSAFLUSH, &old);
-		fputc('\n', tty);
-	}
-	fclose(tty);
-	return line;
-}
-
-static void wipe(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
 
 /* beampush login [-u USER] [--password-stdin] [--store WHERE] [SERVER] */
 int cmd_login(global_opts *g, int argc, char **argv)
@@ -137,7 +71,7 @@ int cmd_login(global_opts *g, int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto done;
 	} else {
-		name = ask("Username: ", 0, &no_tty);
+		name = cli_ask("Username: ", 0, &no_tty);
 		if (!name) {
 			cli_error("login: %s", no_tty ? "no terminal to ask for the user name: use -u USER"
 						      : "no user name given");
@@ -151,7 +85,7 @@ int cmd_login(global_opts *g, int argc, char **argv)
 		goto done;
 	}
 	if (password_stdin) {
-		password = read_line(stdin, &too_long);
+		password = cli_read_line(stdin, &too_long);
 		if (!password) {
 			cli_error("login: %s", too_long ? "the password on standard input is too long"
 							: "no password on standard input");
@@ -159,7 +93,7 @@ int cmd_login(global_opts *g, int argc, char **argv)
 			goto done;
 		}
 	} else {
-		password = ask("Password: ", 1, &no_tty);
+		password = cli_ask("Password: ", 1, &no_tty);
 		if (!password) {
 			cli_error("login: %s", no_tty ? "no terminal to ask for the password: "
 							"use --password-stdin"
@@ -205,9 +139,9 @@ int cmd_login(global_opts *g, int argc, char **argv)
 	rc = EXIT_OK;
 done:
 	bp_client_free(c);
-	wipe(name);
-	wipe(password);
-	wipe(token);
+	cli_wipe(name);
+	cli_wipe(password);
+	cli_wipe(token);
 	free(host);
 	free(where);
 	return rc;

@@ -4,14 +4,15 @@
 #include "cli.h"
 
 #include <beampush/reference.h>
+#include <beampush/sign.h>
 
 #include <stdlib.h>
 #include <string.h>
 
-/* beampush pull [--to DEST] REF */
+/* beampush pull [--to DEST] [--verify-key PUB] REF */
 int cmd_pull(global_opts *g, int argc, char **argv)
 {
-	const char *to = NULL;
+	const char *to = NULL, *verify = NULL;
 	int all_platforms = 0;
 	const cli_option opts[] = {
 		{ "--to", NULL, OPT_STRING, &to, "DEST",
@@ -23,9 +24,13 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 		{ "--all-platforms", NULL, OPT_FLAG, &all_platforms, NULL,
 		  "from an index, pull every platform and keep the index (--to oci:DIR or "
 		  "oci-archive:FILE only)" },
+		{ "--verify-key", NULL, OPT_STRING, &verify, "PUB",
+		  "accept the image only with a cosign signature that public key PUB verifies "
+		  "(default: the config's verify-key)" },
 		{ NULL, NULL, OPT_FLAG, NULL, NULL, NULL }
 	};
 	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
+	bp_verify_key *key = NULL;
 	bp_client *c = NULL;
 	bp_reference *ref = NULL, *net = NULL;
 	bp_pull_result res;
@@ -58,6 +63,14 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 	/* the name the network sees, after the endpoint mapping */
 	if ((rc = cli_reference(g, "pull", argv[i], 0, &net)))
 		goto done;
+	if (!verify)
+		verify = g->verify_key;
+	if (verify && (err = bp_verify_key_load(&key, verify))) {
+		cli_error("pull: %s%s", bp_error_last(),
+			  verify == g->verify_key ? " (the verify-key of beampush's config)" : "");
+		rc = EXIT_USAGE;
+		goto done;
+	}
 	if (!to) {
 		/* the Docker daemon, as docker pull does, when one answers */
 		if ((err = bp_daemon_check())) {
@@ -85,6 +98,7 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 		rc = cli_fail(err);
 		goto done;
 	}
+	bp_client_require_signature(c, key);
 	if ((err = bp_pull_image(c, net, to, &res))) {
 		rc = cli_fail(err);
 		goto done;
@@ -97,6 +111,8 @@ int cmd_pull(global_opts *g, int argc, char **argv)
 		if (strcmp(bp_reference_string(ref), bp_reference_string(net)) != 0)
 			printf("location: %s\n", bp_reference_string(net));
 		printf("digest: %s\n", res.digest);
+		if (key)
+			printf("signature: verified with %s\n", verify);
 		/* in the daemon: the ID, which docker run takes, pinned to these bytes */
 		if (res.image_id[0])
 			printf("image id: %s\n", res.image_id);
@@ -116,5 +132,6 @@ done:
 	bp_reference_free(ref);
 	bp_reference_free(net);
 	bp_client_free(c);
+	bp_verify_key_free(key);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include "util/fileutil.h"
 
 #include <beampush/reference.h>
+#include <beampush/sign.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,10 +50,10 @@ int cli_write_digestfile(const char *file, const char *digest)
 	return 0;
 }
 
-/* beampush push [--from SOURCE] REF */
+/* beampush push [--from SOURCE] [--sign-key KEY] REF */
 int cmd_push(global_opts *g, int argc, char **argv)
 {
-	const char *from = NULL, *digestfile = g->digestfile;
+	const char *from = NULL, *digestfile = g->digestfile, *sign_key = NULL;
 	int64_t chunk = 0, single = 0;
 	int level = 0;
 	const cli_option opts[] = {
@@ -67,9 +68,14 @@ int cmd_push(global_opts *g, int argc, char **argv)
 		  "blobs up to this size go in one PUT (default 1M)" },
 		{ "--compression-level", NULL, OPT_INT, &level, "N",
 		  "gzip level for uncompressed layers, 1 (fastest, default) to 12 (smallest)" },
+		{ "--sign-key", NULL, OPT_STRING, &sign_key, "KEY",
+		  "then sign the pushed digest, as cosign sign --key KEY does (passphrase: "
+		  "COSIGN_PASSWORD, or asked)" },
 		{ NULL, NULL, OPT_FLAG, NULL, NULL, NULL }
 	};
 	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
+	bp_sign_result signed_as;
+	bp_sign_key *key = NULL;
 	bp_client *c = NULL;
 	bp_reference *ref = NULL, *net = NULL;
 	char digest[BP_DIGEST_MAX], *pinned = NULL, *src = NULL;
@@ -112,6 +118,12 @@ int cmd_push(global_opts *g, int argc, char **argv)
 		goto done;
 	}
 	co.compression_level = level;
+	/* a key that cannot be used stops the push before anything is sent */
+	if (sign_key && (err = bp_sign_key_load(&key, sign_key, cli_passphrase, NULL))) {
+		cli_error("push: %s", bp_error_last());
+		rc = EXIT_USAGE;
+		goto done;
+	}
 	if ((err = bp_client_new(&c, &co))) {
 		rc = cli_fail(err);
 		goto done;
@@ -121,6 +133,12 @@ int cmd_push(global_opts *g, int argc, char **argv)
 		goto done;
 	}
 	cli_progress_end();
+	if (key && (err = bp_sign(c, net, digest, key, &signed_as))) {
+		cli_error("push: pushed %s@%s, but not signed: %s", bp_reference_name(net), digest,
+			  bp_error_last());
+		rc = cli_exit_code(err);
+		goto done;
+	}
 	/* pinned where the image really is: what a runner without the mapping can pull */
 	pinned = bp_reference_pinned(net, digest);
 	if (g->quiet) {
@@ -130,6 +148,10 @@ int cmd_push(global_opts *g, int argc, char **argv)
 		if (strcmp(bp_reference_string(ref), bp_reference_string(net)) != 0)
 			printf("location: %s\n", bp_reference_string(net));
 		printf("digest: %s\npinned: %s\n", digest, pinned ? pinned : "");
+		if (key)
+			printf("signed: %s:%s (%zu signature%s%s)\n", bp_reference_name(net),
+			       signed_as.tag, signed_as.count, signed_as.count == 1 ? "" : "s",
+			       signed_as.added ? "" : ", this key's there already");
 	}
 	rc = digestfile ? cli_write_digestfile(digestfile, digest) : EXIT_OK;
 done:
@@ -138,5 +160,6 @@ done:
 	bp_reference_free(ref);
 	bp_reference_free(net);
 	bp_client_free(c);
+	bp_sign_key_free(key);
 	return rc;
 }

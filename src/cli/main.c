@@ -55,8 +55,11 @@ static void usage(FILE *f)
 		"            docker-daemon:REF\n"
 		"endpoint mapping: ~/.config/beampush/config.json, then containers registries.conf\n"
 		"                  (see beampush-config(5))\n"
+		"mirrors (reads): registries.conf [[registry.mirror]], then\n"
+		"                 /etc/containerd/certs.d/HOST[:PORT]/hosts.toml ($BEAMPUSH_HOSTS_D)\n"
 		"exit status: 0 done, 1 failed, 2 usage, 3 authentication refused, 4 not found,\n"
-		"             5 integrity failure (nothing unverified was kept)\n");
+		"             5 integrity failure (nothing unverified was kept),\n"
+		"             6 no valid signature (nothing was written)\n");
 }
 
 static int parse_global(global_opts *g, int argc, char **argv)

@@ -176,6 +176,7 @@ int cli_exit_code(int err)
 	case BP_EAUTH: return EXIT_AUTH;
 	case BP_ENOTFOUND: return EXIT_NOTFOUND;
 	case BP_EINTEGRITY: return EXIT_INTEGRITY;
+	case BP_ESIGNATURE: return EXIT_SIGNATURE;
 	default: return EXIT_FAIL;
 	}
 }

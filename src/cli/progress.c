@@ -378,4 +378,6 @@ void cli_client_options(global_opts *g, bp_client_options *o)
 	o->retries = g->retries;
 	o->on_event = on_event;
 	o->payload = NULL;
+	o->mirrors = g->mirrors;
+	o->nmirrors = g->nmirrors;
 }

@@ -17,6 +17,10 @@ static int config_err;
 static char insecure_hosts[8][256];
 static size_t ninsecure_hosts;
 
+/* The mirrors of the references resolved; g->mirrors points here. */
+static bp_mirror *mirrors;
+static size_t nmirrors;
+
 /* Load the config once. 0, or the exit status after printing why. */
 static int load(const char *cmd)
 {
@@ -51,6 +55,48 @@ static int fail_status(int err)
 	return err == BP_EINVAL ? EXIT_USAGE : cli_exit_code(err);
 }
 
+/*
+ * The registries.conf mirrors of in (resolved to out) join g's, and the
+ * hosts.toml of out's registry is checked. 0, or the exit status after
+ * printing the error.
+ */
+static int add_mirrors(global_opts *g, const char *cmd, const bp_reference *in,
+		       const bp_reference *out)
+{
+	bp_mirror *m = NULL, *nv;
+	size_t n = 0, i;
+	int err;
+
+	if ((err = bp_config_check_hosts(bp_reference_domain(out))) ||
+	    (err = bp_config_mirrors(config, in, &m, &n))) {
+		cli_error("%s: %s", cmd, bp_error_last());
+		return fail_status(err);
+	}
+	if (!n)
+		return 0;
+	if (!(nv = realloc(mirrors, (nmirrors + n) * sizeof(*nv)))) {
+		bp_config_mirrors_free(m, n);
+		cli_error("%s: out of memory", cmd);
+		return EXIT_FAIL;
+	}
+	mirrors = nv;
+	for (i = 0; i < n; i++) {
+		if (g->debug)
+			fprintf(stderr, "debug: %s: %s has mirror %s%s (%s:%d)\n", cmd, m[i].prefix,
+				m[i].location,
+				m[i].pull == BP_MIRROR_DIGEST_ONLY ? ", digest-only"
+				: m[i].pull == BP_MIRROR_TAG_ONLY  ? ", tag-only"
+								   : "",
+				m[i].file, m[i].line);
+		mirrors[nmirrors++] = m[i];
+	}
+	/* the strings now belong to the table, which lives until exit */
+	free(m);
+	g->mirrors = mirrors;
+	g->nmirrors = nmirrors;
+	return 0;
+}
+
 /* See cli.h. */
 int cli_reference(global_opts *g, const char *cmd, const char *arg, int repository,
 		  bp_reference **out)
@@ -75,8 +121,11 @@ int cli_reference(global_opts *g, const char *cmd, const char *arg, int reposito
 	if (m.matched && g->debug)
 		fprintf(stderr, "debug: %s: %s maps to %s (%s:%d)\n", cmd, bp_reference_string(ref),
 			bp_reference_string(*out), m.file, m.line);
+	g->verify_key = m.matched ? m.verify_key : NULL;
 	if (m.insecure)
 		rc = allow_insecure(g, cmd, bp_reference_domain(*out));
+	if (!rc)
+		rc = add_mirrors(g, cmd, ref, *out);
 done:
 	if (rc) {
 		bp_reference_free(*out);

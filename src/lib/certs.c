@@ -336,6 +336,33 @@ done:
 	return err;
 }
 
+/* See certs.h. */
+int bp_certs__load_files(bp_certs **out, const char *origin, const char *const *cas, size_t nca,
+			 const char *cert, const char *key)
+{
+	bp_certs *c = calloc(1, sizeof(*c));
+	size_t i;
+	int err = 0;
+
+	*out = NULL;
+	if (!c || !(c->dir = bp_strdup(origin))) {
+		bp_certs__free(c);
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < nca && !err; i++)
+		if (read_certs(cas[i], &c->cas) < 0)
+			err = bp_error_last_code();
+	if (!err && cert)
+		err = load_pair(c, cert, key ? key : cert);
+	if (err) {
+		bp_error_prefix("%s", origin);
+		bp_certs__free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
 /* Free c; NULL is fine. */
 void bp_certs__free(bp_certs *c)
 {

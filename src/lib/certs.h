@@ -41,6 +41,16 @@ char *bp_certs__suggest_dir(const char *hostport);
 int bp_certs__load(bp_certs **out, const char *hostport);
 void bp_certs__free(bp_certs *c);
 
+/*
+ * The material a hosts.toml names for one host: the CA files cas and the
+ * client pair cert and key (key NULL: in cert's file; cert NULL: none).
+ * origin ("FILE: host URL") names it in messages and stands for the
+ * directory bp_certs__dir() gives. Errors as bp_certs__load(), prefixed
+ * with origin.
+ */
+int bp_certs__load_files(bp_certs **out, const char *origin, const char *const *cas, size_t nca,
+			 const char *cert, const char *key);
+
 /* How many CA certificates were read. */
 size_t bp_certs__ncas(const bp_certs *c);
 

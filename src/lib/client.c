@@ -132,33 +132,38 @@ void bp_client_free(bp_client *c)
 	free(c);
 }
 
-/* A registry handle for domain, pinged (or what an earlier run learnt of it taken) unless fresh. */
-static int open_registry(bp_client *c, const char *domain, const bp_credentials *creds, int push,
-			 int fresh, bp_registry **out)
+/* See client.h. */
+void bp_client__registry_options(bp_client *c, const char *domain, int push,
+				 bp_registry_options *ro)
 {
-	bp_credentials cred = BP_CREDENTIALS_INIT;
-	bp_registry_options ro = {
-		.tls_verify = c->opts.tls_verify,
-		.push = push,
-		.retries = c->opts.retries,
-		.retry_cb = retry_line,
-		.debug = c->opts.debug,
-		.log_cb = bp_client__debug_line,
-		.payload = c,
-		.fresh = fresh,
-	};
 	size_t i;
-	int err = 0;
 
-	*out = NULL;
+	memset(ro, 0, sizeof(*ro));
+	ro->tls_verify = c->opts.tls_verify;
+	ro->push = push;
+	ro->retries = c->opts.retries;
+	ro->retry_cb = retry_line;
+	ro->debug = c->opts.debug;
+	ro->log_cb = bp_client__debug_line;
+	ro->payload = c;
 	for (i = 0; i < c->opts.ninsecure; i++) {
 		const char *plain = bp_strprefix(c->opts.insecure[i], "http://");
 
 		if (strcmp(plain ? plain : c->opts.insecure[i], domain) == 0) {
-			ro.insecure = 1;
-			ro.plain_http |= plain != NULL;
+			ro->insecure = 1;
+			ro->plain_http |= plain != NULL;
 		}
 	}
+}
+
+/* See client.h. */
+int bp_client__open_with(bp_client *c, const char *domain, const bp_credentials *creds,
+			 const bp_registry_options *ro, int ping, bp_registry **out)
+{
+	bp_credentials cred = BP_CREDENTIALS_INIT;
+	int err = 0;
+
+	*out = NULL;
 	if (!creds) {
 		err = bp_credentials_lookup(&cred, domain);
 		if (err == 0)
@@ -170,15 +175,26 @@ static int open_registry(bp_client *c, const char *domain, const bp_credentials 
 			goto done;
 		creds = err == 0 ? &cred : NULL;
 	}
-	if ((err = bp_registry__new(out, domain, creds, &ro)))
+	if ((err = bp_registry__new(out, domain, creds, ro)))
 		goto done;
-	if ((err = bp_registry__ping(*out))) {
+	if (ping && (err = bp_registry__ping(*out))) {
 		bp_registry__free(*out);
 		*out = NULL;
 	}
 done:
 	bp_credentials_release(&cred);
 	return err;
+}
+
+/* A registry handle for domain, pinged (or what an earlier run learnt of it taken) unless fresh. */
+static int open_registry(bp_client *c, const char *domain, const bp_credentials *creds, int push,
+			 int fresh, bp_registry **out)
+{
+	bp_registry_options ro;
+
+	bp_client__registry_options(c, domain, push, &ro);
+	ro.fresh = fresh;
+	return bp_client__open_with(c, domain, creds, &ro, 1, out);
 }
 
 /* See client.h. */

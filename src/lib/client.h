@@ -3,6 +3,7 @@
 #define BP_LIB_CLIENT_H
 
 #include <beampush/client.h>
+#include <beampush/sign.h>
 
 #include "registry.h"
 
@@ -15,6 +16,7 @@ struct bp_client {
 	bp_client_options opts;
 	int64_t stream_chunk; /* PATCH size of a stream: --chunk-size if given, else 1 MiB */
 	pthread_mutex_t event_lock; /* events come from several workers */
+	const bp_verify_key *verify_key; /* pulls need a signature it verifies (sign.h) */
 };
 
 void bp_client__emit(bp_client *c, bp_event_type type, const char *digest, const char *kind,
@@ -34,5 +36,17 @@ int bp_client__check_version(const char *type, unsigned int version, unsigned in
  */
 int bp_client__open_registry(bp_client *c, const char *domain, const bp_credentials *creds,
 			     int push, bp_registry **out);
+
+/* The registry options bp_client__open_registry() uses for domain, for a caller to adjust. */
+void bp_client__registry_options(bp_client *c, const char *domain, int push,
+				 bp_registry_options *ro);
+
+/*
+ * A registry endpoint for domain with options ro (which must outlive it),
+ * credentials looked up for domain unless creds is given; pinged when ping
+ * is 1 (else the caller gives it a base: bp_registry__assume_base()).
+ */
+int bp_client__open_with(bp_client *c, const char *domain, const bp_credentials *creds,
+			 const bp_registry_options *ro, int ping, bp_registry **out);
 
 #endif

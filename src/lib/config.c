@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <beampush/config.h>
 
+#include "hosts.h"
+#include "toml.h"
 #include "userdirs.h"
-#include "util/dynbuf.h"
 #include "util/fileutil.h"
 #include "util/strutil.h"
 
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +17,20 @@
 
 /*
  * Endpoint mapping (see config.h): beampush's own config.json and the
- * [[registry]] tables of containers' registries.conf, read with a small
- * hand-written parser for the part of TOML those files use.
+ * [[registry]] tables of containers' registries.conf (read by toml.c),
+ * with their [[registry.mirror]] tables.
  */
 
 #define CONFIG_FILE_MAX (1024 * 1024)
-#define KEY_MAX 256
-#define NEST_MAX 32
+
+/* A [[registry.mirror]]. */
+typedef struct {
+	char *location; /* "mirror.example:5000/hub" */
+	int insecure;
+	int pull; /* bp_mirror_pull */
+	int line;
+	int pull_line; /* of its pull-from-mirror, 0 when not set */
+} mirror;
 
 typedef struct {
 	char *prefix;	/* "host/beam", or "*.example.com" */
@@ -32,6 +38,10 @@ typedef struct {
 	int insecure;
 	int blocked;
 	int wildcard;
+	char *verify_key; /* config.json: the public key pulls under prefix need a signature of */
+	int digest_only; /* the line of mirror-by-digest-only = true, else 0 */
+	mirror *mirrors;
+	size_t nmirrors;
 	char *file;
 	int line;
 	int source; /* the order of bp_config_add calls: lower wins */
@@ -50,8 +60,14 @@ typedef struct {
 
 static void entry_release(entry *e)
 {
+	size_t i;
+
+	for (i = 0; i < e->nmirrors; i++)
+		free(e->mirrors[i].location);
+	free(e->mirrors);
 	free(e->prefix);
 	free(e->location);
+	free(e->verify_key);
 	free(e->file);
 	memset(e, 0, sizeof(*e));
 }
@@ -83,20 +99,8 @@ static int list_push(entry_list *l, entry *e)
 	return 0;
 }
 
-static int at_line(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* BP_EINVAL with "file:line: message". */
-static int at_line(const char *file, int line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return bp_error_set(BP_EINVAL, "%s:%d: %s", file, line, msg);
-}
+/* BP_EINVAL with "file:line: message", as toml.c says it for its own errors. */
+#define at_line bp_toml__error
 
 /* Is s "host[:port][/path]" as a reference writes it, with nothing normalised away? */
 static int valid_name(const char *s)
@@ -339,17 +343,24 @@ static int parse_json(entry_list *l, const char *file, const char *data, size_t 
 				bad = json_bool(f, &e.insecure);
 			} else if (strcmp(f->string, "blocked") == 0) {
 				bad = json_bool(f, &e.blocked);
+			} else if (strcmp(f->string, "verify-key") == 0) {
+				/* the working directory of a pull must not change which key */
+				if (!cJSON_IsString(f) || f->valuestring[0] != '/' || e.verify_key)
+					bad = 1;
+				else if (!(e.verify_key = bp_strdup(f->valuestring)))
+					err = bp_error_set(BP_ENOMEM, "out of memory");
 			} else {
 				err = at_line(
 					file, line,
 					"registries[%d]: unknown key \"%.100s\" (beampush knows "
-					"prefix, location, insecure, blocked)",
+					"prefix, location, insecure, blocked, verify-key)",
 					idx, f->string);
 			}
 			if (bad)
 				err = at_line(file, line, "registries[%d].%s must be %s", idx,
 					      f->string,
-					      f->string[0] == 'p' || f->string[0] == 'l'
+					      f->string[0] == 'v' ? "the absolute path of a public key"
+					      : f->string[0] == 'p' || f->string[0] == 'l'
 						      ? "a string, given once"
 						      : "true or false");
 			if (err)
@@ -369,431 +380,135 @@ done:
 	return err;
 }
 
-/* ---- TOML: the subset registries.conf uses ------------------------------------------- */
+/* ---- TOML: registries.conf ----------------------------------------------------------- */
 
+/* What parse_toml keeps while the callbacks of toml.c hand it the file. */
 typedef struct {
 	const char *file;
-	const char *p, *end;
-	int line;
 	entry_list *out;
 	/* the [[registry]] being read */
-	int in_registry, in_other;
+	int in_registry;
 	entry cur;
 	int cur_line, prefix_line, location_line;
 	unsigned seen;
-} toml;
+	/* the [[registry.mirror]] being read: of out's last entry */
+	int in_mirror;
+	mirror mir;
+	unsigned mir_seen;
+} reg_reader;
 
-typedef enum { V_STRING, V_BOOL, V_OTHER } vtype;
+static const char *const registry_keys[] = { "prefix", "location", "insecure", "blocked",
+					     "mirror-by-digest-only" };
+static const char *const mirror_keys[] = { "location", "insecure", "pull-from-mirror" };
 
-typedef struct {
-	vtype type;
-	char *s;
-	int b;
-} tvalue;
+#define NKEYS(a) (sizeof(a) / sizeof(a[0]))
 
-static int terr(toml *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int terr(toml *t, const char *fmt, ...)
+/* The index of key in keys, or -1. */
+static int key_index(const char *const *keys, size_t n, const char *key)
 {
-	char msg[400];
-	va_list ap;
+	size_t i;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return at_line(t->file, t->line, "%s", msg);
+	for (i = 0; i < n; i++)
+		if (strcmp(keys[i], key) == 0)
+			return (int)i;
+	return -1;
 }
 
-/* A byte for a message: 'x', or its code when it would not print. */
-static const char *show(char c)
+/* A mirror location is a name as a prefix is, without a scheme. */
+static int check_mirror_location(const char *file, int line, const char *loc)
 {
-	static _Thread_local char buf[16];
-
-	if (isprint((unsigned char)c))
-		snprintf(buf, sizeof(buf), "'%c'", c);
-	else
-		snprintf(buf, sizeof(buf), "byte 0x%02x", (unsigned char)c);
-	return buf;
-}
-
-static void skip_ws(toml *t)
-{
-	while (t->p < t->end && (*t->p == ' ' || *t->p == '\t'))
-		t->p++;
-}
-
-/* Spaces, then a comment if any; stops before the line end. */
-static void skip_ws_comment(toml *t)
-{
-	skip_ws(t);
-	if (t->p < t->end && *t->p == '#')
-		while (t->p < t->end && *t->p != '\n')
-			t->p++;
-}
-
-/* At a line end (or the end): eat it. Else an error. */
-static int end_of_line(toml *t)
-{
-	skip_ws_comment(t);
-	if (t->p == t->end)
-		return 0;
-	if (*t->p == '\r' && t->p + 1 < t->end && t->p[1] == '\n')
-		t->p++;
-	if (*t->p != '\n')
-		return terr(t, "unexpected %s where the line should end", show(*t->p));
-	t->p++;
-	t->line++;
+	if (strstr(loc, "://"))
+		return at_line(file, line,
+			       "mirror location \"%.200s\" has a scheme: write host[:port][/path], "
+			       "and insecure = true for plain http",
+			       loc);
+	if (!valid_name(loc))
+		return at_line(file, line,
+			       "mirror location \"%.200s\" is not a registry name such as "
+			       "host[:port][/path]",
+			       loc);
 	return 0;
 }
 
-/* Spaces, comments and line ends, inside an array. */
-static void skip_space_lines(toml *t)
+/*
+ * mirror-by-digest-only = true makes every mirror of e digest-only, and
+ * then none may say pull-from-mirror, as containers has it.
+ */
+static int apply_digest_only(entry *e, const char *file)
 {
-	for (;;) {
-		skip_ws_comment(t);
-		if (t->p < t->end && *t->p == '\r' && t->p + 1 < t->end && t->p[1] == '\n')
-			t->p++;
-		if (t->p < t->end && *t->p == '\n') {
-			t->p++;
-			t->line++;
-			continue;
-		}
-		return;
+	size_t i;
+
+	for (i = 0; e->digest_only && i < e->nmirrors; i++) {
+		if (e->mirrors[i].pull_line)
+			return at_line(file, e->mirrors[i].pull_line,
+				       "pull-from-mirror cannot be set where the [[registry]] "
+				       "says mirror-by-digest-only (line %d)",
+				       e->digest_only);
+		e->mirrors[i].pull = BP_MIRROR_DIGEST_ONLY;
 	}
-}
-
-static int is_bare(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '-';
-}
-
-static int put_utf8(bp_dynbuf *b, unsigned long cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return bp_dynbuf_add(b, u, n);
-}
-
-/* A "basic" or 'literal' string on one line, at t->p (the quote). *out: new string. */
-static int parse_string(toml *t, char **out)
-{
-	bp_dynbuf b = BP_DYNBUF_INIT(CONFIG_FILE_MAX);
-	char q = *t->p++;
-	int err = 0;
-
-	*out = NULL;
-	if (t->end - t->p >= 2 && t->p[0] == q && t->p[1] == q)
-		return terr(t, "multi-line strings are not supported");
-	for (;;) {
-		unsigned char c;
-
-		if (t->p == t->end || *t->p == '\n') {
-			err = terr(t, "unterminated string");
-			goto done;
-		}
-		c = (unsigned char)*t->p++;
-		if (c == (unsigned char)q)
-			break;
-		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			err = terr(t, "control character 0x%02x in a string", c);
-			goto done;
-		}
-		if (c == '\\' && q == '"') {
-			unsigned long cp = 0;
-			int i, n = 0;
-
-			if (t->p == t->end) {
-				err = terr(t, "unterminated string");
-				goto done;
-			}
-			c = (unsigned char)*t->p++;
-			switch (c) {
-			case 'b':
-				c = '\b';
-				break;
-			case 't':
-				c = '\t';
-				break;
-			case 'n':
-				c = '\n';
-				break;
-			case 'f':
-				c = '\f';
-				break;
-			case 'r':
-				c = '\r';
-				break;
-			case '"':
-			case '\\':
-				break;
-			case 'u':
-				n = 4;
-				break;
-			case 'U':
-				n = 8;
-				break;
-			default:
-				err = terr(t, "unknown escape \\%c in a string",
-					   isprint(c) ? c : '?');
-				goto done;
-			}
-			if (!n) {
-				if (bp_dynbuf_add(&b, &c, 1) < 0)
-					goto nomem;
-				continue;
-			}
-			for (i = 0; i < n; i++) {
-				char h = t->p < t->end ? *t->p : '\0';
-				int d = h >= '0' && h <= '9'   ? h - '0'
-					: h >= 'a' && h <= 'f' ? h - 'a' + 10
-					: h >= 'A' && h <= 'F' ? h - 'A' + 10
-							       : -1;
-
-				if (d < 0) {
-					err = terr(t, "\\%c wants %d hex digits",
-						   n == 4 ? 'u' : 'U', n);
-					goto done;
-				}
-				cp = cp * 16 + (unsigned long)d;
-				t->p++;
-			}
-			if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0) {
-				err = terr(t, "escape \\%c names no valid character",
-					   n == 4 ? 'u' : 'U');
-				goto done;
-			}
-			if (put_utf8(&b, cp) < 0)
-				goto nomem;
-			continue;
-		}
-		if (bp_dynbuf_add(&b, &c, 1) < 0)
-			goto nomem;
-	}
-	if (!b.ptr && bp_dynbuf_add(&b, "", 0) < 0)
-		goto nomem;
-	*out = bp_dynbuf_detach(&b, NULL);
 	return 0;
-nomem:
-	err = bp_error_set(BP_ENOMEM, "out of memory");
-done:
-	bp_dynbuf_release(&b);
-	return err;
 }
 
-/* A key, maybe dotted and quoted, joined with '.' into buf. */
-static int parse_key(toml *t, char *buf, size_t size)
+/* Add m (moved, m cleared) to e's mirrors once its location is checked. */
+static int add_mirror(entry *e, mirror *m, const char *file)
 {
-	size_t n = 0;
+	mirror *nv;
+	int err;
 
-	for (;;) {
-		const char *part;
-		char *s = NULL;
-		size_t len;
-		int err;
-
-		skip_ws(t);
-		if (t->p < t->end && (*t->p == '"' || *t->p == '\'')) {
-			if ((err = parse_string(t, &s)))
-				return err;
-			part = s;
-			len = strlen(s);
-		} else {
-			part = t->p;
-			while (t->p < t->end && is_bare(*t->p))
-				t->p++;
-			len = (size_t)(t->p - part);
-			if (!len)
-				return t->p < t->end && *t->p != '\n'
-					       ? terr(t, "unexpected %s where a key should be",
-						      show(*t->p))
-					       : terr(t, "a key is missing");
-		}
-		if (n + len + 2 > size) {
-			free(s);
-			return terr(t, "key too long");
-		}
-		if (n)
-			buf[n++] = '.';
-		memcpy(buf + n, part, len);
-		n += len;
-		buf[n] = '\0';
-		free(s);
-		skip_ws(t);
-		if (t->p < t->end && *t->p == '.') {
-			t->p++;
-			continue;
-		}
-		return 0;
-	}
-}
-
-static int parse_value(toml *t, tvalue *v, int depth);
-
-/* [ value, ... ] over any number of lines; the values are dropped. */
-static int parse_array(toml *t, int depth)
-{
-	t->p++;
-	for (;;) {
-		tvalue v = { V_OTHER, NULL, 0 };
-		int err;
-
-		skip_space_lines(t);
-		if (t->p < t->end && *t->p == ']') {
-			t->p++;
-			return 0;
-		}
-		if ((err = parse_value(t, &v, depth + 1)))
-			return err;
-		free(v.s);
-		skip_space_lines(t);
-		if (t->p < t->end && *t->p == ',') {
-			t->p++;
-			continue;
-		}
-		if (t->p < t->end && *t->p == ']') {
-			t->p++;
-			return 0;
-		}
-		return terr(t, "an array wants ',' or ']'");
-	}
-}
-
-/* { key = value, ... } on one line; dropped. */
-static int parse_inline_table(toml *t, int depth)
-{
-	char key[KEY_MAX];
-
-	t->p++;
-	skip_ws(t);
-	if (t->p < t->end && *t->p == '}') {
-		t->p++;
-		return 0;
-	}
-	for (;;) {
-		tvalue v = { V_OTHER, NULL, 0 };
-		int err;
-
-		if ((err = parse_key(t, key, sizeof(key))))
-			return err;
-		if (t->p == t->end || *t->p != '=')
-			return terr(t, "expected '=' after the key \"%.100s\"", key);
-		t->p++;
-		if ((err = parse_value(t, &v, depth + 1)))
-			return err;
-		free(v.s);
-		skip_ws(t);
-		if (t->p < t->end && *t->p == ',') {
-			t->p++;
-			continue;
-		}
-		if (t->p < t->end && *t->p == '}') {
-			t->p++;
-			return 0;
-		}
-		return terr(t, "an inline table wants ',' or '}'");
-	}
-}
-
-/* A value: string, boolean, array, inline table, or a number/date (kept as V_OTHER). */
-static int parse_value(toml *t, tvalue *v, int depth)
-{
-	const char *s;
-
-	v->type = V_OTHER;
-	v->s = NULL;
-	if (depth > NEST_MAX)
-		return terr(t, "values nested too deep");
-	skip_ws(t);
-	if (t->p == t->end || *t->p == '\n' || *t->p == '\r' || *t->p == '#')
-		return terr(t, "a value is missing");
-	switch (*t->p) {
-	case '"':
-	case '\'':
-		v->type = V_STRING;
-		return parse_string(t, &v->s);
-	case '[':
-		return parse_array(t, depth);
-	case '{':
-		return parse_inline_table(t, depth);
-	}
-	s = t->p;
-	while (t->p < t->end && (is_bare(*t->p) || *t->p == '.' || *t->p == ':' || *t->p == '+'))
-		t->p++;
-	if (t->p - s == 4 && memcmp(s, "true", 4) == 0) {
-		v->type = V_BOOL;
-		v->b = 1;
-		return 0;
-	}
-	if (t->p - s == 5 && memcmp(s, "false", 5) == 0) {
-		v->type = V_BOOL;
-		v->b = 0;
-		return 0;
-	}
-	/* numbers, dates and times, inf, nan: nothing here needs one; a word is an error */
-	if (t->p > s && ((*s >= '0' && *s <= '9') || *s == '+' || *s == '-' ||
-			 (t->p - s == 3 && (memcmp(s, "inf", 3) == 0 || memcmp(s, "nan", 3) == 0))))
-		return 0;
-	t->p = s;
-	return terr(t, "invalid value: strings need quotes, booleans are true or false");
+	if (!m->location)
+		return at_line(file, m->line, "a [[registry.mirror]] needs a location");
+	if ((err = check_mirror_location(file, m->line, m->location)))
+		return err;
+	if (!(nv = realloc(e->mirrors, (e->nmirrors + 1) * sizeof(*nv))))
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	e->mirrors = nv;
+	e->mirrors[e->nmirrors++] = *m;
+	memset(m, 0, sizeof(*m));
+	return 0;
 }
 
 /* The [[registry]] being read is complete: check it and keep it. */
-static int finish_registry(toml *t)
+static int finish_registry(reg_reader *t)
 {
 	int err;
 
 	if (!t->in_registry)
 		return 0;
 	t->in_registry = 0;
-	err = entry_finish(&t->cur, t->file, t->cur_line, t->prefix_line, t->location_line);
+	err = apply_digest_only(&t->cur, t->file);
+	if (!err)
+		err = entry_finish(&t->cur, t->file, t->cur_line, t->prefix_line, t->location_line);
 	if (!err)
 		err = list_push(t->out, &t->cur);
 	entry_release(&t->cur);
 	return err;
 }
 
-static int table_header(toml *t)
+/* The [[registry.mirror]] being read is complete: it joins the last [[registry]]. */
+static int finish_mirror(reg_reader *t)
 {
-	char name[KEY_MAX];
-	int array = 0, err, line = t->line;
+	entry *e;
+	int err;
 
-	t->p++;
-	if (t->p < t->end && *t->p == '[') {
-		array = 1;
-		t->p++;
-	}
-	if ((err = parse_key(t, name, sizeof(name))))
+	if (!t->in_mirror)
+		return 0;
+	t->in_mirror = 0;
+	e = &t->out->v[t->out->n - 1];
+	if (!(err = add_mirror(e, &t->mir, t->file)))
+		err = apply_digest_only(e, t->file);
+	free(t->mir.location);
+	memset(&t->mir, 0, sizeof(t->mir));
+	return err;
+}
+
+static int reg_table(const bp_toml_key *name, int array, int line, void *payload)
+{
+	reg_reader *t = payload;
+	int err;
+
+	if ((err = finish_mirror(t)) || (err = finish_registry(t)))
 		return err;
-	if (t->p == t->end || *t->p != ']' || (array && (t->end - t->p < 2 || t->p[1] != ']')))
-		return terr(t, "a table header wants %s after the name", array ? "]]" : "]");
-	t->p += array ? 2 : 1;
-	if ((err = end_of_line(t)))
-		return err;
-	if ((err = finish_registry(t)))
-		return err;
-	t->in_other = 0;
-	if (strcmp(name, "registry") == 0) {
+	if (bp_toml__key_is(name, "registry", NULL)) {
 		if (!array)
 			return at_line(t->file, line, "[registry] must be written [[registry]]");
 		t->in_registry = 1;
@@ -802,37 +517,118 @@ static int table_header(toml *t)
 		t->seen = 0;
 		return 0;
 	}
-	if (strcmp(name, "registry.mirror") == 0 && array && !t->cur_line)
-		return at_line(t->file, line, "[[registry.mirror]] comes after a [[registry]]");
-	/* [[registry.mirror]], [aliases], [engine] ...: read, not used */
-	t->in_other = 1;
+	if (bp_toml__key_is(name, "registry", "mirror", NULL)) {
+		if (!array)
+			return at_line(t->file, line,
+				       "[registry.mirror] must be written [[registry.mirror]]");
+		if (!t->cur_line || !t->out->n)
+			return at_line(t->file, line,
+				       "[[registry.mirror]] comes after a [[registry]]");
+		t->in_mirror = 1;
+		t->mir.line = line;
+		t->mir_seen = 0;
+		return 0;
+	}
+	if (name->n >= 2 && strcmp(name->parts[0], "registry") == 0)
+		return at_line(
+			t->file, line,
+			"unknown table in [[registry]] (beampush knows [[registry.mirror]])");
+	/* [aliases], [engine] ...: read, not used */
 	return 0;
 }
 
-static int registry_key(toml *t, const char *key, tvalue *v, int line)
+/* pull-from-mirror's value; -1 when it is none of them. */
+static int pull_mode(const char *s)
 {
-	static const char *const ignored[] = { "mirror-by-digest-only", "pull-from-mirror",
-					       "mirror" };
-	static const char *const known[] = { "prefix", "location", "insecure", "blocked" };
-	size_t i;
+	if (!*s || strcmp(s, "all") == 0)
+		return BP_MIRROR_ALL;
+	if (strcmp(s, "digest-only") == 0)
+		return BP_MIRROR_DIGEST_ONLY;
+	if (strcmp(s, "tag-only") == 0)
+		return BP_MIRROR_TAG_ONLY;
+	return -1;
+}
 
-	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
-		if (strcmp(key, ignored[i]) == 0 ||
-		    (bp_strprefix(key, ignored[i]) && key[strlen(ignored[i])] == '.'))
-			return 0;
-	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcmp(key, known[i]) == 0)
-			break;
-	if (i == sizeof(known) / sizeof(known[0]))
+/* A key of a [[registry.mirror]] table (or of an inline table in mirror = [...]). */
+static int mirror_key(const char *file, const char *key, bp_toml_value *v, int line, mirror *m,
+		      unsigned *seen)
+{
+	int i = key_index(mirror_keys, NKEYS(mirror_keys), key);
+
+	if (i < 0)
+		return at_line(file, line,
+			       "unknown key \"%.100s\" in [[registry.mirror]] (beampush knows "
+			       "location, insecure, pull-from-mirror)",
+			       key);
+	if (*seen & (1u << i))
+		return at_line(file, line, "\"%s\" is set twice in this [[registry.mirror]]", key);
+	*seen |= 1u << i;
+	if (i == 1) {
+		if (v->type != BP_TOML_BOOL)
+			return at_line(file, line, "insecure must be true or false");
+		m->insecure = v->b;
+		return 0;
+	}
+	if (v->type != BP_TOML_STRING)
+		return at_line(file, line, "%s must be a string in quotes", key);
+	if (i == 0) {
+		m->location = v->s;
+		v->s = NULL;
+		return 0;
+	}
+	if ((m->pull = pull_mode(v->s)) < 0)
+		return at_line(file, line,
+			       "pull-from-mirror \"%.100s\" is not all, digest-only or tag-only",
+			       v->s);
+	m->pull_line = line;
+	return 0;
+}
+
+/* mirror = [{ location = "..." }, ...] inside a [[registry]]: the same as its tables. */
+static int inline_mirrors(reg_reader *t, bp_toml_value *v, int line)
+{
+	entry *e = &t->cur;
+	size_t i, j;
+	int err = 0;
+
+	if (v->type != BP_TOML_ARRAY)
+		return at_line(t->file, line, "mirror must be an array of tables");
+	for (i = 0; i < v->n && !err; i++) {
+		mirror m = { NULL, 0, 0, line, 0 };
+		unsigned seen = 0;
+
+		if (v->v[i].type != BP_TOML_TABLE)
+			return at_line(t->file, line, "mirror must be an array of tables");
+		for (j = 0; j < v->v[i].n && !err; j++)
+			err = mirror_key(t->file, v->v[i].keys[j], &v->v[i].v[j], line, &m, &seen);
+		if (!err)
+			err = add_mirror(e, &m, t->file);
+		free(m.location);
+	}
+	return err;
+}
+
+static int registry_key(reg_reader *t, const char *key, bp_toml_value *v, int line)
+{
+	int i;
+
+	if (strcmp(key, "pull-from-mirror") == 0)
+		return at_line(
+			t->file, line,
+			"pull-from-mirror belongs in a [[registry.mirror]]; for every mirror "
+			"of this [[registry]] write mirror-by-digest-only = true");
+	if (strcmp(key, "mirror") == 0)
+		return inline_mirrors(t, v, line);
+	if ((i = key_index(registry_keys, NKEYS(registry_keys), key)) < 0)
 		return at_line(t->file, line,
 			       "unknown key \"%.100s\" in [[registry]] (beampush knows prefix, "
-			       "location, insecure, blocked)",
+			       "location, insecure, blocked, mirror-by-digest-only, mirror)",
 			       key);
 	if (t->seen & (1u << i))
 		return at_line(t->file, line, "\"%s\" is set twice in this [[registry]]", key);
 	t->seen |= 1u << i;
 	if (i < 2) {
-		if (v->type != V_STRING)
+		if (v->type != BP_TOML_STRING)
 			return at_line(t->file, line, "%s must be a string in quotes", key);
 		if (i == 0) {
 			t->cur.prefix = v->s;
@@ -844,67 +640,50 @@ static int registry_key(toml *t, const char *key, tvalue *v, int line)
 		v->s = NULL;
 		return 0;
 	}
-	if (v->type != V_BOOL)
+	if (v->type != BP_TOML_BOOL)
 		return at_line(t->file, line, "%s must be true or false", key);
 	if (i == 2)
 		t->cur.insecure = v->b;
-	else
+	else if (i == 3)
 		t->cur.blocked = v->b;
+	else
+		t->cur.digest_only = v->b ? line : 0;
 	return 0;
+}
+
+static int reg_keyval(const bp_toml_key *table, const bp_toml_key *key, bp_toml_value *v, int line,
+		      void *payload)
+{
+	reg_reader *t = payload;
+	const char *k = key->parts[0];
+
+	/* top-level keys (unqualified-search-registries ...) and other tables: ignored */
+	if (!t->in_registry && !t->in_mirror)
+		return 0;
+	if (key->n > 1)
+		return at_line(t->file, line, "unknown key \"%.100s.%.100s\" in [[registry%s]]", k,
+			       key->parts[1], t->in_mirror ? ".mirror" : "");
+	if (t->in_mirror)
+		return mirror_key(t->file, k, v, line, &t->mir, &t->mir_seen);
+	return registry_key(t, k, v, line);
 }
 
 static int parse_toml(entry_list *l, const char *file, const char *data, size_t len)
 {
-	toml t;
-	int err = 0;
+	static const bp_toml_handler h = { reg_table, reg_keyval };
+	reg_reader t;
+	int err;
 
 	memset(&t, 0, sizeof(t));
 	t.file = file;
-	t.p = data;
-	t.end = data + len;
-	t.line = 1;
 	t.out = l;
-	/* a UTF-8 byte order mark is allowed */
-	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
-		t.p += 3;
-	while (!err) {
-		skip_ws_comment(&t);
-		if (t.p == t.end)
-			break;
-		if (*t.p == '\n' || *t.p == '\r') {
-			err = end_of_line(&t);
-		} else if (*t.p == '[') {
-			err = table_header(&t);
-		} else {
-			char key[KEY_MAX];
-			tvalue v = { V_OTHER, NULL, 0 };
-			int line = t.line;
-
-			if ((err = parse_key(&t, key, sizeof(key))))
-				break;
-			if (t.p == t.end || *t.p != '=') {
-				err = terr(&t, "expected '=' after the key \"%.100s\"", key);
-				break;
-			}
-			t.p++;
-			if ((err = parse_value(&t, &v, 0))) {
-				free(v.s);
-				break;
-			}
-			if ((err = end_of_line(&t))) {
-				free(v.s);
-				break;
-			}
-			/* top-level keys (unqualified-search-registries ...) and other tables:
-			 * ignored */
-			if (t.in_registry)
-				err = registry_key(&t, key, &v, line);
-			free(v.s);
-		}
-	}
+	err = bp_toml__parse(file, data, len, &h, &t);
+	if (!err)
+		err = finish_mirror(&t);
 	if (!err)
 		err = finish_registry(&t);
 	entry_release(&t.cur);
+	free(t.mir.location);
 	return err;
 }
 
@@ -1090,6 +869,7 @@ static void set_match(bp_config_match *m, const entry *e)
 	m->line = e->line;
 	m->prefix = e->prefix;
 	m->location = e->location;
+	m->verify_key = e->verify_key;
 }
 
 /* Parse s as a reference, or as a repository when in has neither tag nor digest. */
@@ -1194,4 +974,76 @@ int bp_config_resolve_host(const bp_config *cfg, const char *host, char **out, b
 	*out = bp_strdup(host);
 done:
 	return *out ? 0 : bp_error_set(BP_ENOMEM, "out of memory");
+}
+
+/* See config.h. */
+void bp_config_mirrors_free(bp_mirror *m, size_t n)
+{
+	size_t i;
+
+	for (i = 0; m && i < n; i++) {
+		free((char *)m[i].prefix);
+		free((char *)m[i].location);
+	}
+	free(m);
+}
+
+/* See config.h. */
+int bp_config_mirrors(const bp_config *cfg, const bp_reference *in, bp_mirror **out, size_t *n)
+{
+	const char *name = bp_reference_name(in), *domain = bp_reference_domain(in), *rest;
+	const entry *e = find(cfg, name, domain);
+	bp_reference *probe = NULL;
+	bp_mirror *v;
+	size_t i;
+	int err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!e || e->blocked || !e->nmirrors)
+		return 0;
+	/* what follows the matched part goes after each mirror's location, as after the location */
+	rest = e->wildcard ? name + strlen(domain) : name + strlen(e->prefix);
+	if (!(v = calloc(e->nmirrors, sizeof(*v))))
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	for (i = 0; i < e->nmirrors && !err; i++) {
+		const mirror *m = &e->mirrors[i];
+
+		v[i].insecure = m->insecure;
+		v[i].pull = (bp_mirror_pull)m->pull;
+		v[i].file = e->file;
+		v[i].line = m->line;
+		v[i].prefix = e->wildcard ? bp_strdup(name) : bp_aprintf("%s%s", e->location, rest);
+		v[i].location = bp_aprintf("%s%s", m->location, rest);
+		if (!v[i].prefix || !v[i].location) {
+			err = bp_error_set(BP_ENOMEM, "out of memory");
+			break;
+		}
+		if (bp_reference_parse_repository(&probe, v[i].location)) {
+			err = at_line(e->file, m->line,
+				      "the mirror of %s would be %s, which is not "
+				      "a repository name",
+				      name, v[i].location);
+			break;
+		}
+		bp_reference_free(probe);
+		probe = NULL;
+	}
+	if (err) {
+		bp_config_mirrors_free(v, e->nmirrors);
+		return err;
+	}
+	*out = v;
+	*n = e->nmirrors;
+	return 0;
+}
+
+/* See config.h. */
+int bp_config_check_hosts(const char *hostport)
+{
+	bp_hosts h;
+	int err = bp_hosts__load(&h, hostport);
+
+	bp_hosts__release(&h);
+	return err;
 }

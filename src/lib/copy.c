@@ -215,30 +215,46 @@ static int stream_open(bp_client *c, bp_dest *dst, bp_blob_step *b, void *payloa
 	return 0;
 }
 
-/* Stream one blob from the source into the upload. */
-static int stream_send(bp_client *c, bp_dest *dst, bp_blob_step *b, void *payload)
+/*
+ * One source's try at a blob, streamed into the upload. A source before
+ * it may have sent part of the blob: the upload then starts over.
+ */
+static int stream_from(bp_client *c, bp_source_try *t, void *payload)
 {
 	copy_sink *s = payload;
-	copy_ctx *x = s->x;
+	bp_dest *dst = &s->x->dst;
 	const bp_descriptor *d = s->d;
 	char got[BP_DIGEST_MAX] = "";
 	int64_t size, have;
 	int err, tries;
 
+	if (s->got > 0) {
+		bp_registry__upload_free(s->u);
+		s->u = NULL;
+		s->got = 0;
+		if ((err = bp_registry__upload_begin(dst->reg, dst->repo, c->stream_chunk, NULL,
+						     NULL, &s->u))) {
+			s->dst_failed = 1;
+			t->not_source = 1;
+			return err;
+		}
+		bp_registry__upload_expect(s->u, d->digest);
+	}
 	/* a download cut off goes on from where it stopped: the upload never saw a gap */
 	for (tries = 0;; tries++) {
 		have = s->got;
-		err = bp_registry__blob_get(x->src, bp_reference_path(x->sref), d->digest, have,
+		err = bp_registry__blob_get(t->reg, t->repo, d->digest, d->size, have,
 					    copy_sink_write, s);
-		if (err != BP_ENET || s->dst_failed || have >= d->size ||
+		if (err != BP_ENET || s->dst_failed || have >= d->size || t->mirror ||
 		    tries >= c->opts.retries || s->got == have)
 			break;
 		bp_client__debug(c, "blob %s: cut off at byte %lld, resuming", d->digest,
 				 (long long)s->got);
 	}
-	if (err)
-		return side_error(err, s->dst_failed ? "destination" : "source",
-				  s->dst_failed ? x->dref : x->sref);
+	if (err) {
+		t->not_source = s->dst_failed;
+		return err;
+	}
 	if (s->got != d->size)
 		return bp_error_set(BP_EINTEGRITY,
 				    "blob %s: source sent %lld bytes, its descriptor "
@@ -247,13 +263,33 @@ static int stream_send(bp_client *c, bp_dest *dst, bp_blob_step *b, void *payloa
 	/* finish commits only bytes that hash to the descriptor's digest */
 	if ((err = bp_registry__upload_finish(s->u, got, &size))) {
 		/* bytes that hash wrong came from the source; a wrong answer to the PUT, not */
-		int source = err == BP_EINTEGRITY && !bp_digest_equal(got, d->digest);
-
-		return side_error(err, source ? "source" : "destination",
-				  source ? x->sref : x->dref);
+		if (!(err == BP_EINTEGRITY && !bp_digest_equal(got, d->digest))) {
+			s->dst_failed = 1;
+			t->not_source = 1;
+		}
+		s->got = s->got ? s->got : 1; /* the next source needs a new upload */
+		return err;
 	}
-	bp_strlcpy(b->out_digest, d->digest, BP_DIGEST_MAX);
-	b->out_size = d->size;
+	return 0;
+}
+
+/* Stream one blob from the source (its mirrors, else its registry) into the upload. */
+static int stream_send(bp_client *c, bp_dest *dst, bp_blob_step *b, void *payload)
+{
+	copy_sink *s = payload;
+	copy_ctx *x = s->x;
+	bp_source_try t = { x->src, bp_reference_path(x->sref), NULL, 0, 0 };
+	char label[BP_DIGEST_MAX + 8];
+	int err;
+
+	snprintf(label, sizeof(label), "blob %s", s->d->digest);
+	err = x->sources ? bp_sources__try(x->sources, BP_SOURCE_PULL, label, stream_from, s)
+			 : stream_from(c, &t, s);
+	if (err)
+		return side_error(err, s->dst_failed ? "destination" : "source",
+				  s->dst_failed ? x->dref : x->sref);
+	bp_strlcpy(b->out_digest, s->d->digest, BP_DIGEST_MAX);
+	b->out_size = s->d->size;
 	return 0;
 }
 
@@ -300,8 +336,10 @@ int bp_copy__fetch(bp_copy_ctx *x, const char *ref, int by_digest, bp_fetched *f
 
 	if (x->before_get && (err = x->before_get(ref, x->payload)))
 		return err;
-	err = bp_steps__manifest_fetch(x->src, bp_reference_path(x->sref), ref, by_digest,
-				       BP_FETCH_PARSE, NULL, f);
+	err = x->sources ? bp_steps__manifest_read(x->sources, ref, by_digest, BP_FETCH_PARSE,
+						   NULL, f)
+			 : bp_steps__manifest_fetch(x->src, bp_reference_path(x->sref), ref,
+						    by_digest, BP_FETCH_PARSE, NULL, f);
 	if (err)
 		side_error(err, "source", x->sref);
 	if (x->after_get)
@@ -358,7 +396,8 @@ static int copy_fetched(bp_client *c, copy_ctx *x, const bp_fetched *f, const ch
 			err = BP_ENOMEM;
 			goto done;
 		}
-		if ((err = bp_jobs__run(c, jobs, n, copy_blob)))
+		if ((err = bp_jobs__run_wide(c, jobs, n, copy_blob,
+					     bp_registry__multiplexed(x->dst.reg))))
 			goto done;
 	}
 	/* the destination must have stored exactly the source's bytes */
@@ -438,17 +477,20 @@ int bp_copy(bp_client *c, const bp_reference *src, const bp_reference *dst,
 {
 	copy_ctx x;
 	const char *pin = bp_reference_digest(dst);
+	bp_sources sources;
 	int err;
 
 	memset(&x, 0, sizeof(x));
 	x.sref = src;
 	x.dref = dst;
-	if (!c->opts.no_referrers && (err = bp_copy__carry_new(&x.carry)))
-		goto done;
-	if ((err = bp_client__open_registry(c, bp_reference_domain(src), NULL, 0, &x.src))) {
+	/* the source is read through its mirrors, each opened when first asked */
+	x.sources = &sources;
+	if ((err = bp_sources__open(c, src, &sources))) {
 		side_error(err, "source", src);
 		goto done;
 	}
+	if (!c->opts.no_referrers && (err = bp_copy__carry_new(&x.carry)))
+		goto done;
 	if ((err = bp_steps__dest_open(c, &x.dst, dst))) {
 		side_error(err, "destination", dst);
 		goto done;
@@ -464,6 +506,6 @@ int bp_copy(bp_client *c, const bp_reference *src, const bp_reference *dst,
 done:
 	bp_copy__carry_free(x.carry);
 	bp_steps__dest_close(c, &x.dst);
-	bp_registry__free(x.src);
+	bp_sources__close(&sources);
 	return err;
 }

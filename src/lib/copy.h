@@ -12,6 +12,7 @@
 #include <beampush/client.h>
 
 #include "registry.h"
+#include "sources.h"
 #include "steps.h"
 
 #include <pthread.h>
@@ -33,7 +34,7 @@ typedef struct {
 
 /* One copy: from a repository of the source into one of the destination. */
 typedef struct {
-	bp_registry *src;
+	bp_registry *src; /* the source's registry (tags, rate limits); bp_copy needs none */
 	bp_dest dst;
 	const bp_reference *sref, *dref; /* for errors: they name their side */
 	bp_copy_ledger *ledger;		 /* blobs shared with other images, or NULL */
@@ -44,6 +45,12 @@ typedef struct {
 	int (*before_get)(const char *ref, void *payload);
 	void (*after_get)(void *payload);
 	void *payload;
+	/*
+	 * Where manifests by digest and blobs are read: the source's mirrors,
+	 * then its registry (sources.h). NULL: src alone. A tag is answered by
+	 * the sources that may resolve it.
+	 */
+	bp_sources *sources;
 	bp_copy_carry *carry; /* the manifests put are noted here; NULL: no referrers carried */
 	bp_copy_known *known; /* shared with the other copies of a run, or NULL */
 } bp_copy_ctx;
@@ -59,9 +66,9 @@ int bp_copy__manifest(bp_client *c, bp_copy_ctx *x, const char *ref, int by_dige
 		      const char *put_ref, int checked, char out[BP_DIGEST_MAX]);
 
 /*
- * GET the manifest ref names (a digest when by_digest) from x's source,
- * between x's hooks, verified and parsed as bp_steps__manifest_fetch()
- * does. Errors name the source.
+ * GET the manifest ref names (a digest when by_digest) from x's source
+ * (its sources, when it has them), between x's hooks, verified and parsed
+ * as bp_steps__manifest_fetch() does. Errors name the source.
  */
 int bp_copy__fetch(bp_copy_ctx *x, const char *ref, int by_digest, bp_fetched *f);
 

@@ -27,6 +27,7 @@
 #include "jobs.h"
 #include "referrers.h"
 #include "registry.h"
+#include "sources.h"
 #include "steps.h"
 #include "util/strutil.h"
 
@@ -178,6 +179,24 @@ static const char *src_repo(const walk *w)
 	return bp_reference_path(w->x->sref);
 }
 
+/*
+ * The source's registry, for what only it answers (its tags, its
+ * referrers API): the copy's own, else the origin of its sources (the
+ * mirrors serve the manifests by digest).
+ */
+static int src_registry(walk *w, bp_registry **out)
+{
+	int err;
+
+	if (w->x->src) {
+		*out = w->x->src;
+		return 0;
+	}
+	if ((err = bp_sources__origin(w->x->sources, out)))
+		bp_error_prefix("source %s", bp_reference_name(w->x->sref));
+	return err;
+}
+
 /* An error from one side, named as the copy names them. */
 static int side(int err, const char *which, const bp_reference *ref)
 {
@@ -198,11 +217,14 @@ static int carry_cosign(walk *w, const char *subject, size_t which)
 	bp_copy_ctx *x = w->x;
 	char tag[BP_REFERRERS_TAG_MAX + 8], from[BP_DIGEST_MAX], to[BP_DIGEST_MAX],
 		out[BP_DIGEST_MAX];
+	bp_registry *src;
 	int err;
 
 	bp_referrers__tag(subject, tag);
 	bp_strlcpy(tag + strlen(tag), cosign_tags[which].suffix, sizeof(tag) - strlen(tag));
-	if ((err = head(x->src, src_repo(w), tag, from)) == BP_ENOTFOUND) {
+	if ((err = src_registry(w, &src)))
+		return err;
+	if ((err = head(src, src_repo(w), tag, from)) == BP_ENOTFOUND) {
 		bp_error_clear();
 		return 0;
 	}
@@ -357,6 +379,7 @@ static int carry_subject(bp_client *c, job *j)
 	bp_referrers_query q = { NULL, x->before_get, x->after_get, x->payload, NULL };
 	bp_referrers_found found;
 	bp_referrers_list add = BP_REFERRERS_LIST_INIT, there = BP_REFERRERS_LIST_INIT;
+	bp_registry *src;
 	int api = known_get(w, 0), dapi, err = 0, fresh;
 	size_t i;
 
@@ -365,7 +388,9 @@ static int carry_subject(bp_client *c, job *j)
 	if (err)
 		goto fail;
 	q.api = &api;
-	if ((err = bp_referrers__find(x->src, src_repo(w), subject, &q, &found))) {
+	if ((err = src_registry(w, &src)))
+		goto fail;
+	if ((err = bp_referrers__find(src, src_repo(w), subject, &q, &found))) {
 		side(err, "source", x->sref);
 		goto fail;
 	}

@@ -67,6 +67,7 @@ typedef struct run {
 	bp_client *c;
 	const bp_copy_tags_options *o;
 	bp_copy_ctx x;
+	bp_sources sources; /* x.sources: the source's mirrors, then x.src */
 	regex_t re;
 	int have_re;
 	item *items;
@@ -720,10 +721,14 @@ int bp_copy_tags(bp_client *c, const bp_reference *src, const bp_reference *dst,
 	}
 	if (r.o->regex && (err = compile_regex(&r, r.o->regex)))
 		goto done;
-	if ((err = bp_client__open_registry(c, bp_reference_domain(src), NULL, 0, &r.x.src))) {
+	if ((err = bp_client__open_registry(c, bp_reference_domain(src), NULL, 0, &r.x.src)) ||
+	    (err = bp_sources__open(c, src, &r.sources))) {
 		bp_error_prefix("source %s", bp_reference_name(src));
 		goto done;
 	}
+	/* tags are listed and resolved on the registry; images are read through its mirrors */
+	bp_sources__use_origin(&r.sources, r.x.src);
+	r.x.sources = &r.sources;
 	if ((err = bp_steps__dest_open(c, &r.x.dst, dst))) {
 		bp_error_prefix("destination %s", bp_reference_name(dst));
 		goto done;
@@ -769,6 +774,7 @@ done:
 		regfree(&r.re);
 	bp_copy__ledger_free(r.x.ledger);
 	bp_steps__dest_close(c, &r.x.dst);
+	bp_sources__close(&r.sources);
 	bp_registry__free(r.x.src);
 	budget_release(&r.b);
 	bp_copy__known_release(&r.known);

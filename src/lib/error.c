@@ -73,6 +73,7 @@ const char *bp_error_name(int code)
 	case BP_ENOMEM: return "out of memory";
 	case BP_EIO: return "i/o";
 	case BP_EUNSUPPORTED: return "unsupported";
+	case BP_ESIGNATURE: return "no valid signature";
 	default: return "error";
 	}
 }

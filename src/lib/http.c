@@ -1,49 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "http.h"
-#include "certs.h"
+#include "http_int.h"
 #include "util/strutil.h"
 
-#include <curl/curl.h>
+#include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <ctype.h>
-#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define ERR_BODY_MAX (64 * 1024)
 #define MAX_REDIRECTS 10
-#define CERTS_SLOTS 4
-
-/* certs.d material read for one host[:port] (certs NULL: nothing there). */
-typedef struct {
-	char *hostport;
-	bp_certs *certs;
-} certs_slot;
-
-struct bp_http {
-	CURL *curl;
-	bp_http_options opts;
-	char errbuf[CURL_ERROR_SIZE];
-	int plain_http;
-	/* the hosts this handle talked to over https: a registry, its token realm */
-	certs_slot slots[CERTS_SLOTS];
-	size_t nslots;
-	/* this transfer's */
-	char *hostport;
-	const bp_certs *certs;
-	int ctx_error;
-};
-
-/* State of one transfer, handed to curl's callbacks. */
-typedef struct {
-	const bp_http_request *req;
-	bp_http_response *resp;
-	int to_body;       /* 2xx: body goes to the request's sink */
-	int cb_error;      /* error code a callback returned */
-	int rewind_failed; /* the connection died after part of a stream was sent */
-	int64_t sent;
-} xfer;
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc;
@@ -88,6 +56,102 @@ void bp_http__free(bp_http *h)
 	}
 	free(h->hostport);
 	free(h);
+}
+
+static void share_lock(CURL *c, curl_lock_data data, curl_lock_access access, void *p)
+{
+	bp_http_share *s = p;
+
+	pthread_mutex_lock(&s->locks[data]);
+}
+
+static void share_unlock(CURL *c, curl_lock_data data, void *p)
+{
+	bp_http_share *s = p;
+
+	pthread_mutex_unlock(&s->locks[data]);
+}
+
+/* A share of TLS sessions and DNS answers; the multi handle comes with the first https request. */
+int bp_http__share_new(bp_http_share **out, const bp_http_share_options *opts)
+{
+	bp_http_share *s;
+	int i;
+
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK)
+		return bp_error_set(BP_ERROR, "libcurl: %s", curl_easy_strerror(global_rc));
+	if (!(s = calloc(1, sizeof(*s))))
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	if (!(s->sh = curl_share_init())) {
+		free(s);
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	}
+	s->opts = *opts;
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&s->locks[i], NULL);
+	pthread_mutex_init(&s->lock, NULL);
+	curl_share_setopt(s->sh, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(s->sh, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(s->sh, CURLSHOPT_USERDATA, s);
+	curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	/* resumed handshakes: a round trip and the signature checks saved per connection */
+	curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	/*
+	 * Not the connection cache: libcurl does not support sharing it
+	 * between threads; the multi handle is where connections are shared.
+	 */
+	*out = s;
+	return 0;
+}
+
+/* What the share's hosts cost, then everything closed; see http.h. */
+void bp_http__share_free(bp_http_share *s)
+{
+	char line[512];
+	size_t i;
+	int n;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->norigins; i++) {
+		share_origin *o = &s->origins[i];
+
+		if (s->opts.log_cb && o->requests) {
+			n = snprintf(line, sizeof(line), "connections to %s: %ld (%ld HTTP/2, %ld TLS "
+				     "resumed) for %ld requests%s", o->origin, o->connections,
+				     o->h2_connections, o->tls_resumed, o->requests,
+				     o->h1_only ? ", HTTP/2 given up on" : "");
+			if (n > 0)
+				s->opts.log_cb(line, s->opts.payload);
+		}
+		free(o->origin);
+	}
+	free(s->origins);
+	bp_mux__free(s->mux);
+	curl_share_cleanup(s->sh);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&s->locks[i]);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* The counts of every origin together; see http.h. */
+void bp_http__share_stats(bp_http_share *s, bp_http_share_stats *out)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->norigins; i++) {
+		out->requests += s->origins[i].requests;
+		out->connections += s->origins[i].connections;
+		out->h2_connections += s->origins[i].h2_connections;
+		out->tls_resumed += s->origins[i].tls_resumed;
+	}
+	out->multiplexed = s->multiplexed;
+	out->pauses = s->mux ? bp_mux__pauses(s->mux) : 0;
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* Release everything resp holds; it can then be reused. */
@@ -221,45 +285,68 @@ int bp_http__parse_header(bp_http_response *r, const char *data, size_t len)
 	return 0;
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
+/* See http_int.h; also notes whether the connection answering resumed a TLS session. */
+size_t bp_http__on_header(char *data, size_t size, size_t nmemb, void *p)
 {
 	xfer *x = p;
 	size_t len = size * nmemb;
 
+	if (!x->seen) {
+		struct curl_tlssessioninfo *ti = NULL;
+
+		x->seen = 1;
+		if (curl_easy_getinfo(x->curl, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti &&
+		    ti->backend == CURLSSLBACKEND_OPENSSL && ti->internals)
+			x->resumed = SSL_session_reused(ti->internals) == 1;
+	}
 	return bp_http__parse_header(x->resp, data, len) ? 0 : len;
+}
+
+/* See http_int.h: decided once, on the first bytes. */
+int bp_http__body_route(xfer *x)
+{
+	if (!x->to_body)
+		x->to_body = x->resp->status >= 200 && x->resp->status < 300 ? 1 : 2;
+	return x->to_body;
+}
+
+/* See http_int.h. */
+int bp_http__body_sink(xfer *x, const char *data, size_t len)
+{
+	if (x->req->write_fn) {
+		int rc = x->req->write_fn(data, len, x->req->write_payload);
+
+		if (rc)
+			return rc;
+		x->delivered += (int64_t)len;
+		return 0;
+	}
+	if (x->req->resp) {
+		if (bp_dynbuf_add(x->req->resp, data, len) < 0) {
+			x->resp->body_over_cap = bp_dynbuf_full(x->req->resp, len);
+			return bp_error_set(BP_EPROTO, "response body larger than %zu bytes",
+					    x->req->resp->cap);
+		}
+		x->delivered += (int64_t)len;
+	}
+	return 0;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
 {
 	xfer *x = p;
 	size_t len = size * nmemb;
+	int rc;
 
-	if (!x->to_body) {
-		/* decide once, on the first bytes, where the body goes */
-		x->to_body = x->resp->status >= 200 && x->resp->status < 300 ? 1 : 2;
-	}
-	if (x->to_body == 2) {
+	if (bp_http__body_route(x) == 2) {
 		/* error bodies are kept up to the cap, the rest is dropped */
 		if (!bp_dynbuf_full(&x->resp->err_body, len))
 			bp_dynbuf_add(&x->resp->err_body, data, len);
 		return len;
 	}
-	if (x->req->write_fn) {
-		int rc = x->req->write_fn(data, len, x->req->write_payload);
-
-		if (rc) {
-			x->cb_error = rc;
-			return 0;
-		}
-		return len;
-	}
-	if (x->req->resp) {
-		if (bp_dynbuf_add(x->req->resp, data, len) < 0) {
-			x->resp->body_over_cap = bp_dynbuf_full(x->req->resp, len);
-			x->cb_error = bp_error_set(BP_EPROTO,
-				"response body larger than %zu bytes", x->req->resp->cap);
-			return 0;
-		}
+	if ((rc = bp_http__body_sink(x, data, len))) {
+		x->cb_error = rc;
+		return 0;
 	}
 	return len;
 }
@@ -306,6 +393,7 @@ static int on_seek(void *p, curl_off_t off, int origin)
 		return CURL_SEEKFUNC_CANTSEEK;
 	}
 	x->sent = 0;
+	x->rewound = 1;
 	return CURL_SEEKFUNC_OK;
 }
 
@@ -315,6 +403,18 @@ static int debug_cb(CURL *c, curl_infotype type, char *data, size_t size, void *
 	char line[512];
 	size_t n;
 
+	/* of curl's own lines, those that say what a connection is */
+	if (type == CURLINFO_TEXT) {
+		if (bp_strprefix(data, "Connected to ") || bp_strprefix(data, "ALPN: server accepted") ||
+		    bp_strprefix(data, "SSL re-using session")) {
+			n = size;
+			while (n && (data[n - 1] == '\n' || data[n - 1] == '\r'))
+				n--;
+			snprintf(line, sizeof(line), "* %.*s", (int)(n < 200 ? n : 200), data);
+			h->opts.log_cb(line, h->opts.payload);
+		}
+		return 0;
+	}
 	if (type != CURLINFO_HEADER_OUT && type != CURLINFO_HEADER_IN)
 		return 0;
 	/* one line per header; never the value of Authorization */
@@ -419,6 +519,8 @@ static CURLcode on_ssl_ctx(CURL *c, void *ssl_ctx, void *p)
 	if (!h->certs)
 		return CURLE_OK;
 	if ((err = bp_certs__apply(h->certs, ssl_ctx))) {
+		/* kept for the transfer's own thread: this may be the multi handle's */
+		snprintf(h->ctx_msg, sizeof(h->ctx_msg), "%s", bp_error_last());
 		h->ctx_error = err;
 		return CURLE_SSL_CERTPROBLEM;
 	}
@@ -541,20 +643,171 @@ static int same_origin(const char *url, const char *origin)
 	return r;
 }
 
+/*
+ * An answer that says the host's HTTP/2 is broken: a stream it reset, frames
+ * curl refused. Not a connection that closed under its streams (a GOAWAY, a
+ * restart), which newer libcurls report with the same code: those streams
+ * are retried or resumed as after any cut.
+ */
+static int h2_broken(CURLcode rc, const char *msg)
+{
+	return (rc == CURLE_HTTP2_STREAM || rc == CURLE_HTTP2) &&
+	       !strstr(msg, "end of the underlying stream");
+}
+
+static share_origin *share_find(bp_http_share *s, const char *origin)
+{
+	share_origin *o;
+	size_t i;
+
+	for (i = 0; i < s->norigins; i++)
+		if (strcmp(s->origins[i].origin, origin) == 0)
+			return &s->origins[i];
+	if (!(o = realloc(s->origins, (s->norigins + 1) * sizeof(*o))))
+		return NULL;
+	s->origins = o;
+	o = &s->origins[s->norigins];
+	memset(o, 0, sizeof(*o));
+	if (!(o->origin = bp_strdup(origin)))
+		return NULL;
+	s->norigins++;
+	return o;
+}
+
+/*
+ * The multi handle the request goes through, started on first use; NULL
+ * for the handle's own connection: no share, plain http, a TLS probe, a
+ * large or streamed body, a host given up on for HTTP/1.1 or that speaks
+ * only that.
+ */
+static bp_mux *route(bp_http *h, const bp_http_request *req, const char *origin, int send_body)
+{
+	bp_http_share *s = h->opts.share;
+	const int64_t max = BP_HTTP_SHARED_BODY_MAX;
+	share_origin *o;
+	bp_mux *m = NULL;
+
+	if (!s || s->opts.no_multiplex || !origin || req->tls_probe || h->opts.unix_socket ||
+	    !bp_strprefix(origin, "https://"))
+		return NULL;
+	if (send_body && strcmp(req->method, "HEAD") != 0 && strcmp(req->method, "GET") != 0 &&
+	    (req->body_len == BP_HTTP_STREAM || req->body_len > max))
+		return NULL;
+	if (req->size_hint > max)
+		return NULL;
+	pthread_mutex_lock(&s->lock);
+	o = share_find(s, origin);
+	/*
+	 * A host that answered over HTTP/1.1 only gets the handles' own
+	 * kept-alive connections, one per worker, as plain http does: the
+	 * multi handle's two would make its requests wait in line.
+	 */
+	if (o && !o->h1_only && !(o->mux_connections > 0 && o->mux_h2 == 0)) {
+		if (!s->mux && !s->mux_failed && bp_mux__new(&s->mux)) {
+			/* no thread: every request on its own handle, as without a share */
+			s->mux_failed = 1;
+			bp_error_clear();
+		}
+		m = s->mux;
+	}
+	if (m)
+		s->multiplexed++;
+	pthread_mutex_unlock(&s->lock);
+	return m;
+}
+
+/*
+ * After a transfer: count its connection, and give up on HTTP/2 for a host
+ * that broke it (said once). 1 when the transfer went through the multi
+ * handle and failed for that: it may go again, on HTTP/1.1.
+ */
+static int share_note(bp_http *h, const xfer *x, const char *origin, CURLcode rc, int muxed)
+{
+	bp_http_share *s = h->opts.share;
+	long conns = 0, ver = 0;
+	share_origin *o;
+	char msg[600];
+	int gave_up = 0, again = 0;
+
+	if (!s || !origin)
+		return 0;
+	curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &conns);
+	curl_easy_getinfo(h->curl, CURLINFO_HTTP_VERSION, &ver);
+	pthread_mutex_lock(&s->lock);
+	if ((o = share_find(s, origin))) {
+		o->requests++;
+		o->connections += conns;
+		if (conns && ver == CURL_HTTP_VERSION_2_0)
+			o->h2_connections += conns;
+		if (muxed) {
+			o->mux_connections += conns;
+			if (conns && ver == CURL_HTTP_VERSION_2_0)
+				o->mux_h2 += conns;
+		}
+		if (conns && x->resumed)
+			o->tls_resumed++;
+		if (muxed && h2_broken(rc, h->errbuf)) {
+			/* the streams in flight all fail at once: said by the first */
+			gave_up = !o->h1_only;
+			o->h1_only = 1;
+			again = 1;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (gave_up && s->opts.say) {
+		snprintf(msg, sizeof(msg), "%s broke HTTP/2 (%.300s): using HTTP/1.1 for it", origin,
+			 h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+		s->opts.say(msg, s->opts.payload);
+	}
+	return again;
+}
+
+/* A read_fn's body_len bytes into memory, for a transfer on the multi handle. */
+static int read_body(const bp_http_request *req, const char *url, char **out)
+{
+	char *buf = malloc(req->body_len ? (size_t)req->body_len : 1);
+	int64_t got = 0;
+	long n;
+
+	if (!buf)
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	while (got < req->body_len) {
+		n = req->read_fn(buf + got, (size_t)(req->body_len - got), req->read_payload);
+		if (n < 0) {
+			free(buf);
+			return bp_error_last_code() ? bp_error_last_code() : BP_EIO;
+		}
+		if (n == 0) {
+			free(buf);
+			return bp_error_set(BP_EIO, "%s: request body ended after %lld of %lld bytes",
+					    url, (long long)got, (long long)req->body_len);
+		}
+		got += n;
+	}
+	*out = buf;
+	return 0;
+}
+
 static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 		       const char *method, int send_body, bp_http_response *resp)
 {
 	CURL *c = h->curl;
 	struct curl_slist *hl = NULL, *t;
-	char *auth = NULL;
+	bp_http_request mem_req;
+	char *auth = NULL, *origin = NULL, *body = NULL;
+	bp_mux *mux;
 	xfer x;
 	CURLcode rc;
 	size_t i;
-	int err = 0;
+	int spent = 0, err = 0;
 
+	/* a handle given up after a transfer that left bytes in it */
+	if (!c && !(c = h->curl = curl_easy_init()))
+		return bp_error_set(BP_ENOMEM, "out of memory");
 	memset(&x, 0, sizeof(x));
 	x.req = req;
 	x.resp = resp;
+	x.curl = c;
 	response_reset(resp);
 	resp->url = bp_strdup(url);
 	h->errbuf[0] = '\0';
@@ -565,10 +818,26 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 	h->hostport = NULL;
 	if (bp_strprefix(url, "https://") && !(h->hostport = url_hostport(url)))
 		return bp_error_set(BP_ENOMEM, "out of memory");
-	/* certs.d is read for verified registries only, as Docker does */
-	if (h->hostport && h->opts.tls_verify && !req->tls_probe && !h->opts.unix_socket &&
-	    (err = certs_for(h, h->hostport, &h->certs)))
+	/* a hosts.toml's ca and client for its host; else certs.d, for verified registries only */
+	if (h->hostport && h->opts.certs && !req->tls_probe &&
+	    strcasecmp(h->hostport, h->opts.certs_host) == 0)
+		h->certs = h->opts.certs;
+	else if (h->hostport && h->opts.tls_verify && !req->tls_probe && !h->opts.unix_socket &&
+		 (err = certs_for(h, h->hostport, &h->certs)))
 		return err;
+	if (h->opts.share && !(origin = bp_http__origin(url)))
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	mux = route(h, req, origin, send_body);
+	if (mux && send_body && req->read_fn && req->body_len > 0) {
+		if ((err = read_body(req, url, &body))) {
+			free(origin);
+			return err;
+		}
+		mem_req = *req;
+		mem_req.body = body;
+		mem_req.read_fn = NULL;
+		x.req = &mem_req;
+	}
 
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -576,15 +845,25 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "beampush/0.1");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 h->opts.connect_timeout_ms > 0 ? h->opts.connect_timeout_ms : 30000L);
 	/* no total time-out (layers are large), but give up on a stalled one */
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 120L);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+			 h->opts.stall_secs > 0 ? h->opts.stall_secs : 120L);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, bp_http__on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (h->opts.share) {
+		curl_easy_setopt(c, CURLOPT_SHARE, h->opts.share->sh);
+		/* on the multi handle, HTTP/2 if the host offers it; on a connection of our own, 1.1 */
+		curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+				 mux ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
+		if (mux)
+			curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
+	}
 	if (h->opts.unix_socket)
 		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, h->opts.unix_socket);
 	/* a probe is a TCP connection and a TLS handshake, no request: nothing is sent */
@@ -595,9 +874,11 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	if (h->certs) {
-		if (curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) != CURLE_OK)
-			return bp_error_set(BP_EUNSUPPORTED, "%s: certificates in %s need a libcurl "
-					    "built with OpenSSL", url, bp_certs__dir(h->certs));
+		if (curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) != CURLE_OK) {
+			err = bp_error_set(BP_EUNSUPPORTED, "%s: certificates in %s need a libcurl "
+					   "built with OpenSSL", url, bp_certs__dir(h->certs));
+			goto done;
+		}
 		curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, h);
 #if LIBCURL_VERSION_NUM >= 0x075700
 		/* the store gets this host's CAs: it must not be shared with another host */
@@ -647,17 +928,41 @@ static int perform_one(bp_http *h, const bp_http_request *req, const char *url,
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	}
 
-	rc = curl_easy_perform(c);
-	{
+	for (;;) {
 		long st = 0;
 
+		rc = mux ? bp_mux__perform(mux, c, &x, &spent) : curl_easy_perform(c);
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
 		resp->status = st;
+		resp->resent = x.rewound;
+		/*
+		 * A host whose HTTP/2 broke is given up on; the request goes
+		 * again at once, on HTTP/1.1, when nothing of it can have taken
+		 * effect that matters: no answer came, no byte reached the sink,
+		 * and it is not a PATCH (whose upload asks where it stands
+		 * instead). Its body is in memory: it went to the multi handle.
+		 */
+		if (!share_note(h, &x, origin, rc, mux != NULL) || spent || x.cb_error ||
+		    h->ctx_error || resp->status || x.delivered || strcmp(method, "PATCH") == 0)
+			break;
+		mux = NULL;
+		response_reset(resp);
+		resp->url = bp_strdup(url);
+		x.to_body = 0;
+		x.sent = 0;
+		x.seen = 0;
+		x.resumed = 0;
+		x.rewound = 0;
+		h->errbuf[0] = '\0';
+		curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+		curl_easy_setopt(c, CURLOPT_PIPEWAIT, 0L);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 	}
 	if (x.cb_error)
 		err = x.cb_error;
 	else if (h->ctx_error)
-		err = h->ctx_error;
+		err = bp_error_set(h->ctx_error, "%s", h->ctx_msg);
 	else if (rc == CURLE_SEND_FAIL_REWIND && x.rewind_failed)
 		err = bp_error_set(BP_ENET, "%s: connection closed while sending the request body "
 				   "(%lld bytes read)", url, (long long)x.sent);
@@ -671,6 +976,12 @@ done:
 	if (auth) {
 		explicit_bzero(auth, strlen(auth));
 		free(auth);
+	}
+	free(body);
+	free(origin);
+	if (spent) {
+		curl_easy_cleanup(c);
+		h->curl = curl_easy_init();
 	}
 	return err;
 }

@@ -6,19 +6,57 @@
 #include "util/dynbuf.h"
 
 /*
- * HTTP for the rest of the library; the only file that includes curl.h is
- * http.c. One bp_http holds one curl handle, so its connections are reused
- * from one request to the next. A bp_http is used by one thread at a time.
+ * HTTP for the rest of the library; only http.c and http_mux.c include
+ * curl.h. One bp_http holds one curl handle and is used by one thread at a
+ * time. Alone, its connections are its own, reused from one request to the
+ * next. Made with a bp_http_share (one per registry), it shares the TLS
+ * sessions and the DNS cache of the other handles of that share, and its
+ * https requests go through the share's one multi handle: on one HTTP/2
+ * connection per host, many streams at once, when the host offers HTTP/2;
+ * on a few kept-alive HTTP/1.1 connections when it does not. Plain http
+ * and large request bodies keep a connection of the handle's own.
  */
 typedef struct bp_http bp_http;
+typedef struct bp_http_share bp_http_share;
 
 typedef struct {
 	const char *unix_socket; /* connect here instead (Docker Engine API); NULL: TCP */
 	int tls_verify;       /* 0: accept any certificate */
+	/* for https to certs_host: these CAs and client pair instead of certs.d (a hosts.toml's) */
+	const struct bp_certs *certs;
+	const char *certs_host;
+	long connect_timeout_ms; /* 0: 30 s */
+	long stall_secs;	 /* a transfer that moves no byte this long is cut off; 0: 120 */
 	int debug;            /* log requests through log_cb */
 	void (*log_cb)(const char *line, void *payload);
 	void *payload;
+	bp_http_share *share; /* NULL: a handle on its own; else it outlives the handle */
 } bp_http_options;
+
+typedef struct {
+	/*
+	 * The one line said when a host that offered HTTP/2 is given up on
+	 * for HTTP/1.1 (it reset streams), with payload. NULL: not said.
+	 */
+	void (*say)(const char *message, void *payload);
+	/* debug lines (the connections each host cost, at free), with payload */
+	void (*log_cb)(const char *line, void *payload);
+	void *payload;
+	/* 1: no multi handle, every request on its handle's own connection (as without a share) */
+	int no_multiplex;
+} bp_http_share_options;
+
+/*
+ * Bodies up to this size go through the share's multi handle (a request
+ * body read into memory first when it comes from a read_fn); larger ones
+ * (a request body, or an answer's size_hint) and streams of unknown length
+ * go on a connection of their handle's own, in HTTP/1.1. Measured at 80 ms
+ * round trips: an HTTP/2 server's flow-control window (1 MiB for Go's, as
+ * in distribution) holds all the uploads of a connection to a window per
+ * round trip, and one TCP connection carries a large download slower than
+ * one each.
+ */
+#define BP_HTTP_SHARED_BODY_MAX (1024 * 1024)
 
 /* Streaming callbacks: return 0 to go on, non-zero to abort the transfer. */
 typedef int (*bp_http_write_fn)(const void *data, size_t len, void *payload);
@@ -47,6 +85,13 @@ typedef struct {
 	void *write_payload;
 	/* only for 2xx responses; error bodies always go to the response's err_body */
 	int follow_redirects;
+	/*
+	 * The bytes the answer's body should carry, when known (a blob's
+	 * size from its descriptor; 0 or -1: not known). Above
+	 * BP_HTTP_SHARED_BODY_MAX the request goes on a connection of its
+	 * handle's own, as a large request body does.
+	 */
+	int64_t size_hint;
 	/*
 	 * Only learn whether the server speaks TLS: connect and shake hands,
 	 * send no request. The certificate is not checked (no CA store is
@@ -87,10 +132,41 @@ typedef struct {
 	size_t nwww_authenticate;
 	bp_dynbuf err_body;          /* body of a non-2xx answer, capped at 64 KiB */
 	int body_over_cap;           /* a 2xx body outgrew req->resp: the transfer was cut */
+	/*
+	 * libcurl sent the request again on a new connection, the one it
+	 * went on having died before any answer: the server may have done
+	 * it once already, and this answer is to the second.
+	 */
+	int resent;
 } bp_http_response;
 
 int bp_http__new(bp_http **out, const bp_http_options *opts);
 void bp_http__free(bp_http *h);
+
+/*
+ * A share for the handles of one registry (see bp_http above); no thread
+ * or connection until its first https request. 0, BP_ENOMEM or BP_ERROR.
+ */
+int bp_http__share_new(bp_http_share **out, const bp_http_share_options *opts);
+/*
+ * Close its connections and stop its thread, after every handle made
+ * with it is freed; with debug logging, first one line per host it
+ * reached: "connections to ORIGIN: N (H HTTP/2, R TLS resumed) for Q
+ * requests". NULL is fine.
+ */
+void bp_http__share_free(bp_http_share *s);
+
+/* What a share did so far, for tests: new connections, and of them over HTTP/2. */
+typedef struct {
+	long requests;         /* transfers finished, every origin */
+	long connections;      /* TCP connections opened */
+	long h2_connections;   /* of them, HTTP/2 */
+	long tls_resumed;      /* TLS handshakes that resumed a session */
+	long pauses;           /* times a download waited for its reader */
+	long multiplexed;      /* transfers through the multi handle */
+} bp_http_share_stats;
+
+void bp_http__share_stats(bp_http_share *s, bp_http_share_stats *out);
 
 /*
  * Perform req and fill resp (to be released by the caller, also on error).

@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,7 +64,7 @@ static int fetch_config(bp_registry *reg, const char *repo, const bp_descriptor 
 				    "config %s is %" PRId64 " bytes, more than "
 				    "the %d this reads",
 				    d->digest, d->size, CONFIG_MAX);
-	if ((err = bp_registry__blob_get(reg, repo, d->digest, 0, config_write, &s)))
+	if ((err = bp_registry__blob_get(reg, repo, d->digest, d->size, 0, config_write, &s)))
 		goto done;
 	if ((int64_t)s.buf.len != d->size) {
 		err = bp_error_set(BP_EINTEGRITY,
@@ -87,6 +88,30 @@ static int fetch_config(bp_registry *reg, const char *repo, const bp_descriptor 
 done:
 	bp_dynbuf_release(&s.buf);
 	return err;
+}
+
+/* fetch_config() on one source of a read. */
+typedef struct {
+	const bp_descriptor *d;
+	char **out;
+	size_t *len;
+} config_args;
+
+static int config_from(bp_client *c, bp_source_try *t, void *payload)
+{
+	config_args *a = payload;
+
+	return fetch_config(t->reg, t->repo, a->d, a->out, a->len);
+}
+
+/* The config blob from the first source that sends it right. */
+static int read_config(bp_sources *src, const bp_descriptor *d, char **out, size_t *len)
+{
+	config_args a = { d, out, len };
+	char label[BP_DIGEST_MAX + 16];
+
+	snprintf(label, sizeof(label), "config %s", d->digest);
+	return bp_sources__try(src, BP_SOURCE_PULL, label, config_from, &a);
 }
 
 /* What bp_inspect picked to summarise. */
@@ -113,9 +138,8 @@ int bp_inspect(bp_client *c, const bp_reference *ref, const bp_inspect_options *
 	       bp_inspect_result **out)
 {
 	const bp_inspect_options defaults = BP_INSPECT_OPTIONS_INIT;
-	const char *domain = bp_reference_domain(ref), *repo = bp_reference_path(ref);
 	const char *platform;
-	bp_registry *reg = NULL;
+	bp_sources src;
 	fetched top = { 0 }, child = { 0 }, *image, *raw;
 	summary s = { NULL, NULL };
 	bp_inspect_result *res = NULL;
@@ -131,10 +155,10 @@ int bp_inspect(bp_client *c, const bp_reference *ref, const bp_inspect_options *
 					    BP_INSPECT_OPTIONS_VERSION)))
 		return err;
 	platform = opts->platform;
-	if ((err = bp_client__open_registry(c, domain, NULL, 0, &reg)))
+	if ((err = bp_sources__open(c, ref, &src)))
 		goto done;
-	err = bp_steps__manifest_fetch(
-		reg, repo, bp_reference_object(ref), bp_reference_digest(ref) != NULL,
+	err = bp_steps__manifest_read(
+		&src, bp_reference_object(ref), bp_reference_digest(ref) != NULL,
 		opts->format != BP_INSPECT_RAW || platform ? BP_FETCH_PARSE : BP_FETCH_BYTES,
 		bp_reference_string(ref), &top);
 	if (err)
@@ -153,8 +177,8 @@ int bp_inspect(bp_client *c, const bp_reference *ref, const bp_inspect_options *
 		}
 		if ((err = bp_steps__platform_pick(c, top.m, top.digest, platform,
 						   bp_reference_string(ref), &pick)) ||
-		    (err = bp_steps__manifest_fetch(reg, repo, pick->digest, 1, BP_FETCH_IMAGE,
-						    bp_reference_string(ref), &child)))
+		    (err = bp_steps__manifest_read(&src, pick->digest, 1, BP_FETCH_IMAGE,
+						   bp_reference_string(ref), &child)))
 			goto done;
 		s.image = &child;
 	}
@@ -169,7 +193,7 @@ render:
 	}
 	if (s.image) {
 		s.config_desc = bp_manifest_config(s.image->m);
-		if ((err = fetch_config(reg, repo, s.config_desc, &cbytes, &clen)))
+		if ((err = read_config(&src, s.config_desc, &cbytes, &clen)))
 			goto done;
 		if (opts->format == BP_INSPECT_CONFIG) {
 			bp_inspect__result_take_bytes(res, cbytes, clen);
@@ -198,7 +222,7 @@ done:
 	free(cbytes);
 	bp_steps__fetched_release(&top);
 	bp_steps__fetched_release(&child);
-	bp_registry__free(reg);
+	bp_sources__close(&src);
 	return err;
 }
 

@@ -78,12 +78,18 @@ static void *worker(void *p)
 /* Run fn over jobs in order on up to opts.jobs threads, small blobs wider; the first error wins. */
 int bp_jobs__run(bp_client *c, job *jobs, size_t n, job_fn fn)
 {
+	return bp_jobs__run_wide(c, jobs, n, fn, 0);
+}
+
+/* The same, small blobs as wide as JOBS_MAX on a multiplexed connection. */
+int bp_jobs__run_wide(bp_client *c, job *jobs, size_t n, job_fn fn, int wide)
+{
 	size_t i, width = (size_t)c->opts.jobs;
 
 	/* --jobs 1 is one at a time, whatever the sizes */
 	for (i = 0; i < n && width > 1; i++)
 		if (is_small(&jobs[i])) {
-			width *= JOBS_SMALL_PER_JOB;
+			width = wide ? JOBS_MAX : width * JOBS_SMALL_PER_JOB;
 			break;
 		}
 	return bp_jobs__run_max(c, jobs, n, fn, width < JOBS_MAX ? width : JOBS_MAX);

@@ -29,6 +29,13 @@ struct job {
 int bp_jobs__run(bp_client *c, job *jobs, size_t n, job_fn fn);
 
 /*
+ * The same; with wide (the registry's requests share one multiplexed
+ * connection, so another at once costs no connection) small blobs go up
+ * to JOBS_MAX at once, whatever opts.jobs (but 1).
+ */
+int bp_jobs__run_wide(bp_client *c, job *jobs, size_t n, job_fn fn, int wide);
+
+/*
  * The same on at most max threads (jobs that each keep every core busy
  * already), at most opts.jobs of them on jobs that are not small.
  */

@@ -14,6 +14,7 @@
 #include <beampush/transport.h>
 
 #include "client.h"
+#include "cosign.h"
 #include "jobs.h"
 #include "oci_archive.h"
 #include "pull_docker.h"
@@ -22,19 +23,20 @@
 #include "store_daemon.h"
 #include "util/strutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
-	bp_registry *reg;
+	bp_sources src; /* the mirrors, then the registry */
 	bp_oci *oci;
-	const char *repo;
 } pull_ctx;
 
 typedef struct {
 	bp_oci_writer *w;
 	const bp_descriptor *d;
 	progress_ctx *pc;
+	int local_failed; /* the layout could not take the bytes: no other source helps */
 } sink;
 
 static int sink_write(const void *data, size_t len, void *payload)
@@ -46,8 +48,10 @@ static int sink_write(const void *data, size_t len, void *payload)
 	if ((int64_t)len > s->d->size - have)
 		return bp_error_set(BP_EINTEGRITY, "blob %s: registry sent more than its %lld bytes",
 				    s->d->digest, (long long)s->d->size);
-	if (bp_oci_writer_write(s->w, data, len))
+	if (bp_oci_writer_write(s->w, data, len)) {
+		s->local_failed = 1;
 		return bp_error_last_code() ? bp_error_last_code() : BP_EIO;
+	}
 	bp_client__emit(s->pc->c, BP_EVENT_BLOB_PROGRESS, s->d->digest, s->pc->kind, have + (int64_t)len,
 	     s->d->size, NULL);
 	return 0;
@@ -57,7 +61,7 @@ static int sink_write(const void *data, size_t len, void *payload)
  * Download one blob into w from where it stands. A cut download goes on
  * from where it stopped, the hash carried over.
  */
-static int download(bp_client *c, pull_ctx *x, sink *s)
+static int download(bp_client *c, bp_source_try *t, sink *s)
 {
 	const bp_descriptor *d = s->d;
 	int err, tries;
@@ -68,12 +72,72 @@ static int download(bp_client *c, pull_ctx *x, sink *s)
 		/* all there from an earlier run: commit will tell whether it is right */
 		if (have > 0 && have >= d->size)
 			return 0;
-		err = bp_registry__blob_get(x->reg, x->repo, d->digest, have, sink_write, s);
-		if (err != BP_ENET || tries >= c->opts.retries || bp_oci_writer_count(s->w) == have)
+		err = bp_registry__blob_get(t->reg, t->repo, d->digest, d->size, have, sink_write, s);
+		/* a mirror is not asked twice: the next source is its retry */
+		if (err != BP_ENET || t->mirror || tries >= c->opts.retries ||
+		    bp_oci_writer_count(s->w) == have)
 			return err;
 		bp_client__debug(c, "blob %s: cut off at byte %lld, resuming", d->digest,
 				 (long long)bp_oci_writer_count(s->w));
 	}
+}
+
+/* One blob's pull. */
+typedef struct {
+	pull_ctx *x;
+	sink *s;
+} blob_pull;
+
+/*
+ * One source's try at a blob: from where the partial file stands (a
+ * source before this one may have failed it, and then it starts over),
+ * committed only when size and digest match.
+ */
+static int pull_from(bp_client *c, bp_source_try *t, void *payload)
+{
+	blob_pull *b = payload;
+	sink *s = b->s;
+	const bp_descriptor *d = s->d;
+	int64_t resumed;
+	int err;
+
+	if (!s->w && (err = bp_oci_blob_begin(b->x->oci, &s->w, d->digest, d->size)))
+		goto local;
+	resumed = bp_oci_writer_resumed(s->w);
+	s->local_failed = 0;
+	if ((err = download(c, t, s))) {
+		if (s->local_failed)
+			t->not_source = 1;
+		/* what arrived stays for the next run, unless it cannot be of use */
+		if (t->mirror || err == BP_EINTEGRITY || err == BP_ENOTFOUND ||
+		    bp_oci_writer_count(s->w) == 0)
+			bp_oci_writer_abort(s->w);
+		else
+			bp_oci_writer_keep(s->w);
+		s->w = NULL;
+		return err;
+	}
+	/* commit checks size and digest, and keeps nothing that does not match */
+	err = bp_oci_blob_commit(s->w);
+	s->w = NULL;
+	if (err == BP_EINTEGRITY && resumed > 0) {
+		/* the earlier run's bytes may be what was wrong: once more, from nothing */
+		bp_client__debug(c, "blob %s: %s; downloading it whole", d->digest, bp_error_last());
+		if ((err = bp_oci_blob_begin(b->x->oci, &s->w, d->digest, d->size)))
+			goto local;
+		if ((err = download(c, t, s))) {
+			t->not_source = s->local_failed;
+			bp_oci_writer_abort(s->w);
+			s->w = NULL;
+			return err;
+		}
+		err = bp_oci_blob_commit(s->w);
+		s->w = NULL;
+	}
+	return err;
+local:
+	t->not_source = 1;
+	return err;
 }
 
 static int pull_blob(bp_client *c, job *j)
@@ -81,7 +145,9 @@ static int pull_blob(bp_client *c, job *j)
 	pull_ctx *x = j->ctx;
 	const bp_descriptor *d = j->desc;
 	progress_ctx pc = { c, d->digest, j->kind };
-	sink s = { NULL, d, &pc };
+	sink s = { NULL, d, &pc, 0 };
+	blob_pull b = { x, &s };
+	char label[BP_DIGEST_MAX + 8];
 	int64_t resumed;
 	int err;
 
@@ -96,27 +162,10 @@ static int pull_blob(bp_client *c, job *j)
 	if ((resumed = bp_oci_writer_resumed(s.w)) > 0)
 		bp_client__debug(c, "blob %s: %lld bytes left by an earlier pull, resuming", d->digest,
 				 (long long)resumed);
-	if ((err = download(c, x, &s))) {
-		/* what arrived stays for the next run, unless it cannot be of use */
-		if (err == BP_EINTEGRITY || err == BP_ENOTFOUND || bp_oci_writer_count(s.w) == 0)
-			bp_oci_writer_abort(s.w);
-		else
-			bp_oci_writer_keep(s.w);
-		return err;
-	}
-	/* commit checks size and digest, and keeps nothing that does not match */
-	err = bp_oci_blob_commit(s.w);
-	if (err == BP_EINTEGRITY && resumed > 0) {
-		/* the earlier run's bytes may be what was wrong: once more, from nothing */
-		bp_client__debug(c, "blob %s: %s; downloading it whole", d->digest, bp_error_last());
-		if ((err = bp_oci_blob_begin(x->oci, &s.w, d->digest, d->size)))
-			return err;
-		if ((err = download(c, x, &s))) {
-			bp_oci_writer_abort(s.w);
-			return err;
-		}
-		err = bp_oci_blob_commit(s.w);
-	}
+	snprintf(label, sizeof(label), "blob %s", d->digest);
+	err = bp_sources__try(&x->src, BP_SOURCE_PULL, label, pull_from, &b);
+	if (s.w)
+		bp_oci_writer_abort(s.w);
 	if (err)
 		return err;
 	bp_client__emit(c, BP_EVENT_BLOB_DONE, d->digest, j->kind, d->size, d->size, NULL);
@@ -136,7 +185,7 @@ static int pull_image(bp_client *c, pull_ctx *x, const bp_manifest *m, const cha
 
 	if (!(jobs = bp_steps__image_jobs(m, x, &n)))
 		return BP_ENOMEM;
-	if (!(err = bp_jobs__run(c, jobs, n, pull_blob)))
+	if (!(err = bp_jobs__run_wide(c, jobs, n, pull_blob, bp_sources__multiplexed(&x->src))))
 		err = bp_oci_blob_put(x->oci, digest, bytes, len);
 	free(jobs);
 	return err;
@@ -158,8 +207,8 @@ static int pull_index(bp_client *c, pull_ctx *x, const bp_reference *src, const 
 					d->size, NULL);
 			continue;
 		}
-		err = bp_steps__manifest_fetch(x->reg, x->repo, d->digest, 1, BP_FETCH_IMAGE,
-					       bp_reference_string(src), &f);
+		err = bp_steps__manifest_read(&x->src, d->digest, 1, BP_FETCH_IMAGE,
+					      bp_reference_string(src), &f);
 		if (!err)
 			err = pull_image(c, x, f.m, f.bytes, f.len, d->digest);
 		bp_steps__fetched_release(&f);
@@ -167,11 +216,30 @@ static int pull_index(bp_client *c, pull_ctx *x, const bp_reference *src, const 
 	return err;
 }
 
+/* bp_sign__require() on one source of the read. */
+static int signature_from(bp_client *c, bp_source_try *t, void *payload)
+{
+	return bp_sign__require(c, t->reg, t->repo, payload);
+}
+
+/*
+ * A signature of digest that the client's key verifies, looked up by its
+ * tag on the sources that may answer a tag: a mirror cannot forge one, and
+ * one without it leaves the question to the next source.
+ */
+static int require_signature(bp_client *c, bp_sources *src, char *digest)
+{
+	char label[BP_DIGEST_MAX + 16];
+
+	snprintf(label, sizeof(label), "signature of %s", digest);
+	return bp_sources__try(src, BP_SOURCE_RESOLVE, label, signature_from, digest);
+}
+
 /* Pull src into the OCI layout at path, tagged tag (NULL: src's tag). */
 static int pull_oci(bp_client *c, const bp_reference *src, const char *path, const char *tag,
 		    char digest[BP_DIGEST_MAX])
 {
-	pull_ctx x = { NULL, NULL, bp_reference_path(src) };
+	pull_ctx x;
 	const char *platform = c->opts.platform ? c->opts.platform : bp_platform_default();
 	const char *name = bp_reference_string(src);
 	bp_fetched top = { NULL, 0, NULL, "", NULL }, child = { NULL, 0, NULL, "", NULL };
@@ -179,22 +247,27 @@ static int pull_oci(bp_client *c, const bp_reference *src, const char *path, con
 	bp_descriptor mdesc;
 	int err, whole = 0;
 
-	if ((err = bp_client__open_registry(c, bp_reference_domain(src), NULL, 0, &x.reg)))
+	x.oci = NULL;
+	if ((err = bp_sources__open(c, src, &x.src)))
 		goto done;
 	/* name:tag@digest is pulled by digest, as docker does */
-	err = bp_steps__manifest_fetch(x.reg, x.repo, bp_reference_object(src),
-				       bp_reference_digest(src) != NULL, BP_FETCH_PARSE, name,
-				       &top);
+	err = bp_steps__manifest_read(&x.src, bp_reference_object(src),
+				      bp_reference_digest(src) != NULL, BP_FETCH_PARSE, name, &top);
 	if (err)
 		goto done;
+	/* a required signature names what the reference names, and comes before any write */
+	if (c->verify_key && (err = require_signature(c, &x.src, top.digest))) {
+		bp_error_prefix("%s", name);
+		goto done;
+	}
 	if (bp_manifest_kind_is_index(bp_manifest_kind_get(top.m))) {
 		const bp_descriptor *pick;
 
 		whole = c->opts.all_platforms;
 		if (!whole &&
 		    ((err = bp_steps__platform_pick(c, top.m, top.digest, platform, name, &pick)) ||
-		     (err = bp_steps__manifest_fetch(x.reg, x.repo, pick->digest, 1, BP_FETCH_IMAGE,
-						     name, &child))))
+		     (err = bp_steps__manifest_read(&x.src, pick->digest, 1, BP_FETCH_IMAGE, name,
+						    &child))))
 			goto done;
 		if (!whole)
 			img = &child;
@@ -221,7 +294,7 @@ static int pull_oci(bp_client *c, const bp_reference *src, const char *path, con
 done:
 	bp_steps__fetched_release(&top);
 	bp_steps__fetched_release(&child);
-	bp_registry__free(x.reg);
+	bp_sources__close(&x.src);
 	bp_oci_free(x.oci);
 	return err;
 }

@@ -199,7 +199,8 @@ static int push_manifest(bp_client *c, push_ctx *x, const bp_descriptor *desc, c
 			goto done;
 		x->jobs = jobs;
 		x->found = found;
-		err = bp_jobs__run(c, jobs, n, push_blob);
+		err = bp_jobs__run_wide(c, jobs, n, push_blob,
+					bp_registry__multiplexed(x->dest.reg));
 		x->jobs = NULL;
 		x->found = NULL;
 		if (err)

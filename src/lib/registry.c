@@ -53,6 +53,7 @@ int bp_registry__new(bp_registry **out, const char *domain, const bp_credentials
 		     const bp_registry_options *opts)
 {
 	bp_registry *r = calloc(1, sizeof(*r));
+	bp_http_share_options share_opts = { 0 };
 	int err;
 
 	if (!r)
@@ -65,6 +66,10 @@ int bp_registry__new(bp_registry **out, const char *domain, const bp_credentials
 	/* Docker Hub's registry is not at its namespace's name */
 	r->host = bp_strdup(strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain);
 	r->http_opts.tls_verify = opts->tls_verify && !opts->insecure;
+	r->http_opts.certs = opts->certs;
+	r->http_opts.certs_host = r->host;
+	r->http_opts.connect_timeout_ms = opts->connect_timeout_ms;
+	r->http_opts.stall_secs = opts->stall_secs;
 	r->http_opts.debug = opts->debug;
 	r->http_opts.log_cb = opts->log_cb;
 	r->http_opts.payload = opts->payload;
@@ -75,6 +80,15 @@ int bp_registry__new(bp_registry **out, const char *domain, const bp_credentials
 		bp_registry__free(r);
 		return bp_error_set(BP_ENOMEM, "out of memory");
 	}
+	/* one share for the pool: TLS sessions, and one HTTP/2 connection per host */
+	share_opts.say = opts->retry_cb;
+	share_opts.log_cb = opts->debug ? opts->log_cb : NULL;
+	share_opts.payload = opts->payload;
+	if ((err = bp_http__share_new(&r->share, &share_opts))) {
+		bp_registry__free(r);
+		return err;
+	}
+	r->http_opts.share = r->share;
 	err = bp_auth__new(&r->auth, domain, creds, &r->retry, opts->debug ? opts->log_cb : NULL,
 			   opts->payload);
 	if (err) {
@@ -94,6 +108,8 @@ void bp_registry__free(bp_registry *r)
 		return;
 	for (i = 0; i < r->npool; i++)
 		bp_http__free(r->pool[i]);
+	/* after every handle that used it */
+	bp_http__share_free(r->share);
 	bp_auth__free(r->auth);
 	free(r->domain);
 	free(r->host);
@@ -103,6 +119,17 @@ void bp_registry__free(bp_registry *r)
 	pthread_mutex_destroy(&r->recheck_lock);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
+}
+
+/* Requests on one HTTP/2 connection; see registry.h. */
+int bp_registry__multiplexed(bp_registry *r)
+{
+	bp_http_share_stats st;
+
+	if (!r->share)
+		return 0;
+	bp_http__share_stats(r->share, &st);
+	return st.h2_connections > 0;
 }
 
 /* A pooled connection, or a new one: each is used by one thread at a time. */
@@ -139,8 +166,8 @@ int bp_registry__perform(bp_registry *r, bp_http *h, const bp_http_request *req,
 	return bp_http__perform(h, req, resp);
 }
 
-/* Route r through a test seam; see registry_int.h. */
-int bp_registry__set_seam(bp_registry *r, const char *base, const bp_registry_seam *seam)
+/* Take base without a ping; see registry.h. */
+int bp_registry__assume_base(bp_registry *r, const char *base)
 {
 	char *b = bp_strdup(base), *o = b ? bp_http__origin(b) : NULL;
 
@@ -153,6 +180,16 @@ int bp_registry__set_seam(bp_registry *r, const char *base, const bp_registry_se
 	free(r->origin);
 	r->base = b;
 	r->origin = o;
+	return 0;
+}
+
+/* Route r through a test seam; see registry_int.h. */
+int bp_registry__set_seam(bp_registry *r, const char *base, const bp_registry_seam *seam)
+{
+	int err;
+
+	if ((err = bp_registry__assume_base(r, base)))
+		return err;
 	if (seam)
 		r->seam = *seam;
 	else
@@ -429,10 +466,13 @@ char *bp_registry__scope(const bp_registry *r, const char *repo, const char *act
 	return bp_aprintf("repository:%s:%s", repo, r->opts.push ? "pull,push" : actions);
 }
 
-/* The URL of a blob or a manifest of repo. */
+/* The URL of a blob or a manifest of repo (under a mirror's API root, with its query). */
 char *bp_registry__url(bp_registry *r, const char *repo, const char *kind, const char *ref)
 {
-	return bp_aprintf("%s/v2/%s/%s/%s", r->base, repo, kind, ref);
+	const char *q = r->opts.query;
+
+	return bp_aprintf("%s%s/%s/%s/%s%s%s", r->base, r->opts.api ? r->opts.api : "/v2", repo,
+			  kind, ref, q ? "?" : "", q ? q : "");
 }
 
 /* Check the credentials; see registry.h. */

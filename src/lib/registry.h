@@ -25,6 +25,18 @@ typedef struct {
 	int debug;
 	void (*log_cb)(const char *line, void *payload);
 	void *payload;
+	/*
+	 * A mirror's (these must outlive the handle): the API root instead of
+	 * /v2 (a hosts.toml URL's path), a query for every manifest and blob
+	 * URL ("ns=docker.io"), header lines for every request, the CAs and
+	 * client pair for its host, time-outs (0: the defaults).
+	 */
+	const char *api;
+	const char *query;
+	const char *const *headers;
+	const struct bp_certs *certs;
+	long connect_timeout_ms;
+	long stall_secs;
 } bp_registry_options;
 
 /* Progress of one blob transfer. */
@@ -47,6 +59,19 @@ void bp_registry__free(bp_registry *r);
  */
 int bp_registry__ping(bp_registry *r);
 
+/*
+ * 1 once r's requests share an HTTP/2 connection (many streams at once
+ * cost no connection each), else 0.
+ */
+int bp_registry__multiplexed(bp_registry *r);
+
+/*
+ * Instead of a ping, take base ("http://host:port", a hosts.toml URL's
+ * scheme and host) as the registry's: the auth scheme is learnt from the
+ * first 401. 0 or BP_ENOMEM.
+ */
+int bp_registry__assume_base(bp_registry *r, const char *base);
+
 /* 0 and *size when repo has the blob; BP_ENOTFOUND when not. */
 int bp_registry__blob_exists(bp_registry *r, const char *repo, const char *digest,
 			     int64_t *size);
@@ -64,10 +89,12 @@ int bp_registry__blob_mount(bp_registry *r, const char *repo, const char *digest
 /*
  * Stream the blob from byte offset on to write_fn (redirects followed,
  * credential not forwarded). With offset > 0 a Range is asked for; a
- * registry that ignores it costs a download, not a wrong byte.
+ * registry that ignores it costs a download, not a wrong byte. size is the
+ * blob's as its descriptor says (-1: not known): a large blob comes on a
+ * connection of its own, not on the one the other requests share.
  */
-int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest, int64_t offset,
-			  bp_http_write_fn write_fn, void *payload);
+int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest, int64_t size,
+			  int64_t offset, bp_http_write_fn write_fn, void *payload);
 
 typedef struct {
 	const char *session;    /* an upload session already open (a refused mount's), or NULL */

@@ -125,8 +125,8 @@ int bp_registry__range_write(const void *data, size_t len, void *p)
 }
 
 /* GET a blob from offset into write_fn. */
-int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest, int64_t offset,
-			  bp_http_write_fn write_fn, void *payload)
+int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest, int64_t size,
+			  int64_t offset, bp_http_write_fn write_fn, void *payload)
 {
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
@@ -143,6 +143,7 @@ int bp_registry__blob_get(bp_registry *r, const char *repo, const char *digest, 
 	}
 	req.url = url;
 	req.follow_redirects = 1;
+	req.size_hint = size >= 0 ? size - offset : -1;
 	req.write_fn = bp_registry__range_write;
 	req.write_payload = &rs;
 	if (offset > 0) {

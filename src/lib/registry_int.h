@@ -46,6 +46,7 @@ struct bp_registry {
 	pthread_mutex_t lock;  /* the pool, and what was learnt about uploads */
 	bp_http *pool[POOL_MAX];
 	size_t npool;
+	bp_http_share *share;  /* of the pool's handles: TLS sessions, the HTTP/2 connections */
 
 	/* learnt from refusals, for this blob and the later ones */
 	int no_patch;          /* PATCH refused: blobs go in one PUT */

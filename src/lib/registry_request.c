@@ -221,8 +221,11 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 		   bp_http_response *resp, bp_fd_body *fb)
 {
 	counted_sink sink = { req->write_fn, req->write_payload, 0 };
+	const char *const *own_headers = req->headers;
+	const char **headers = NULL;
 	bp_http *h = NULL;
 	char *authz = NULL;
+	char lost[512] = "";
 	int auth_tries = 0, retries = 0, rechecked = 0, err;
 	/* a chunk (a PATCH, or a PUT with the last one) resumes where the registry stands */
 	int replayable = strcmp(req->method, "PATCH") != 0 && !has_content_range(req);
@@ -230,6 +233,23 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 	if (req->write_fn) {
 		req->write_fn = counted_write;
 		req->write_payload = &sink;
+	}
+	/* a mirror's header lines (hosts.toml) go with every request to it */
+	if (r->opts.headers && r->opts.headers[0]) {
+		size_t a = 0, b = 0;
+
+		while (own_headers && own_headers[a])
+			a++;
+		while (r->opts.headers[b])
+			b++;
+		if (!(headers = calloc(a + b + 1, sizeof(*headers)))) {
+			err = bp_error_set(BP_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (a)
+			memcpy(headers, own_headers, a * sizeof(*headers));
+		memcpy(headers + a, r->opts.headers, b * sizeof(*headers));
+		req->headers = headers;
 	}
 	if ((err = bp_registry__conn_get(r, &h)))
 		goto out;
@@ -258,6 +278,22 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 			authz = NULL;
 		}
 		req->authorization = NULL;
+		/*
+		 * A PUT whose answer was lost may have been done: the upload
+		 * session it closed is gone, and the 404 its replay gets (ours,
+		 * or libcurl's on a new connection) says nothing of the blob.
+		 * The caller gets the lost answer's error, and finds out what
+		 * the registry holds.
+		 */
+		if (!err && resp->resent && !lost[0])
+			snprintf(lost, sizeof(lost), "%s: connection closed before the answer came",
+				 req->url);
+		if (!err && lost[0] && resp->status == 404 && strcmp(req->method, "PUT") == 0) {
+			err = bp_error_set(BP_ENET, "%s", lost);
+			break;
+		}
+		if (err == BP_ENET)
+			snprintf(lost, sizeof(lost), "%s", bp_error_last());
 		if (!rechecked && sink.delivered == 0 && stale_sign(r, 0, err, resp)) {
 			rechecked = 1;
 			if (bp_registry__recheck(r, h)) {
@@ -284,6 +320,8 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 	}
 	bp_registry__conn_put(r, h);
 out:
+	req->headers = own_headers;
+	free(headers);
 	if (sink.fn) {
 		req->write_fn = sink.fn;
 		req->write_payload = sink.payload;

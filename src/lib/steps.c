@@ -197,7 +197,7 @@ int bp_steps__blobs_check(bp_client *c, bp_dest *d, const job *jobs, size_t n, c
 		found[i] = 0;
 	}
 	x.heads = heads;
-	err = bp_jobs__run(c, heads, n, check_one);
+	err = bp_jobs__run_wide(c, heads, n, check_one, bp_registry__multiplexed(d->reg));
 	free(heads);
 	return err;
 }
@@ -302,6 +302,36 @@ done:
 	if (err)
 		bp_steps__fetched_release(f);
 	return err;
+}
+
+/* What bp_steps__manifest_read() asks each source. */
+typedef struct {
+	const char *ref;
+	int by_digest;
+	bp_fetch_what what;
+	const char *name;
+	bp_fetched *f;
+} read_args;
+
+static int read_one(bp_client *c, bp_source_try *t, void *payload)
+{
+	read_args *a = payload;
+
+	return bp_steps__manifest_fetch(t->reg, t->repo, a->ref, a->by_digest, a->what, a->name,
+					a->f);
+}
+
+/* Fetch a manifest from the first source that has it right; see steps.h. */
+int bp_steps__manifest_read(bp_sources *src, const char *ref, int by_digest, bp_fetch_what what,
+			    const char *name, bp_fetched *f)
+{
+	read_args a = { ref, by_digest, what, name, f };
+	char label[300];
+
+	memset(f, 0, sizeof(*f));
+	snprintf(label, sizeof(label), "manifest %s", ref);
+	return bp_sources__try(src, by_digest ? BP_SOURCE_PULL : BP_SOURCE_RESOLVE, label, read_one,
+			       &a);
 }
 
 /* Choose a platform's manifest; see steps.h. */

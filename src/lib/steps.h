@@ -24,6 +24,7 @@
 #include "cache.h"
 #include "jobs.h"
 #include "registry.h"
+#include "sources.h"
 
 /* ---- the destination ---- */
 
@@ -170,6 +171,15 @@ typedef enum {
  */
 int bp_steps__manifest_fetch(bp_registry *reg, const char *repo, const char *ref, int by_digest,
 			     bp_fetch_what what, const char *name, bp_fetched *f);
+
+/*
+ * bp_steps__manifest_fetch() from the sources of a read: ref by tag from
+ * the first that may resolve it, by digest from the first that may serve
+ * it; when a mirror fails (not there, wrong bytes, no answer) the next
+ * source is asked (sources.h). The error is the last source's.
+ */
+int bp_steps__manifest_read(bp_sources *src, const char *ref, int by_digest, bp_fetch_what what,
+			    const char *name, bp_fetched *f);
 
 /*
  * The entry of index idx (digest idx_digest) for platform, borrowed from

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
+#include <sodium.h>
 #include <stdio.h>
 
 /*
@@ -25,9 +26,10 @@ const char *bp_library_versions(void)
 		 "cJSON:      %s\n"
 		 "zlib:       %s\n"
 		 "libdeflate: %s (built with; it has no runtime version)\n"
-		 "libsecret:  %s (built with; it has no runtime version)",
+		 "libsecret:  %s (built with; it has no runtime version)\n"
+		 "libsodium:  %s",
 		 bp_http__curl_version(), OpenSSL_version(OPENSSL_VERSION), cJSON_Version(),
 		 bp_gunzip__zlib_version(), bp_compress__libdeflate_version(),
-		 bp_keyring__version());
+		 bp_keyring__version(), sodium_version_string());
 	return buf;
 }

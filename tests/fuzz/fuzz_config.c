@@ -2,7 +2,8 @@
 /*
  * libFuzzer harness: the endpoint mapping files, config.json (cJSON plus the
  * line finder) and registries.conf (the TOML subset parser). The first byte
- * picks the format; a file that parses resolves a few names.
+ * picks the format; a file that parses resolves a few names and names their
+ * mirrors.
  */
 #include <beampush/config.h>
 
@@ -40,9 +41,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			bp_reference *in = NULL, *out = NULL;
 			bp_config_match m;
 
+			bp_mirror *mv = NULL;
+			size_t nm = 0, j;
+
 			if (bp_reference_parse(&in, names[i]) == 0 &&
 			    bp_config_resolve(cfg, in, &out, &m) == 0)
 				(void)strlen(bp_reference_string(out));
+			if (in && bp_config_mirrors(cfg, in, &mv, &nm) == 0)
+				for (j = 0; j < nm; j++)
+					(void)(strlen(mv[j].prefix) + strlen(mv[j].location));
+			bp_config_mirrors_free(mv, nm);
 			bp_reference_free(in);
 			bp_reference_free(out);
 		}

@@ -46,6 +46,13 @@ MKIMAGE=$TEST_ROOT/scripts/mkimage
 # The docker CLI of Debian's docker.io, by its path: another docker client installed in
 # /usr/local/bin may come first in PATH.
 : "${DOCKER_CLI:=/usr/bin/docker}"
+# Debian's python3, where python3-cryptography and python3-nacl are (another python3 may come
+# first in PATH): tests/integration/cosign-fixture runs on it.
+if [ -z "${PYTHON3:-}" ]; then
+	PYTHON3=python3
+	[ -x /usr/bin/python3 ] && PYTHON3=/usr/bin/python3
+fi
+COSIGN_FIXTURE="$PYTHON3 $TEST_ROOT/tests/integration/cosign-fixture"
 
 for _bp_arg in "$@"; do
 	case $_bp_arg in
@@ -81,6 +88,9 @@ unset BEAMPUSH_CONFIG CONTAINERS_REGISTRIES_CONF
 # scenario its own unless the file exports one of its own: what one scenario's registry taught
 # (its auth challenge, whether it stores a POST) never changes the requests of the next.
 unset XDG_STATE_HOME
+# Nor the machine's mirrors (containerd's hosts directory, /etc/containerd/certs.d): a test that
+# wants some writes $BEAMPUSH_HOSTS_D/HOST/hosts.toml.
+export BEAMPUSH_HOSTS_D=$T/hosts.d
 export LC_ALL=C
 # Nor the user's login keyring: no session bus, but the private one of a file that set up its own
 # (t80: BP_TEST_PRIVATE_BUS).
@@ -164,6 +174,8 @@ test_have_prereq() {
 		case $p in
 		SKOPEO) command -v skopeo >/dev/null 2>&1 || return 1 ;;
 		REGISTRY) command -v docker-registry >/dev/null 2>&1 || return 1 ;;
+		# Debian's python3 with python3-h2, for tests/integration/h2-proxy
+		H2PROXY) /usr/bin/python3 -c 'import h2' >/dev/null 2>&1 || return 1 ;;
 		HTPASSWD) command -v htpasswd >/dev/null 2>&1 || return 1 ;;
 		KEYRING)
 			command -v gnome-keyring-daemon >/dev/null 2>&1 &&
@@ -194,6 +206,8 @@ test_have_prereq() {
 		# no Docker daemon at the default socket (for scenarios that unset DOCKER_HOST)
 		NO_DOCKER_SOCKET) [ ! -e /var/run/docker.sock ] || return 1 ;;
 		MANDOC) command -v mandoc >/dev/null 2>&1 || return 1 ;;
+		# cosign's formats made and checked by tests/integration/cosign-fixture
+		PYCOSIGN) "$PYTHON3" -c 'import cryptography, nacl' >/dev/null 2>&1 || return 1 ;;
 		ZSH) command -v zsh >/dev/null 2>&1 || return 1 ;;
 		*) echo "# unknown prerequisite $p" >&2; return 1 ;;
 		esac

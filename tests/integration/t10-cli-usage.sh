@@ -105,7 +105,8 @@ test_expect_success 'version names beampush and every library it runs with' '
 	test_grep -E "^zlib: +[0-9]+\.[0-9]+" out &&
 	test_grep -E "^libdeflate: +[0-9]+\.[0-9]+ \(built with" out &&
 	test_grep -E "^libsecret: +[0-9]+\.[0-9]+\.[0-9]+ \(built with" out &&
-	test_line_count = 7 out &&
+	test_grep -E "^libsodium: +[0-9]+\.[0-9]+\.[0-9]+$" out &&
+	test_line_count = 8 out &&
 	beampush --version >out2 && test_cmp out out2
 '
 

@@ -213,7 +213,10 @@ test_expect_success '--insecure-registry http://HOST: plain http, no TLS tried' 
 	start_mock --auth none &&
 	no_docker_auth &&
 	push_img "$IMG" --debug --insecure-registry "http://$MOCK" &&
-	test_no_grep -e "https://" -e "TLS" err &&
+	# the closing count of connections names TLS (0 resumed): not a TLS try
+	grep -v "^debug: connections to http://" err >tried &&
+	test_no_grep -e "https://" -e "TLS" tried &&
+	test_grep -E "^debug: connections to http://$MOCK: [0-9]+ \(0 HTTP/2, 0 TLS resumed\)" err &&
 	test_grep -F "ping http://$MOCK/v2/" err &&
 	stored_is_source "$IMG"
 '

@@ -49,7 +49,7 @@ test_expect_success 'config.json: the Beam name lands in the mock as beam/python
 	test_same_image $IMG pulled latest "$DIGEST"
 '
 
-test_expect_success 'registries.conf: [[registry]] prefix/location, other keys and tables ignored' '
+test_expect_success 'registries.conf: [[registry]] prefix/location, other top-level keys and tables ignored' '
 	start_mock --auth none &&
 	no_docker_auth &&
 	fresh_config &&
@@ -64,9 +64,6 @@ test_expect_success 'registries.conf: [[registry]] prefix/location, other keys a
 	location = "$MOCK/mirror/beam"   # another path on the mock
 	insecure = true
 
-	[[registry.mirror]]
-	location = "example.invalid/never-used"
-
 	[aliases]
 	  "python" = "docker.io/library/python"
 	CONF
@@ -75,7 +72,7 @@ test_expect_success 'registries.conf: [[registry]] prefix/location, other keys a
 	test_grep -Fx "pinned: $MOCK/mirror/beam/python@$DIGEST" out &&
 	log_since $m >log &&
 	test_grep -E "PUT /v2/mirror/beam/python/manifests/2.60.0 " log &&
-	test_no_grep -E "never-used|/v2/alice" log &&
+	test_no_grep -E "/v2/alice" log &&
 	beampush --progress none pull --to oci:$PWD/pulled:v $BEAM/python@$DIGEST >out &&
 	test_same_image $IMG pulled v "$DIGEST"
 '

@@ -59,10 +59,14 @@ test_expect_success 'bash completion: commands, options, values and transports' 
 	printf "%s\n" --debug >expect && test_cmp expect out &&
 	complete_bash $c "beampush --jobs 3 push --c" >out &&
 	printf "%s\n" --chunk-size --compression-level >expect && test_cmp expect out &&
+	complete_bash $c "beampush push --s" >out &&
+	printf "%s\n" --single-put-max --sign-key >expect && test_cmp expect out &&
 	complete_bash $c "beampush pull --" >out &&
-	printf "%s\n" --to --platform --all-platforms --help >expect && test_cmp expect out &&
+	printf "%s\n" --to --platform --all-platforms --verify-key --help >expect &&
+	test_cmp expect out &&
 	complete_bash $c "beampush inspect --" >out &&
-	printf "%s\n" --raw --config --format --json --platform --help >expect && test_cmp expect out &&
+	printf "%s\n" --raw --config --format --json --platform --verify-key --help >expect &&
+	test_cmp expect out &&
 	complete_bash $c "beampush referrers --" >out &&
 	printf "%s\n" --artifact-type --format --json --help >expect && test_cmp expect out &&
 	complete_bash $c "beampush copy --no" >out &&

@@ -61,6 +61,13 @@ static const struct bad_row bad_rows[] = {
 	{ J, "{\"registries\": [{\"prefix\": \"*.a.io/beam\"}]}", "f:1: prefix \"*.a.io/beam\"" },
 	{ J, "{\"registries\": [{\"prefix\": \"a.io\", \"prefix\": \"b.io\"}]}",
 	  "f:1: registries[0].prefix must be a string, given once" },
+	/* verify-key: an absolute path, in beampush's own file only */
+	{ J, "{\"registries\": [{\"prefix\": \"a.io\", \"verify-key\": \"keys/a.pub\"}]}",
+	  "f:1: registries[0].verify-key must be the absolute path of a public key" },
+	{ J, "{\"registries\": [{\"prefix\": \"a.io\", \"verify-key\": true}]}",
+	  "f:1: registries[0].verify-key must be the absolute path" },
+	{ T, "[[registry]]\nprefix = \"a.io\"\nverify-key = \"/k.pub\"\n",
+	  "f:3: unknown key \"verify-key\" in [[registry]]" },
 	/* TOML syntax */
 	{ T, "[[registry]]\nprefix = a.io\n", "f:2: invalid value" },
 	{ T, "[[registry]\nprefix = \"a.io\"\n", "f:1: a table header wants ]]" },
@@ -73,7 +80,8 @@ static const struct bad_row bad_rows[] = {
 	{ T, "[[registry]]\nprefix = \"a.io\"\rlocation = \"b.io\"\n",
 	  "f:2: unexpected byte 0x0d where the line should end" },
 	{ T, "\x01x = 1\n", "f:1: unexpected byte 0x01 where a key should be" },
-	{ T, "x = [\"a\",\n \"b\"\n\n", "f:4: an array wants ',' or ']'" },
+	{ T, "x = [\"a\",\n \"b\"\n\n", "f:1: the array that starts here is not closed" },
+	{ T, "x = [\"a\",\n \"b\"\n\n\"c\"]", "f:4: an array wants ',' or ']'" },
 	{ T, "x = [\"a\",\n \"b\" \"c\"]\n", "f:2: an array wants ',' or ']'" },
 	{ T, "x = { a = 1, b }\n", "f:1: expected '=' after the key \"b\"" },
 	{ T, "x = \"\\q\"\n", "f:1: unknown escape \\q" },
@@ -86,6 +94,10 @@ static const struct bad_row bad_rows[] = {
 	{ T, "a\0b = 1\n", "f:1: NUL byte" },
 	{ T, "[[registry.mirror]]\nlocation = \"a.io\"\n",
 	  "f:1: [[registry.mirror]] comes after a [[registry]]" },
+	{ T, "[[registry]]\nprefix = \"a.io\"\n[registry.mirror]\nlocation = \"m.io\"\n",
+	  "f:3: [registry.mirror] must be written [[registry.mirror]]" },
+	{ T, "[[registry]]\nprefix = \"a.io\"\n[[registry.mirrors]]\n",
+	  "f:3: unknown table in [[registry]]" },
 	/* TOML types and values */
 	{ T, "[[registry]]\nprefix = \"a.io\"\ninsecure = \"true\"\n",
 	  "f:3: insecure must be true or false" },
@@ -100,6 +112,46 @@ static const struct bad_row bad_rows[] = {
 	{ T, "[[registry]]\nprefix = \"a.io\"\nlocation = \"B.io/x y\"\n",
 	  "f:3: location \"B.io/x y\" is not a registry name" },
 	{ T, "[[registry]]\nlocation = \"beam\"\n", "f:2: prefix \"beam\" is not a registry name" },
+	/* mirrors */
+	{ T, "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\ninsecure = true\n",
+	  "f:3: a [[registry.mirror]] needs a location" },
+	{ T,
+	  "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\n"
+	  "location = \"https://m.io:5000\"\n",
+	  "f:3: mirror location \"https://m.io:5000\" has a scheme" },
+	{ T, "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io/A b\"\n",
+	  "f:3: mirror location \"m.io/A b\" is not a registry name" },
+	{ T,
+	  "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\n"
+	  "pull-from-mirror = \"tags\"\n",
+	  "f:5: pull-from-mirror \"tags\" is not all, digest-only or tag-only" },
+	{ T,
+	  "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\n"
+	  "pull-from-mirror = true\n",
+	  "f:5: pull-from-mirror must be a string" },
+	{ T,
+	  "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\n"
+	  "insecure = \"yes\"\n",
+	  "f:5: insecure must be true or false" },
+	{ T, "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocaton = \"m.io\"\n",
+	  "f:4: unknown key \"locaton\" in [[registry.mirror]]" },
+	{ T,
+	  "[[registry]]\nprefix = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\n"
+	  "location = \"n.io\"\n",
+	  "f:5: \"location\" is set twice in this [[registry.mirror]]" },
+	{ T,
+	  "[[registry]]\nprefix = \"a.io\"\nmirror-by-digest-only = true\n"
+	  "[[registry.mirror]]\nlocation = \"m.io\"\npull-from-mirror = \"all\"\n",
+	  "f:6: pull-from-mirror cannot be set where the [[registry]] says "
+	  "mirror-by-digest-only (line 3)" },
+	{ T, "[[registry]]\nprefix = \"a.io\"\npull-from-mirror = \"digest-only\"\n",
+	  "f:3: pull-from-mirror belongs in a [[registry.mirror]]" },
+	{ T, "[[registry]]\nprefix = \"a.io\"\nmirror = \"m.io\"\n",
+	  "f:3: mirror must be an array of tables" },
+	{ T, "[[registry]]\nprefix = \"a.io\"\nmirror = [{ location = \"m.io\", pull = 1 }]\n",
+	  "f:3: unknown key \"pull\" in [[registry.mirror]]" },
+	{ T, "[[registry]]\nprefix = \"a.io\"\nmirror-by-digest-only = \"true\"\n",
+	  "f:3: mirror-by-digest-only must be true or false" },
 	{ T,
 	  "[[registry]]\nprefix = \"a.io\"\n[[registry]]\nprefix = \"b.io\"\n[[registry]]\n"
 	  "prefix = \"a.io\"\n",
@@ -258,6 +310,46 @@ static void test_resolve(void **state)
 }
 
 /* The first source with a match decides, even when a later one has a longer prefix. */
+/* The verify-key of the entry that applies, and none where the entry that applies has none. */
+static void test_verify_key(void **state)
+{
+	static const char text[] =
+		"{\"registries\": [\n"
+		"  {\"prefix\": \"beam.example/beam\", \"location\": \"127.0.0.1:5000/beam\",\n"
+		"   \"verify-key\": \"/etc/beampush/beam.pub\"},\n"
+		"  {\"prefix\": \"beam.example/beam/dev\"},\n"
+		"  {\"prefix\": \"*.signed.example\", \"verify-key\": \"/k/signed.pub\"}\n"
+		"]}\n";
+	static const struct {
+		const char *in, *key;
+	} rows[] = {
+		{ "beam.example/beam/python:1", "/etc/beampush/beam.pub" },
+		{ "beam.example/beam:1", "/etc/beampush/beam.pub" },
+		{ "beam.example/beam/dev/python:1", NULL },
+		{ "beam.example/other:1", NULL },
+		{ "a.signed.example/x:1", "/k/signed.pub" },
+	};
+	bp_config *cfg = NULL;
+	size_t i;
+
+	assert_int_equal(bp_config_new(&cfg), 0);
+	assert_int_equal(bp_config_add(cfg, "c.json", text, strlen(text), J), 0);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		bp_reference *in = NULL, *out = NULL;
+		bp_config_match m;
+
+		assert_int_equal(bp_reference_parse(&in, rows[i].in), 0);
+		assert_int_equal(bp_config_resolve(cfg, in, &out, &m), 0);
+		if (rows[i].key)
+			assert_string_equal(m.verify_key, rows[i].key);
+		else
+			assert_null(m.verify_key);
+		bp_reference_free(in);
+		bp_reference_free(out);
+	}
+	bp_config_free(cfg);
+}
+
 static void test_precedence(void **state)
 {
 	static const struct resolve_row rows[] = {
@@ -384,8 +476,12 @@ static void test_good_files(void **state)
 		     "i = { x = 1, y = [ true, false ], z = {} }\nj = [[1, 2], ['a']]\n"
 		     "k = \"\\u00e9\\U0001F600\\t\\\"\"\nl = \"\"\n" },
 		{ T, "[[registry]]\nlocation = \"a.io\"\nmirror-by-digest-only = true\n"
-		     "pull-from-mirror = \"digest-only\"\nmirror = [{ location = \"m.io\" }]\n"
-		     "[[registry.mirror]]\nlocation = \"m2.io\"\ninsecure = true\nunknown = 1\n" },
+		     "mirror = [{ location = \"m.io\" }]\n"
+		     "[[registry.mirror]]\nlocation = \"m2.io\"\ninsecure = true\n"
+		     "[aliases]\n[[registry.mirror]]\nlocation = \"m3.io/after/aliases\"\n" },
+		{ T, "[[registry]]\nlocation = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\n"
+		     "pull-from-mirror = \"tag-only\"\n[[registry.mirror]]\nlocation = \"n.io\"\n"
+		     "pull-from-mirror = \"\"\n" },
 	};
 	size_t i;
 
@@ -399,6 +495,104 @@ static void test_good_files(void **state)
 			fail_msg("row %zu: %s", i, bp_error_last());
 		bp_config_free(cfg);
 	}
+}
+
+/* registries.conf with mirrors, for test_mirrors */
+static const char mirror_text[] = "[[registry]]\n"					 /* 1 */
+				  "prefix = \"example.com/foo\"\n"			 /* 2 */
+				  "location = \"internal.example.net/bar\"\n"		 /* 3 */
+				  "[[registry.mirror]]\n"				 /* 4 */
+				  "location = \"mirror-0.local/mirror-for-foo\"\n"	 /* 5 */
+				  "[[registry.mirror]]\n"				 /* 6 */
+				  "location = \"mirror-1.local:5000/mirrors/foo\"\n"	 /* 7 */
+				  "insecure = true\n"					 /* 8 */
+				  "pull-from-mirror = \"tag-only\"\n"			 /* 9 */
+				  "[[registry]]\n"					 /* 10 */
+				  "location = \"docker.io\"\n"				 /* 11 */
+				  "mirror-by-digest-only = true\n"			 /* 12 */
+				  "mirror = [{ location = \"hub-cache.local:5000\" }]\n" /* 13 */
+				  "[[registry]]\n"					 /* 14 */
+				  "prefix = \"*.corp.example\"\n"			 /* 15 */
+				  "[[registry.mirror]]\n"				 /* 16 */
+				  "location = \"cache.corp.example/all\"\n"		 /* 17 */
+				  "pull-from-mirror = \"digest-only\"\n"		 /* 18 */
+				  "[[registry]]\n"					 /* 19 */
+				  "location = \"blocked.example\"\n"			 /* 20 */
+				  "blocked = true\n"					 /* 21 */
+				  "[[registry.mirror]]\n"				 /* 22 */
+				  "location = \"never.example\"\n";			 /* 23 */
+
+struct mirror_row {
+	const char *in;
+	size_t n;
+	struct {
+		const char *prefix, *location;
+		int insecure;
+		bp_mirror_pull pull;
+		int line;
+	} m[2];
+};
+
+static const struct mirror_row mirror_rows[] = {
+	/* the man page's example: the rest of the name after each mirror's location */
+	{ "example.com/foo/image:latest",
+	  2,
+	  { { "internal.example.net/bar/image", "mirror-0.local/mirror-for-foo/image", 0,
+	      BP_MIRROR_ALL, 4 },
+	    { "internal.example.net/bar/image", "mirror-1.local:5000/mirrors/foo/image", 1,
+	      BP_MIRROR_TAG_ONLY, 6 } } },
+	/* Docker Hub's names are normalised first; mirror-by-digest-only makes them digest-only */
+	{ "python:3.11",
+	  1,
+	  { { "docker.io/library/python", "hub-cache.local:5000/library/python", 0,
+	      BP_MIRROR_DIGEST_ONLY, 13 } } },
+	/* a wildcard: the name as it is, and the mirror takes what follows the domain */
+	{ "git.corp.example/team/app:1",
+	  1,
+	  { { "git.corp.example/team/app", "cache.corp.example/all/team/app", 0,
+	      BP_MIRROR_DIGEST_ONLY, 16 } } },
+	/* blocked, other names, a prefix at no path boundary: none */
+	{ "blocked.example/x:1", 0, { { NULL } } },
+	{ "quay.io/a/b:c", 0, { { NULL } } },
+	{ "example.com/foobar/x:1", 0, { { NULL } } },
+};
+
+static void test_mirrors(void **state)
+{
+	bp_config *cfg = NULL;
+	size_t i, j;
+
+	assert_int_equal(bp_config_new(&cfg), 0);
+	if (bp_config_add(cfg, "r.conf", mirror_text, strlen(mirror_text), T))
+		fail_msg("%s", bp_error_last());
+	for (i = 0; i < sizeof(mirror_rows) / sizeof(mirror_rows[0]); i++) {
+		const struct mirror_row *r = &mirror_rows[i];
+		bp_reference *in = NULL;
+		bp_mirror *m = (bp_mirror *)1;
+		size_t n = 99;
+
+		assert_int_equal(bp_reference_parse(&in, r->in), 0);
+		if (bp_config_mirrors(cfg, in, &m, &n))
+			fail_msg("%s: %s", r->in, bp_error_last());
+		if (n != r->n)
+			fail_msg("%s: %zu mirrors, want %zu", r->in, n, r->n);
+		for (j = 0; j < n; j++) {
+			if (strcmp(m[j].prefix, r->m[j].prefix) != 0 ||
+			    strcmp(m[j].location, r->m[j].location) != 0)
+				fail_msg("%s: mirror %zu is %s -> %s, want %s -> %s", r->in, j,
+					 m[j].prefix, m[j].location, r->m[j].prefix,
+					 r->m[j].location);
+			assert_int_equal(m[j].insecure, r->m[j].insecure);
+			assert_int_equal(m[j].pull, r->m[j].pull);
+			assert_int_equal(m[j].line, r->m[j].line);
+			assert_string_equal(m[j].file, "r.conf");
+		}
+		if (!n)
+			assert_null(m);
+		bp_config_mirrors_free(m, n);
+		bp_reference_free(in);
+	}
+	bp_config_free(cfg);
 }
 
 /* A file that fails adds nothing; the files on disk: missing_ok, BEAMPUSH_CONFIG. */
@@ -463,7 +657,8 @@ int main(void)
 		cmocka_unit_test(test_bad_files),  cmocka_unit_test(test_good_files),
 		cmocka_unit_test(test_resolve),	   cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_repository), cmocka_unit_test(test_resolve_host),
-		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_files),	   cmocka_unit_test(test_verify_key),
+		cmocka_unit_test(test_mirrors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
