@@ -425,6 +425,22 @@ test_expect_success 'the destination tag holds an image: not overwritten, exit 1
 	test "$(tag_of "$DST_ROOT" mirror/python latest)" = "$DIGEST"
 '
 
+test_expect_success 'push --sign-key, copy, pull --verify-key on the destination: the signature came along' '
+	start_mock && SRC=$MOCK &&
+	start_mock && DST=$MOCK &&
+	openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
+		openssl pkcs8 -topk8 -nocrypt -out k.key &&
+	openssl pkey -in k.key -pubout -out k.pub 2>/dev/null &&
+	beampush -q push --from "oci:$IMG:latest" --sign-key k.key "$SRC/beam/python:latest" >/dev/null &&
+	beampush -q copy "$SRC/beam/python:latest" "$DST/mirror/python:latest" >/dev/null &&
+	beampush -q pull --verify-key k.pub --to "oci:$PWD/back:latest" "$DST/mirror/python:latest" >out &&
+	test "$(cat out)" = "$DIGEST" &&
+	beampush -q copy --no-referrers "$SRC/beam/python:latest" "$DST/bare/python:latest" >/dev/null &&
+	test_expect_code 6 beampush -q pull --verify-key k.pub --to "oci:$PWD/bare:latest" \
+		"$DST/bare/python:latest" 2>err &&
+	test ! -e bare
+'
+
 test_expect_success '--no-referrers: the image and nothing else, nothing asked' '
 	start_mock --referrers-api && SRC=$MOCK SRC_LOG=$MOCK_LOG &&
 	start_mock --referrers-api && DST=$MOCK DST_ROOT=$MOCK_ROOT &&
