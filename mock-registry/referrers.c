@@ -62,7 +62,7 @@ static cJSON *entry_for(struct mock_req *r, const char *hex, const char *want)
 		goto done;
 	if (!(type = stored_type(r, hex)))
 		goto done;
-	snprintf(digest, sizeof(digest), "sha256:%s", hex);
+	snprintf(digest, sizeof(digest), "sha256:%.64s", hex);
 	at = cJSON_GetObjectItemCaseSensitive(m, "artifactType");
 	cfg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "config"),
 					       "mediaType");
@@ -178,7 +178,7 @@ static int endless_page(struct mock_req *r, cJSON *arr, int64_t size, int64_t pa
 			cJSON_Delete(e);
 			return -1;
 		}
-		snprintf(digest, sizeof(digest), "sha256:%s", hex);
+		snprintf(digest, sizeof(digest), "sha256:%.64s", hex);
 		cJSON_AddItemToArray(arr, e);
 		if (!cJSON_AddStringToObject(e, "mediaType", MT_OCI_MANIFEST) ||
 		    !cJSON_AddStringToObject(e, "digest", digest) ||

@@ -172,6 +172,7 @@ static void test_parse_too_many(void **state)
 	assert_int_equal(bp_referrers__parse(body, o, NULL, &l), BP_EPROTO);
 	assert_non_null(strstr(bp_error_last(), "more than 10000 referrers"));
 	assert_int_equal(l.n, 0);
+	bp_referrers__list_release(&l);
 	free(body);
 }
 
