@@ -324,8 +324,8 @@ enum MHD_Result mock_referrers_get(struct mock_req *r)
 	if (!(body = cJSON_PrintUnformatted(root)) ||
 	    !(resp = mock_resp_bytes(body, strlen(body), MT_OCI_INDEX)) ||
 	    (link && MHD_add_response_header(resp, MHD_HTTP_HEADER_LINK, link) != MHD_YES) ||
-	    (type && MHD_add_response_header(resp, "OCI-Filters-Applied", "artifactType") !=
-			     MHD_YES))
+	    (type &&
+	     MHD_add_response_header(resp, "OCI-Filters-Applied", "artifactType") != MHD_YES))
 		goto fail;
 	res = mock_reply(r, MHD_HTTP_OK, resp);
 	resp = NULL;

@@ -50,9 +50,9 @@ typedef enum {
  * characters harmless.
  */
 typedef struct {
-	const char *name; /* the repository, "docker.io/library/python" */
-	const char *tag;  /* the reference's tag, or NULL */
-	char subject[BP_DIGEST_MAX];		 /* the digest whose referrers these are */
+	const char *name;	     /* the repository, "docker.io/library/python" */
+	const char *tag;	     /* the reference's tag, or NULL */
+	char subject[BP_DIGEST_MAX]; /* the digest whose referrers these are */
 	bp_referrers_source source;
 	char fallback_tag[BP_REFERRERS_TAG_MAX]; /* the referrers tag of subject */
 	int filtered; /* opts->artifact_type was applied (by the registry, or here) */
@@ -78,8 +78,8 @@ typedef struct {
 #define BP_REFERRERS_OPTIONS_VERSION 1
 
 /* The defaults: every referrer. */
-#define BP_REFERRERS_OPTIONS_INIT                   \
-	{                                            \
+#define BP_REFERRERS_OPTIONS_INIT                       \
+	{                                               \
 		.version = BP_REFERRERS_OPTIONS_VERSION \
 	}
 

@@ -68,14 +68,13 @@ int cmd_referrers(global_opts *g, int argc, char **argv)
 {
 	const char *format = NULL, *type = NULL;
 	int json = 0;
-	const cli_option opts[] = {
-		{ "--artifact-type", NULL, OPT_STRING, &type, "TYPE",
-		  "only the referrers of this artifactType (a media type)" },
-		{ "--format", NULL, OPT_STRING, &format, "FORMAT",
-		  "text (default) or json: the listing's format" },
-		{ "--json", NULL, OPT_FLAG, &json, NULL, "same as --format json" },
-		{ NULL, NULL, OPT_FLAG, NULL, NULL, NULL }
-	};
+	const cli_option opts[] = { { "--artifact-type", NULL, OPT_STRING, &type, "TYPE",
+				      "only the referrers of this artifactType (a media type)" },
+				    { "--format", NULL, OPT_STRING, &format, "FORMAT",
+				      "text (default) or json: the listing's format" },
+				    { "--json", NULL, OPT_FLAG, &json, NULL,
+				      "same as --format json" },
+				    { NULL, NULL, OPT_FLAG, NULL, NULL, NULL } };
 	bp_referrers_options ro = BP_REFERRERS_OPTIONS_INIT;
 	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
 	bp_client *c = NULL;

@@ -292,8 +292,8 @@ static int list_append(bp_referrers_list *l, const char *media_type, const char 
 }
 
 /* list_append() with the annotations of a JSON object (of strings, or NULL). */
-static int list_add(bp_referrers_list *l, const char *media_type, const char *digest,
-		    int64_t size, const char *artifact_type, const cJSON *annotations)
+static int list_add(bp_referrers_list *l, const char *media_type, const char *digest, int64_t size,
+		    const char *artifact_type, const cJSON *annotations)
 {
 	bp_referrer *r;
 	int err = list_append(l, media_type, digest, size, artifact_type, &r);
@@ -313,8 +313,8 @@ int bp_referrers__list_add(bp_referrers_list *l, const bp_referrer *from)
 	bp_annotation *a = NULL;
 	bp_referrer *r;
 	size_t i;
-	int err = list_append(l, from->media_type, from->digest, from->size, from->artifact_type,
-			      &r);
+	int err =
+		list_append(l, from->media_type, from->digest, from->size, from->artifact_type, &r);
 
 	if (err || !r || !from->nannotations)
 		return err;
@@ -358,7 +358,8 @@ int bp_referrers__parse(const char *body, size_t len, const char *subject, bp_re
 	if (!cJSON_IsObject(root) || !cJSON_IsArray(arr) ||
 	    (mt && !(cJSON_IsString(mt) && strcmp(mt->valuestring, BP_MEDIA_OCI_INDEX) == 0))) {
 		if (cJSON_IsString(mt) && strcmp(mt->valuestring, BP_MEDIA_OCI_INDEX) != 0)
-			err = bp_error_set(BP_EUNSUPPORTED, "of media type %.100s, not an image index",
+			err = bp_error_set(BP_EUNSUPPORTED,
+					   "of media type %.100s, not an image index",
 					   mt->valuestring);
 		else
 			err = bp_error_set(BP_EUNSUPPORTED,
@@ -477,8 +478,8 @@ static int api_page(const bp_referrers_page *p, void *payload)
 		char why[300];
 
 		bp_strlcpy(why, bp_error_last(), sizeof(why));
-		return bp_error_set(BP_EPROTO, "referrers of %s: page %zu: %s", w->subject,
-				    p->page, why);
+		return bp_error_set(BP_EPROTO, "referrers of %s: page %zu: %s", w->subject, p->page,
+				    why);
 	}
 	if (err)
 		return bp_error_prefix("referrers of %s: page %zu", w->subject, p->page);
@@ -623,8 +624,8 @@ static int merged(const char *bytes, size_t len, const char *tag, const char *su
 			char why[600];
 
 			bp_strlcpy(why, bp_error_last(), sizeof(why));
-			err = bp_error_set(err == BP_ENOMEM ? err : BP_EPROTO, "tag %s: %s%s", tag, why,
-					   err == BP_ENOMEM ? "" : ": not overwritten");
+			err = bp_error_set(err == BP_ENOMEM ? err : BP_EPROTO, "tag %s: %s%s", tag,
+					   why, err == BP_ENOMEM ? "" : ": not overwritten");
 			goto done;
 		}
 		root = cJSON_ParseWithLength(bytes, len);
@@ -700,15 +701,16 @@ int bp_referrers__tag_add(bp_client *c, bp_registry *reg, const char *repo, cons
 				err = bp_registry__manifest_put_ex(reg, repo, tag, index, ilen,
 								   BP_MEDIA_OCI_INDEX, got, &x);
 			if (!err && got[0] && !bp_digest_equal(got, digest))
-				err = bp_error_set(BP_EINTEGRITY,
-						   "tag %s: registry answered Docker-Content-Digest "
-						   "%s for the index %s",
-						   tag, got, digest);
+				err = bp_error_set(
+					BP_EINTEGRITY,
+					"tag %s: registry answered Docker-Content-Digest "
+					"%s for the index %s",
+					tag, got, digest);
 			if (!err) {
 				bp_client__debug(c, "%s:%s lists %zu more referrers of %s (%s)",
 						 repo, tag, n, subject, digest);
-				bp_client__emit(c, BP_EVENT_MANIFEST, digest, "index", (int64_t)ilen,
-						(int64_t)ilen, NULL);
+				bp_client__emit(c, BP_EVENT_MANIFEST, digest, "index",
+						(int64_t)ilen, (int64_t)ilen, NULL);
 			}
 		}
 		free(bytes);
@@ -716,17 +718,19 @@ int bp_referrers__tag_add(bp_client *c, bp_registry *reg, const char *repo, cons
 		free(index);
 		if (err && x.status == 412 && tries < BP_REFERRERS_TAG_TRIES) {
 			/* another writer came between our GET and PUT: read theirs, merge again */
-			bp_client__debug(c, "%s:%s changed while it was written (412): reading it again",
-					 repo, tag);
+			bp_client__debug(
+				c, "%s:%s changed while it was written (412): reading it again",
+				repo, tag);
 			bp_registry__manifest_extra_release(&x);
 			bp_error_clear();
 			continue;
 		}
 		if (err && x.status == 412)
-			err = bp_error_set(BP_ERROR,
-					   "tag %s: the index of referrers changed under each of %d "
-					   "writes (412 Precondition Failed), not written: copy again",
-					   tag, BP_REFERRERS_TAG_TRIES);
+			err = bp_error_set(
+				BP_ERROR,
+				"tag %s: the index of referrers changed under each of %d "
+				"writes (412 Precondition Failed), not written: copy again",
+				tag, BP_REFERRERS_TAG_TRIES);
 		bp_registry__manifest_extra_release(&x);
 		break;
 	}

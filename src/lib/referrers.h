@@ -34,7 +34,9 @@ typedef struct {
 	bp_digest_set digests;
 } bp_referrers_list;
 
+/* clang-format off */
 #define BP_REFERRERS_LIST_INIT { NULL, 0, 0, { NULL, 0, 0 } }
+/* clang-format on */
 
 void bp_referrers__list_release(bp_referrers_list *l);
 

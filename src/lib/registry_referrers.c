@@ -104,8 +104,8 @@ int bp_registry__referrers(bp_registry *r, const char *repo, const char *digest,
 {
 	static const char *const accept[] = { "Accept: " BP_MEDIA_OCI_INDEX, NULL };
 	referrers_walk rw = { r, repo, fn, payload };
-	bp_pages_walk w = { NULL,	 accept,    BP_MANIFEST_MAX, BP_REFERRERS_PAGES_MAX,
-			    "referrers", repo,	    referrers_page,  &rw };
+	bp_pages_walk w = { NULL,	 accept, BP_MANIFEST_MAX, BP_REFERRERS_PAGES_MAX,
+			    "referrers", repo,	 referrers_page,  &rw };
 	char *scope = bp_registry__scope(r, repo, "pull");
 	char *url = first_url(r, repo, digest, artifact_type);
 	int err;

@@ -62,10 +62,10 @@ static void test_tag_table(void **state)
 static const struct {
 	const char *body;
 	int rc;
-	size_t n;		    /* entries then */
-	const char *type0;	    /* the first's artifactType, or NULL */
-	size_t nann0;		    /* its annotations */
-	const char *want_in_msg;    /* a piece of the message, on error */
+	size_t n;		 /* entries then */
+	const char *type0;	 /* the first's artifactType, or NULL */
+	size_t nann0;		 /* its annotations */
+	const char *want_in_msg; /* a piece of the message, on error */
 } parses[] = {
 	{ INDEX_OF(""), 0, 0, NULL, 0, NULL },
 	{ INDEX_OF(ENTRY_A ",\"artifactType\":\"x/y\",\"annotations\":{\"k\":\"v\",\"l\":\"w\"}}"),
@@ -80,10 +80,12 @@ static const struct {
 	{ "<html>Welcome</html>", BP_EUNSUPPORTED, 0, NULL, 0, "not JSON" },
 	{ INDEX_OF("") "x", BP_EUNSUPPORTED, 0, NULL, 0, "not JSON" },
 	{ "[1,2]", BP_EUNSUPPORTED, 0, NULL, 0, "without a manifests array" },
-	{ "{\"schemaVersion\":2,\"manifests\":{}}", BP_EUNSUPPORTED, 0, NULL, 0, "manifests array" },
+	{ "{\"schemaVersion\":2,\"manifests\":{}}", BP_EUNSUPPORTED, 0, NULL, 0,
+	  "manifests array" },
 	{ "{\"mediaType\":\"" MT "\",\"config\":{},\"layers\":[]}", BP_EUNSUPPORTED, 0, NULL, 0,
 	  "of media type " MT },
-	{ "{\"mediaType\":\"" MT "\",\"manifests\":[]}", BP_EUNSUPPORTED, 0, NULL, 0, "media type" },
+	{ "{\"mediaType\":\"" MT "\",\"manifests\":[]}", BP_EUNSUPPORTED, 0, NULL, 0,
+	  "media type" },
 	{ "{\"mediaType\":7,\"manifests\":[]}", BP_EUNSUPPORTED, 0, NULL, 0, "manifests array" },
 	/* an index whose entries are wrong */
 	{ INDEX_OF("7"), BP_EPROTO, 0, NULL, 0, "manifests[0]: not a JSON object" },
@@ -165,9 +167,10 @@ static void test_parse_too_many(void **state)
 	assert_non_null(body);
 	o = (size_t)snprintf(body, cap, "{\"manifests\":[");
 	for (i = 0; i < n; i++)
-		o += (size_t)snprintf(body + o, cap - o,
-				      "%s{\"mediaType\":\"%s\",\"digest\":\"sha256:%064zx\",\"size\":1}",
-				      i ? "," : "", MT, i);
+		o += (size_t)snprintf(
+			body + o, cap - o,
+			"%s{\"mediaType\":\"%s\",\"digest\":\"sha256:%064zx\",\"size\":1}",
+			i ? "," : "", MT, i);
 	o += (size_t)snprintf(body + o, cap - o, "]}");
 	assert_int_equal(bp_referrers__parse(body, o, NULL, &l), BP_EPROTO);
 	assert_non_null(strstr(bp_error_last(), "more than 10000 referrers"));
@@ -181,7 +184,7 @@ static void test_parse_too_many(void **state)
 static const struct {
 	const char *media_type, *body;
 	int rc;
-	const char *type;    /* artifactType of the entry, or NULL */
+	const char *type; /* artifactType of the entry, or NULL */
 	size_t nann;
 	const char *subject; /* "" when none */
 } describes[] = {
@@ -218,12 +221,13 @@ static void test_describe_table(void **state)
 		if (rc != describes[i].rc)
 			fail_msg("row %zu: rc %d (%s), want %d", i, rc, bp_error_last(),
 				 describes[i].rc);
-		if (rc == 0 && (l.n != 1 || l.v[0].size != (int64_t)strlen(b) ||
-				strcmp(l.v[0].media_type, describes[i].media_type) ||
-				(describes[i].type == NULL) != (l.v[0].artifact_type == NULL) ||
-				(describes[i].type && strcmp(describes[i].type, l.v[0].artifact_type)) ||
-				l.v[0].nannotations != describes[i].nann ||
-				strcmp(subject, describes[i].subject)))
+		if (rc == 0 &&
+		    (l.n != 1 || l.v[0].size != (int64_t)strlen(b) ||
+		     strcmp(l.v[0].media_type, describes[i].media_type) ||
+		     (describes[i].type == NULL) != (l.v[0].artifact_type == NULL) ||
+		     (describes[i].type && strcmp(describes[i].type, l.v[0].artifact_type)) ||
+		     l.v[0].nannotations != describes[i].nann ||
+		     strcmp(subject, describes[i].subject)))
 			fail_msg("row %zu: entry %s %s, subject %s", i,
 				 l.n ? l.v[0].media_type : "-",
 				 l.n && l.v[0].artifact_type ? l.v[0].artifact_type : "-", subject);
@@ -238,19 +242,19 @@ typedef struct {
 	long status;
 	const char *ctype; /* NULL: none */
 	const char *body;
-	const char *etag;  /* NULL: none */
+	const char *etag; /* NULL: none */
 } answer;
 
 /* The registry the seam plays: the API's first answer, the referrers tag, its writes. */
 typedef struct {
-	answer api;	     /* GET .../referrers/<digest> */
-	int endless;	     /* the API pages without end, each page empty */
-	const char *tag;     /* the index under the referrers tag; NULL: none */
-	char etag[80];	     /* the tag's ETag ("" with etag_off) */
-	int etag_off;	     /* the registry sends no ETag */
-	int conflicts;	     /* PUTs of the tag answered 412 still */
-	char *stored;	     /* what the last good PUT stored */
-	char if_match[80];   /* the If-Match the last PUT of the tag sent, or "" */
+	answer api;	   /* GET .../referrers/<digest> */
+	int endless;	   /* the API pages without end, each page empty */
+	const char *tag;   /* the index under the referrers tag; NULL: none */
+	char etag[80];	   /* the tag's ETag ("" with etag_off) */
+	int etag_off;	   /* the registry sends no ETag */
+	int conflicts;	   /* PUTs of the tag answered 412 still */
+	char *stored;	   /* what the last good PUT stored */
+	char if_match[80]; /* the If-Match the last PUT of the tag sent, or "" */
 	size_t api_gets, tag_gets, tag_heads, tag_puts;
 } fake;
 
@@ -305,8 +309,9 @@ static int fake_send(const bp_http_request *req, bp_http_response *resp, void *p
 			char link[200];
 
 			give(req, resp, &(answer){ 200, IDX, INDEX_OF(""), NULL });
-			snprintf(link, sizeof(link), "Link: </v2/" REPO "/referrers/" SUBJECT
-						     "?page=%zu>; rel=\"next\"\r\n",
+			snprintf(link, sizeof(link),
+				 "Link: </v2/" REPO "/referrers/" SUBJECT
+				 "?page=%zu>; rel=\"next\"\r\n",
 				 f->api_gets);
 			header(resp, "%s", link);
 			return 0;
@@ -322,9 +327,9 @@ static int fake_send(const bp_http_request *req, bp_http_response *resp, void *p
 		snprintf(f->if_match, sizeof(f->if_match), "%s", im ? im : "");
 		if (f->conflicts > 0) {
 			f->conflicts--;
-			give(req, resp, &(answer){ 412, "application/json",
-						   "{\"errors\":[{\"code\":\"PRECONDITION\"}]}",
-						   NULL });
+			give(req, resp,
+			     &(answer){ 412, "application/json",
+					"{\"errors\":[{\"code\":\"PRECONDITION\"}]}", NULL });
 			return 0;
 		}
 		free(f->stored);
@@ -377,26 +382,40 @@ static const struct {
 	{ { 200, IDX, INDEX_OF(""), NULL }, 0, BP_REFERRERS_FROM_API, 0 },
 	/* no API, said in each of the usual ways */
 	{ { 404, "text/plain", "404 page not found\n", NULL }, 0, BP_REFERRERS_FROM_TAG, 1 },
-	{ { 400, "application/json", "{\"errors\":[{\"code\":\"TAG_INVALID\"}]}", NULL }, 0,
-	  BP_REFERRERS_FROM_TAG, 1 },
+	{ { 400, "application/json", "{\"errors\":[{\"code\":\"TAG_INVALID\"}]}", NULL },
+	  0,
+	  BP_REFERRERS_FROM_TAG,
+	  1 },
 	{ { 405, NULL, NULL, NULL }, 0, BP_REFERRERS_FROM_TAG, 1 },
 	{ { 406, NULL, NULL, NULL }, 0, BP_REFERRERS_FROM_TAG, 1 },
 	{ { 501, NULL, NULL, NULL }, 0, BP_REFERRERS_FROM_TAG, 1 },
-	{ { 409, "application/json", "{\"errors\":[{\"code\":\"UNSUPPORTED\"}]}", NULL }, 0,
-	  BP_REFERRERS_FROM_TAG, 1 },
-	{ { 410, "application/json", "{\"errors\":[{\"code\":\"NAME_UNKNOWN\"}]}", NULL }, 0,
-	  BP_REFERRERS_FROM_TAG, 1 },
+	{ { 409, "application/json", "{\"errors\":[{\"code\":\"UNSUPPORTED\"}]}", NULL },
+	  0,
+	  BP_REFERRERS_FROM_TAG,
+	  1 },
+	{ { 410, "application/json", "{\"errors\":[{\"code\":\"NAME_UNKNOWN\"}]}", NULL },
+	  0,
+	  BP_REFERRERS_FROM_TAG,
+	  1 },
 	{ { 200, "text/html", "<html>registry</html>", NULL }, 0, BP_REFERRERS_FROM_TAG, 1 },
 	{ { 200, IDX, "{\"manifests\":null}", NULL }, 0, BP_REFERRERS_FROM_TAG, 1 },
-	{ { 200, MT, "{\"mediaType\":\"" MT "\",\"layers\":[]}", NULL }, 0, BP_REFERRERS_FROM_TAG,
+	{ { 200, MT, "{\"mediaType\":\"" MT "\",\"layers\":[]}", NULL },
+	  0,
+	  BP_REFERRERS_FROM_TAG,
 	  1 },
 	/* what is no verdict on the API */
 	{ { 403, "application/json", "{\"errors\":[{\"code\":\"UNSUPPORTED\"}]}", NULL },
-	  BP_EAUTH, 0, 0 },
+	  BP_EAUTH,
+	  0,
+	  0 },
 	{ { 429, "application/json", "{\"errors\":[{\"code\":\"UNSUPPORTED\"}]}", NULL },
-	  BP_ERROR, 0, 0 },
-	{ { 409, "application/json", "{\"errors\":[{\"code\":\"CONFLICT\"}]}", NULL }, BP_ERROR,
-	  0, 0 },
+	  BP_ERROR,
+	  0,
+	  0 },
+	{ { 409, "application/json", "{\"errors\":[{\"code\":\"CONFLICT\"}]}", NULL },
+	  BP_ERROR,
+	  0,
+	  0 },
 	{ { 500, NULL, NULL, NULL }, BP_ERROR, 0, 0 },
 	{ { 200, IDX, INDEX_OF("{\"mediaType\":\"" MT "\"}"), NULL }, BP_EPROTO, 0, 0 },
 };
@@ -418,11 +437,12 @@ static void test_find_table(void **state)
 		f.tag = TAG_INDEX;
 		r = seamed(&f);
 		rc = bp_referrers__find(r, REPO, SUBJECT, &q, &got);
-		if (rc != finds[i].rc || (!rc && (got.source != finds[i].source ||
-						  got.list.n != finds[i].n)))
+		if (rc != finds[i].rc ||
+		    (!rc && (got.source != finds[i].source || got.list.n != finds[i].n)))
 			fail_msg("row %zu (%ld): rc %d (%s) source %d n %zu, want %d %d %zu", i,
-				 finds[i].api.status, rc, bp_error_last(), rc ? -1 : (int)got.source,
-				 rc ? 0 : got.list.n, finds[i].rc, finds[i].source, finds[i].n);
+				 finds[i].api.status, rc, bp_error_last(),
+				 rc ? -1 : (int)got.source, rc ? 0 : got.list.n, finds[i].rc,
+				 finds[i].source, finds[i].n);
 		if (!rc && got.source == BP_REFERRERS_FROM_TAG &&
 		    (api != BP_REFERRERS_API_NO || !got.note || f.tag_heads != 1 ||
 		     f.tag_gets != 1 || strcmp(got.list.v[0].artifact_type, "t/b")))
@@ -501,8 +521,9 @@ static void test_tag_add(void **state)
 {
 	bp_client *c = NULL;
 	bp_registry *r;
-	bp_referrers_list add = list_of(INDEX_OF(ENTRY_A ",\"artifactType\":\"t/a\","
-						   "\"annotations\":{\"k\":\"v\"}}," ENTRY_B "}"));
+	bp_referrers_list add =
+		list_of(INDEX_OF(ENTRY_A ",\"artifactType\":\"t/a\","
+					 "\"annotations\":{\"k\":\"v\"}}," ENTRY_B "}"));
 	fake f;
 	size_t added = 9;
 
@@ -516,18 +537,21 @@ static void test_tag_add(void **state)
 	assert_int_equal(added, 2);
 	assert_int_equal(f.tag_puts, 1);
 	assert_string_equal(f.if_match, "");
-	assert_string_equal(f.stored, INDEX_OF(ENTRY_A ",\"artifactType\":\"t/a\","
-						       "\"annotations\":{\"k\":\"v\"}}," ENTRY_B "}"));
+	assert_string_equal(f.stored,
+			    INDEX_OF(ENTRY_A ",\"artifactType\":\"t/a\","
+					     "\"annotations\":{\"k\":\"v\"}}," ENTRY_B "}"));
 
 	/* one there with a member of its own: kept as it is, first; If-Match its ETag */
-	f.tag = "{\"schemaVersion\":2,\"manifests\":[" ENTRY_B ",\"x\":1}],\"annotations\":{\"o\":\"p\"}}";
+	f.tag = "{\"schemaVersion\":2,\"manifests\":[" ENTRY_B
+		",\"x\":1}],\"annotations\":{\"o\":\"p\"}}";
 	snprintf(f.etag, sizeof(f.etag), "\"sha256:0123\"");
 	assert_int_equal(bp_referrers__tag_add(c, r, REPO, SUBJECT, &add, &added), 0);
 	assert_int_equal(added, 1);
 	assert_string_equal(f.if_match, "\"sha256:0123\"");
-	assert_string_equal(f.stored, "{\"schemaVersion\":2,\"manifests\":[" ENTRY_B ",\"x\":1},"
-				      ENTRY_A ",\"artifactType\":\"t/a\",\"annotations\":{\"k\":"
-				      "\"v\"}}],\"annotations\":{\"o\":\"p\"}}");
+	assert_string_equal(f.stored,
+			    "{\"schemaVersion\":2,\"manifests\":[" ENTRY_B ",\"x\":1}," ENTRY_A
+			    ",\"artifactType\":\"t/a\",\"annotations\":{\"k\":"
+			    "\"v\"}}],\"annotations\":{\"o\":\"p\"}}");
 
 	/* every entry there: nothing written */
 	f.tag = INDEX_OF(ENTRY_B "}," ENTRY_A "}");
