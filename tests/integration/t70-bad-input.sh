@@ -212,7 +212,8 @@ error_body_cases() {
 		push_must_fail 3 $MOCK/beam/python:latest &&
 		test_grep "registry answered 403" err &&
 		test_no_grep nginx err &&
-		test "$(count_log "^POST /v2/beam/python/blobs/uploads/ 403 ")" -ge 1
+		# the first upload may be a POST ?digest= with the blob (a host not known yet)
+		test "$(count_log "^POST /v2/beam/python/blobs/uploads/(\\?[^ ]*)? 403 ")" -ge 1
 	'
 
 	test_expect_success "$1 error bodies: token auth still works through them" '
