@@ -49,7 +49,7 @@ _beampush()
 {
 	local cur prev cmd line i w n skip
 	local -a ws
-	local commands="login logout push pull copy inspect tags delete version"
+	local commands="login logout push pull copy inspect tags referrers delete version"
 	local globals="--insecure-registry --tls-verify=false --tls-verify=true --jobs --retries
 		--platform --progress -q --quiet --debug --digestfile -h --help --version"
 
@@ -110,7 +110,7 @@ _beampush()
 			_beampush_reply "$cur" linux/amd64 linux/arm64 linux/arm/v7 linux/ppc64le linux/s390x ;;
 		--digestfile | --sign-key | --verify-key) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
 		--insecure-registry | --jobs | --retries | --chunk-size | --single-put-max | \
-			--compression-level | -u | --username)
+			--compression-level | -u | --username | --artifact-type)
 			COMPREPLY=() ;;
 		*) prev= ;;
 		esac
@@ -132,7 +132,8 @@ _beampush()
 				--compression-level --sign-key -h --help ;;
 			pull) _beampush_reply "$cur" --to --platform --all-platforms --verify-key -h --help ;;
 			copy) _beampush_reply "$cur" --platform --digestfile --all-tags --tags --keep-going \
-				--rate-limit-wait -h --help ;;
+				--rate-limit-wait --no-referrers -h --help ;;
+			referrers) _beampush_reply "$cur" --artifact-type --format --json -h --help ;;
 			inspect) _beampush_reply "$cur" --raw --config --format --json --platform --verify-key \
 				-h --help ;;
 			login) _beampush_reply "$cur" -u --username --password-stdin --store -h --help ;;

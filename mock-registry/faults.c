@@ -77,6 +77,17 @@ const struct mock_fault_kind mock_fault_kinds[] = {
 	{ "tags-endless", MOCK_FAULT_TAGS_ENDLESS,
 	  "tags/list: pages without end, each of new tags e00000001, e00000002, ...\n"
 	  "                         (?n=, --tags-page or 100 a page) and a Link to the next" },
+	{ "referrers-endless", MOCK_FAULT_REFERRERS_ENDLESS,
+	  "referrers API: pages without end, each of made-up referrers (?n=,\n"
+	  "                         --referrers-page or 100 a page) and a Link to the next" },
+	{ "referrers-loop", MOCK_FAULT_REFERRERS_LOOP,
+	  "referrers API: the last page's Link (a lone page's too) leads back to the first" },
+	{ "referrers-self", MOCK_FAULT_REFERRERS_SELF,
+	  "referrers API: each page also lists the subject digest itself" },
+	{ "referrers-huge", MOCK_FAULT_REFERRERS_HUGE,
+	  "referrers API: 200, 5 MiB of valid-looking JSON" },
+	{ "referrers-deep", MOCK_FAULT_REFERRERS_DEEP,
+	  "referrers API: 200, an index whose annotations nest 100000 arrays deep" },
 	{ "retry-after-date", MOCK_FAULT_RETRY_AFTER_DATE,
 	  "--status-fault's RETRY-AFTER is sent as an HTTP date that many seconds ahead" },
 	{ NULL, 0, NULL },

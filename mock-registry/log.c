@@ -2,7 +2,9 @@
 /*
  * The request log that integration tests grep. One line per request:
  *   METHOD URI STATUS auth=A ct=CT cr=CR cl=CL range=RANGE
- * prefixed with "storage " for a request to the --storage-redirect port.
+ * then host=HOST when it came through a proxy and if-match=ETAG when it
+ * was conditional, prefixed with "storage " for a request to the
+ * --storage-redirect port.
  * STATUS is 000 for a request cut off before it was answered.
  * Each line goes out in a single write(2) on an O_APPEND descriptor, so
  * lines from concurrent connections never interleave and a reader sees a
@@ -94,6 +96,9 @@ void mock_log_request(struct mock_log *l, struct mock_req *r, unsigned status)
 	own = strstr(r->srv->base_url, "://");
 	if (host && own && strcmp(host, own + 3) != 0)
 		add_field(&b, "host", host);
+	/* a conditional PUT (a referrers index merged and written back) */
+	if (mock_header(r, MHD_HTTP_HEADER_IF_MATCH))
+		add_field(&b, "if-match", mock_header(r, MHD_HTTP_HEADER_IF_MATCH));
 	bp_dynbuf_adds(&b, "\n");
 	if (b.len && b.ptr[b.len - 1] == '\n') {
 		pthread_mutex_lock(&l->lock);

@@ -50,6 +50,9 @@ enum opt_id {
 	O_NO_DELETE,
 	O_MONOLITHIC_POST,
 	O_RATELIMIT,
+	O_REFERRERS_API,
+	O_REFERRERS_PAGE,
+	O_REFERRERS_MISSING,
 	O_HELP
 };
 
@@ -76,7 +79,8 @@ static const struct option_def options[] = {
 	  "POST /token: oauth:GRANT:USER or oauth:GRANT:bad, GRANT\n"
 	  "password or refresh_token; a missing header is -),\n"
 	  "then host=HOST when the Host header names another origin\n"
-	  "than the mock's own (a request through a proxy).\n"
+	  "than the mock's own (a request through a proxy), and\n"
+	  "if-match=ETAG for a request with If-Match.\n"
 	  "Form bodies, passwords and tokens are never logged" },
 	{ O_AUTH, "auth", "MODE",
 	  "none (default): everything allowed; basic: HTTP Basic\n"
@@ -196,6 +200,23 @@ static const struct option_def options[] = {
 	  "LIMIT;w=WINDOW and ratelimit-remaining N;w=WINDOW, a\n"
 	  "HEAD counts nothing, a GET past the limit gets 429\n"
 	  "TOOMANYREQUESTS (no Retry-After, as Docker Hub)" },
+	{ O_REFERRERS_API, "referrers-api", NULL,
+	  "serve the referrers API of OCI distribution 1.1: GET\n"
+	  "/v2/NAME/referrers/DIGEST lists, as an image index, the\n"
+	  "stored manifests of NAME whose subject is DIGEST (their\n"
+	  "artifactType, else an image manifest's config mediaType;\n"
+	  "their annotations), sorted by digest, ?artifactType=T\n"
+	  "filtered (with OCI-Filters-Applied: artifactType); a\n"
+	  "manifest PUT with a subject is answered with OCI-Subject.\n"
+	  "Without it the path gets --referrers-missing's answer" },
+	{ O_REFERRERS_PAGE, "referrers-page", "N",
+	  "the referrers API without ?n= answers N a page, with a\n"
+	  "Link to the next (?last=DIGEST&n=N); 0 (default): all" },
+	{ O_REFERRERS_MISSING, "referrers-missing", "STATUS[:CODE]",
+	  "without --referrers-api, GET .../referrers/DIGEST answers\n"
+	  "STATUS with the JSON error CODE; without CODE a plain-text\n"
+	  "\"404 page not found\" (as distribution 2.8); STATUS 200:\n"
+	  "an HTML page. Default: 404" },
 	{ O_HELP, "help", NULL, "print this help and exit" },
 };
 
@@ -236,6 +257,7 @@ static void print_help(FILE *f)
 	      "POST /v2/NAME/blobs/uploads/[?digest=D | ?mount=D&from=REPO];\n"
 	      "GET, PATCH, PUT [?digest=D], DELETE /v2/NAME/blobs/uploads/UUID?_state=S;\n"
 	      "GET, HEAD, PUT, DELETE /v2/NAME/manifests/REF; GET /v2/NAME/tags/list[?n=&last=];\n"
+	      "GET /v2/NAME/referrers/DIGEST[?artifactType=&n=&last=] (--referrers-api);\n"
 	      "GET /token?service=mock-registry&scope=...[&offline_token=true&client_id=C] and\n"
 	      "POST /token (form: grant_type, service, client_id, scope, username and password\n"
 	      "or refresh_token, access_type) in token mode only.\n"
@@ -246,7 +268,9 @@ static void print_help(FILE *f)
 	      "  DELETE of a manifest by tag removes the tag only; by digest, the manifest\n"
 	      "  and every tag pointing at it. DELETE of a blob unlinks it from NAME.\n"
 	      "  A manifest's descriptors must name blobs (or manifests) of NAME, with\n"
-	      "  their exact sizes.\n"
+	      "  their exact sizes (its subject need not exist).\n"
+	      "  Manifest GET and HEAD answers carry ETag: \"DIGEST\"; a manifest PUT with\n"
+	      "  If-Match is refused with 412 unless the reference names that manifest.\n"
 	      "  The token service: GET takes basic credentials (none: anonymous) and one\n"
 	      "  scope= per scope; POST (OAuth2) takes grant_type=password with username and\n"
 	      "  password, or grant_type=refresh_token with refresh_token, plus service and\n"
@@ -476,6 +500,13 @@ static int apply(struct mock_config *c, enum opt_id id, const char *v)
 		return 0;
 	case O_RATELIMIT:
 		return mock_ratelimit_parse(v, c);
+	case O_REFERRERS_API:
+		c->referrers_api = 1;
+		return 0;
+	case O_REFERRERS_PAGE:
+		return bp_parse_int64(v, 0, 100000, &c->referrers_page);
+	case O_REFERRERS_MISSING:
+		return mock_referrers_missing_parse(v, c);
 	case O_HELP:
 		return 0;
 	}
@@ -632,6 +663,7 @@ int main(int argc, char **argv)
 	srv.cfg.cut_download_after = -1;
 	srv.cfg.max_body = -1;
 	srv.cfg.ratelimit_limit = -1;
+	srv.cfg.referrers_missing_status = 404;
 	rc = parse_args(&srv.cfg, argc, argv);
 	if (rc == 0)
 		rc = run(&srv);

@@ -158,23 +158,61 @@ static struct MHD_Response *retyped(struct mock_req *r, const char *hex)
 	return resp;
 }
 
-/* The stored manifest (fd consumed) with its Content-Type and Docker-Content-Digest. */
+/* The ETag of manifest hex: its digest, quoted (as distribution sends it). */
+static char *etag_of(const char *hex)
+{
+	return bp_aprintf("\"sha256:%s\"", hex);
+}
+
+/* The stored manifest (fd consumed) with its Content-Type, Docker-Content-Digest and ETag. */
 static struct MHD_Response *stored_manifest(struct mock_req *r, const char *hex, int fd,
 					    int64_t size, const char *type)
 {
 	struct MHD_Response *resp = MHD_create_response_from_fd64((uint64_t)size, fd);
-	char *digest = digest_header(r, hex);
+	char *digest = digest_header(r, hex), *etag = etag_of(hex);
 
 	if (!resp)
 		close(fd);
-	if (resp && (!digest ||
+	if (resp && (!digest || !etag ||
 		     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES ||
-		     MHD_add_response_header(resp, "Docker-Content-Digest", digest) != MHD_YES)) {
+		     MHD_add_response_header(resp, "Docker-Content-Digest", digest) != MHD_YES ||
+		     MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag) != MHD_YES)) {
 		MHD_destroy_response(resp);
 		resp = NULL;
 	}
 	free(digest);
+	free(etag);
 	return resp;
+}
+
+/*
+ * 1 with *res set when the PUT has an If-Match that the manifest its
+ * reference names now does not match (or no manifest is there): 412, as
+ * HTTP has it, so that a client that read, merged and writes back knows
+ * another came between.
+ */
+static int precondition_failed(struct mock_req *r, enum MHD_Result *res)
+{
+	const char *want = mock_header(r, MHD_HTTP_HEADER_IF_MATCH);
+	char hex[MOCK_HEX_LEN + 1], *etag;
+	int match;
+
+	if (!want)
+		return 0;
+	if (resolve(r, hex) < 0) {
+		match = 0;
+	} else if (strcmp(want, "*") == 0) {
+		match = 1;
+	} else {
+		etag = etag_of(hex);
+		match = etag && strcmp(etag, want) == 0;
+		free(etag);
+	}
+	if (match)
+		return 0;
+	*res = mock_reply_error(r, MHD_HTTP_PRECONDITION_FAILED, "PRECONDITION_FAILED",
+				"If-Match does not match the manifest the reference names", want);
+	return 1;
 }
 
 /* GET/HEAD /v2/<name>/manifests/<ref>: stored bytes and Content-Type (or a --fault). */
@@ -347,7 +385,7 @@ done:
 	return rc;
 }
 
-static enum MHD_Result reply_created(struct mock_req *r, const char *hex)
+static enum MHD_Result reply_created(struct mock_req *r, const char *hex, const cJSON *m)
 {
 	struct MHD_Response *resp = mock_resp_empty();
 	char *path = bp_aprintf("/v2/%s/manifests/sha256:%s", r->name, hex);
@@ -356,7 +394,8 @@ static enum MHD_Result reply_created(struct mock_req *r, const char *hex)
 
 	if (resp && (!loc || !digest ||
 		     MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, loc) != MHD_YES ||
-		     MHD_add_response_header(resp, "Docker-Content-Digest", digest) != MHD_YES)) {
+		     MHD_add_response_header(resp, "Docker-Content-Digest", digest) != MHD_YES ||
+		     mock_referrers_subject(r, m, resp) < 0)) {
 		MHD_destroy_response(resp);
 		resp = NULL;
 	}
@@ -395,10 +434,12 @@ static enum MHD_Result finish_manifest_put(struct mock_req *r)
 				       "manifest digest does not match the reference", r->ref);
 		goto done;
 	}
+	if (precondition_failed(r, &res))
+		goto done;
 	if (store_manifest(r, hex, ct) < 0)
 		res = server_error(r, "cannot store the manifest");
 	else
-		res = reply_created(r, hex);
+		res = reply_created(r, hex, m);
 done:
 	cJSON_Delete(m);
 	return res;

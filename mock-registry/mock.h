@@ -65,7 +65,12 @@ enum mock_fault {
 	MOCK_FAULT_MANY_TAGS = 1u << 17,
 	MOCK_FAULT_LINK_ABSOLUTE = 1u << 18,
 	MOCK_FAULT_LINK_FOREIGN = 1u << 19,
-	MOCK_FAULT_TAGS_ENDLESS = 1u << 20
+	MOCK_FAULT_TAGS_ENDLESS = 1u << 20,
+	MOCK_FAULT_REFERRERS_ENDLESS = 1u << 21,
+	MOCK_FAULT_REFERRERS_LOOP = 1u << 22,
+	MOCK_FAULT_REFERRERS_SELF = 1u << 23,
+	MOCK_FAULT_REFERRERS_HUGE = 1u << 24,
+	MOCK_FAULT_REFERRERS_DEEP = 1u << 25
 };
 
 /* --fault tags-endless: a page holds this many tags without ?n= or --tags-page. */
@@ -133,6 +138,10 @@ struct mock_config {
 	enum mock_post_mode monolithic_post; /* POST ?digest= with the blob (--monolithic-post) */
 	long ratelimit_limit;	    /* --ratelimit: manifest GETs a window allows; -1: off */
 	long ratelimit_window;	    /* its seconds */
+	int referrers_api;	    /* --referrers-api: GET .../referrers/D and OCI-Subject */
+	int64_t referrers_page;	    /* referrers a page without ?n=; 0: all */
+	unsigned referrers_missing_status; /* without the API: the answer's status (404) */
+	char referrers_missing_code[40];   /* and its error code; "": a plain-text 404 body */
 };
 
 struct mock_log;
@@ -262,6 +271,19 @@ enum MHD_Result mock_manifest_get(struct mock_req *r);
 enum MHD_Result mock_manifest_put(struct mock_req *r);
 enum MHD_Result mock_manifest_delete(struct mock_req *r);
 enum MHD_Result mock_tags_list(struct mock_req *r);
+
+/* referrers.c */
+/* GET/HEAD /v2/NAME/referrers/DIGEST: the list (--referrers-api), or what a registry without it says. */
+enum MHD_Result mock_referrers_get(struct mock_req *r);
+/* Parses --referrers-missing STATUS[:CODE] into c; 0 or -1. */
+int mock_referrers_missing_parse(const char *spec, struct mock_config *c);
+struct cJSON;
+/*
+ * With --referrers-api, OCI-Subject: DIGEST onto resp (NULL is fine) when
+ * the manifest put has a subject; 0, or -1 out of memory.
+ */
+int mock_referrers_subject(struct mock_req *r, const struct cJSON *manifest,
+			   struct MHD_Response *resp);
 
 /* auth.c */
 /* Parses NAME:PASS[:ACTIONS] into u; 0 or -1. */

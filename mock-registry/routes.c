@@ -2,9 +2,10 @@
 /*
  * URL routing. Repository names may contain '/', so a path is matched by
  * its fixed suffix (/tags/list, /manifests/<ref>, /blobs/uploads/<uuid>,
- * /blobs/<digest>), where the part after the suffix holds no '/'. Then:
- * method (405), repository name (400 NAME_INVALID), authorization (401 /
- * 403), and only then the handler, which validates its own reference.
+ * /blobs/<digest>, /referrers/<digest>), where the part after the suffix
+ * holds no '/'. Then: method (405), repository name (400 NAME_INVALID),
+ * authorization (401 / 403), and only then the handler, which validates
+ * its own reference.
  * The storage port's requests are routed here too (mock_route_storage):
  * calls go from the router to the handlers, never back.
  */
@@ -15,7 +16,7 @@
 
 #include "util/strutil.h"
 
-enum route_kind { R_TAGS, R_MANIFEST, R_UPLOAD, R_BLOB };
+enum route_kind { R_TAGS, R_MANIFEST, R_UPLOAD, R_BLOB, R_REFERRERS };
 
 static int is(const struct mock_req *r, const char *m)
 {
@@ -62,6 +63,7 @@ static int split(struct mock_req *r, const char *path, enum route_kind *kind)
 		{ "/manifests/", R_MANIFEST },
 		{ "/blobs/uploads/", R_UPLOAD },
 		{ "/blobs/", R_BLOB },
+		{ "/referrers/", R_REFERRERS },
 	};
 	size_t i, len = strlen(path);
 	const char *hit;
@@ -113,6 +115,10 @@ static int method_check(struct mock_req *r, enum route_kind kind, enum MHD_Resul
 		if (!get && !is(r, "DELETE"))
 			allow = "GET, HEAD, DELETE";
 		break;
+	case R_REFERRERS:
+		if (!get)
+			allow = "GET, HEAD";
+		break;
 	case R_UPLOAD:
 		if (!*r->ref && !is(r, "POST"))
 			allow = "POST";
@@ -147,6 +153,8 @@ static enum MHD_Result dispatch(struct mock_req *r, enum route_kind kind)
 		return get ? mock_blob_get(r) : mock_blob_delete(r);
 	case R_UPLOAD:
 		return *r->ref ? mock_upload_session(r) : mock_upload_post(r);
+	case R_REFERRERS:
+		return mock_referrers_get(r);
 	}
 	return not_found(r);
 }

@@ -34,7 +34,16 @@ typedef enum {
 	 * with so far, of those chosen.
 	 */
 	BP_EVENT_IMAGE_START,
-	BP_EVENT_IMAGE_DONE
+	BP_EVENT_IMAGE_DONE,
+	/*
+	 * copy: a referrer of a manifest copied is on the destination, carried
+	 * or there already. kind "signature", "attestation" or "sbom": cosign's
+	 * tag of that name, message the tag; kind "referrer": a manifest whose
+	 * subject is the one copied, message its artifactType (or NULL); kind
+	 * "skipped": a listed referrer not carried, message why. digest: its
+	 * manifest's.
+	 */
+	BP_EVENT_REFERRER
 } bp_event_type;
 
 typedef struct {
@@ -86,6 +95,11 @@ typedef struct {
 	 */
 	const bp_mirror *mirrors;
 	size_t nmirrors;
+	/*
+	 * copy: leave the referrers behind (cosign's signatures, attestations
+	 * and SBOMs, OCI referrers); 0: carry them (see bp_copy())
+	 */
+	int no_referrers;
 } bp_client_options;
 
 /*
@@ -202,6 +216,18 @@ int bp_pull_image(bp_client *c, const bp_reference *src, const char *dest, bp_pu
  * whole unless opts.platform picks one of its manifests. Errors name the
  * side (source or destination) they come from. digest gets the digest of
  * the manifest put under dst.
+ *
+ * Unless opts.no_referrers, the referrers of each manifest put (the
+ * image; an index and its images) follow it: cosign's tags sha256-<hex>
+ * .sig, .att and .sbom, copied under the same tag when the source's
+ * differs, and the manifests the source lists as its referrers (its
+ * referrers API, else the index under the referrers tag sha256-<hex>),
+ * each fetched by digest, checked to name it as subject and copied by
+ * digest, their own referrers after them (BP_EVENT_REFERRER says each).
+ * On a destination without the referrers API the index under the
+ * referrers tag there is read, merged and put back with If-Match; a tag
+ * that holds no index is not overwritten (BP_EPROTO). When carrying them
+ * fails, the image is on the destination and the error says so.
  */
 int bp_copy(bp_client *c, const bp_reference *src, const bp_reference *dst,
 	    char digest[BP_DIGEST_MAX]);
@@ -283,10 +309,14 @@ int bp_copy_tags_options_init(bp_copy_tags_options *opts, unsigned int version);
  * repository dst names, each as bp_copy() copies one, opts->images at
  * once. The source's tags are listed page by page (at most
  * BP_COPY_TAGS_MAX), then each is resolved by a HEAD on the source and one
- * on the destination: a tag whose digests agree costs nothing more. The
+ * on the destination: a tag whose digests agree costs nothing more but
+ * the look for its referrers (the client's opts.no_referrers: none). The
  * others are copied: a manifest GET by the digest the HEAD gave, the blobs
  * the destination lacks (a blob two images share moves once), the
  * manifest PUT; a tag counts as copied only once that PUT succeeded.
+ * Unless opts.no_referrers, the tags of the referrers tag schema and
+ * cosign's (sha256-<hex>, and .sig, .att, .sbom) are not copied as tags:
+ * they go with their images.
  *
  * The rate limit the source states (RateLimit-Remaining, Docker Hub's) is
  * followed: it counts manifest GETs, and no GET is sent that it would

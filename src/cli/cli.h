@@ -130,6 +130,7 @@ int cmd_login(global_opts *g, int argc, char **argv);
 int cmd_logout(global_opts *g, int argc, char **argv);
 int cmd_inspect(global_opts *g, int argc, char **argv);
 int cmd_tags(global_opts *g, int argc, char **argv);
+int cmd_referrers(global_opts *g, int argc, char **argv);
 int cmd_delete(global_opts *g, int argc, char **argv);
 int cmd_version(global_opts *g, int argc, char **argv);
 

@@ -18,6 +18,7 @@ typedef struct {
 	const char *tags;
 	int keep_going;
 	int64_t wait; /* seconds */
+	int no_referrers;
 } many_opts;
 
 /* One line per tag on stdout: STATUS TAG DIGEST ("-" when there is none). */
@@ -98,6 +99,7 @@ static int copy_many(global_opts *g, const many_opts *m, const char *from, const
 	    (rc = cli_reference(g, "copy", to, 1, &dst)))
 		goto done;
 	cli_client_options(g, &co);
+	co.no_referrers = m->no_referrers;
 	cli_progress_verb("Copying");
 	cli_progress_images();
 	if ((err = bp_client_new(&c, &co))) {
@@ -146,7 +148,7 @@ done:
 /* beampush copy SRC-REF DST-REF, or many tags of SRC-REPO into DST-REPO */
 int cmd_copy(global_opts *g, int argc, char **argv)
 {
-	many_opts m = { 0, NULL, 0, -1 };
+	many_opts m = { 0, NULL, 0, -1, 0 };
 	const cli_option opts[] = {
 		{ "--platform", NULL, OPT_STRING, &g->platform, "OS/ARCH[/VARIANT]",
 		  "from an index, copy only this platform's image (default: the whole index)" },
@@ -161,6 +163,9 @@ int cmd_copy(global_opts *g, int argc, char **argv)
 		{ "--rate-limit-wait", NULL, OPT_SECONDS, &m.wait, "DURATION",
 		  "with many tags: wait up to DURATION (90s, 30m, 6h) in all for the source's "
 		  "rate limit to refill (default: stop)" },
+		{ "--no-referrers", NULL, OPT_FLAG, &m.no_referrers, NULL,
+		  "leave the image's signatures, attestations, SBOMs and other referrers "
+		  "behind (default: they go with it)" },
 		{ NULL, NULL, OPT_FLAG, NULL, NULL, NULL }
 	};
 	bp_client_options co = BP_CLIENT_OPTIONS_INIT;
@@ -201,6 +206,7 @@ int cmd_copy(global_opts *g, int argc, char **argv)
 	    (rc = cli_reference(g, "copy", argv[i + 1], 0, &dst)))
 		goto done;
 	cli_client_options(g, &co);
+	co.no_referrers = m.no_referrers;
 	cli_progress_verb("Copying");
 	if ((err = bp_client_new(&c, &co)) || (err = bp_copy(c, src, dst, digest))) {
 		rc = cli_fail(err);

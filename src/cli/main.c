@@ -19,6 +19,8 @@ static const cli_command commands[] = {
 	{ "inspect", cmd_inspect, "[--raw | --config | --format json] REF",
 	  "show a manifest and its config" },
 	{ "tags", cmd_tags, "REPO", "list the tags of a repository" },
+	{ "referrers", cmd_referrers, "[--artifact-type TYPE] [--format json] REF",
+	  "list an image's signatures, SBOMs and other referrers" },
 	{ "delete", cmd_delete, "REF", "delete a manifest (by digest, or the one a tag names)" },
 	{ "version", cmd_version, "", "print the versions of beampush and its libraries" },
 	{ NULL, NULL, NULL, NULL }
@@ -34,7 +36,7 @@ static void usage(FILE *f)
 		"A client for container registries (Docker Registry HTTP API v2, OCI Distribution).\n"
 		"\ncommands:\n");
 	for (c = commands; c->name; c++)
-		fprintf(f, "  %-9s %s\n", c->name, c->summary);
+		fprintf(f, "  %-10s %s\n", c->name, c->summary);
 	fprintf(f,
 		"\nglobal options:\n"
 		"  --insecure-registry HOST   allow HOST[:PORT] over plain http or unverified TLS\n"

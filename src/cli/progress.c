@@ -233,6 +233,7 @@ static const char *type_name(bp_event_type t)
 	case BP_EVENT_RETRY: return "retry";
 	case BP_EVENT_IMAGE_START: return "image-start";
 	case BP_EVENT_IMAGE_DONE: return "image-done";
+	case BP_EVENT_REFERRER: return "referrer";
 	default: return "debug";
 	}
 }
@@ -254,6 +255,28 @@ static void image_line(const bp_event *ev)
 			(long long)ev->total, ev->message ? ev->message : "",
 			strcmp(kind, "present") == 0 ? "there already," : kind,
 			short_digest(ev->digest));
+}
+
+/*
+ * "referrer 0123456789ab (signature sha256-....sig): on the destination",
+ * or "... skipped: why": a referrer a copy carried. Its texts come from
+ * the registry: control characters are made '?'.
+ */
+static void referrer_line(const bp_event *ev)
+{
+	const char *kind = ev->kind ? ev->kind : "", *m = ev->message ? ev->message : "";
+	int skip = strcmp(kind, "skipped") == 0;
+
+	cli_progress_end();
+	fprintf(stderr, "referrer %s (%s%s", short_digest(ev->digest), skip ? "listed" : kind,
+		*m && !skip ? " " : "");
+	for (; *m && !skip; m++)
+		fputc((unsigned char)*m < 0x20 || *m == 0x7f ? '?' : *m, stderr);
+	fputs(skip ? "): not carried: " : "): on the destination\n", stderr);
+	for (m = skip && ev->message ? ev->message : ""; *m; m++)
+		fputc((unsigned char)*m < 0x20 || *m == 0x7f ? '?' : *m, stderr);
+	if (skip)
+		fputc('\n', stderr);
 }
 
 static void on_event(const bp_event *ev, void *payload)
@@ -297,6 +320,10 @@ static void on_event(const bp_event *ev, void *payload)
 	}
 	if (ev->type == BP_EVENT_IMAGE_START || ev->type == BP_EVENT_IMAGE_DONE) {
 		image_line(ev);
+		return;
+	}
+	if (ev->type == BP_EVENT_REFERRER && !(images_only && mode == PROGRESS_AUTO)) {
+		referrer_line(ev);
 		return;
 	}
 	if (images_only && mode == PROGRESS_AUTO)

@@ -6,7 +6,9 @@
  * and committed only when it hashes to its descriptor's digest. An index
  * is copied whole (each platform's manifest, then the index) unless a
  * platform is asked for. A copy of many tags (copy_tags.c) runs this
- * engine once per tag, several at once, sharing a ledger of blobs.
+ * engine once per tag, several at once, sharing a ledger of blobs. The
+ * manifests put are noted, for their referrers to follow them
+ * (copy_referrers.c).
  */
 #include <beampush/client.h>
 #include <beampush/manifest.h>
@@ -327,8 +329,8 @@ static int copy_blob(bp_client *c, job *j)
 	return err;
 }
 
-/* GET a manifest from the source, between the run's hooks. */
-static int fetch(copy_ctx *x, const char *ref, int by_digest, bp_fetched *f)
+/* GET a manifest from the source, between the run's hooks; see copy.h. */
+int bp_copy__fetch(bp_copy_ctx *x, const char *ref, int by_digest, bp_fetched *f)
 {
 	int err;
 
@@ -362,22 +364,73 @@ static int digest_there(bp_client *c, copy_ctx *x, const char *digest)
 	return 1;
 }
 
+/* The manifest digest is on the destination: its referrers follow, when they are carried. */
+static void carried(copy_ctx *x, const char *digest)
+{
+	if (x->carry)
+		bp_copy__carry_note(x->carry, digest);
+}
+
+static int copy_manifest(bp_client *c, copy_ctx *x, const char *ref, int by_digest,
+			 const char *put_ref, int checked, int depth, char out[BP_DIGEST_MAX]);
+
+/* Copy what f holds (its children or blobs first), then PUT it; x learns the answer. */
+static int copy_fetched(bp_client *c, copy_ctx *x, const bp_fetched *f, const char *put_ref,
+			int depth, bp_manifest_extra *extra, char out[BP_DIGEST_MAX])
+{
+	job *jobs = NULL;
+	size_t n, i;
+	int err, index = bp_manifest_kind_is_index(bp_manifest_kind_get(f->m));
+
+	if (index) {
+		for (i = 0; i < bp_manifest_count(f->m); i++) {
+			char child[BP_DIGEST_MAX];
+
+			err = copy_manifest(c, x, bp_manifest_item(f->m, i)->digest, 1, NULL, 0,
+					    depth + 1, child);
+			if (err)
+				goto done;
+		}
+	} else {
+		if (!(jobs = bp_steps__image_jobs(f->m, x, &n))) {
+			err = BP_ENOMEM;
+			goto done;
+		}
+		if ((err = bp_jobs__run_wide(c, jobs, n, copy_blob,
+					     bp_registry__multiplexed(x->dst.reg))))
+			goto done;
+	}
+	/* the destination must have stored exactly the source's bytes */
+	err = bp_steps__manifest_put_ex(c, &x->dst, put_ref, f->bytes, f->len,
+					bp_manifest_media_type(f->m), f->digest,
+					index ? "index" : "manifest", extra);
+	if (err) {
+		side_error(err, "destination", x->dref);
+		goto done;
+	}
+	carried(x, f->digest);
+	bp_strlcpy(out, f->digest, BP_DIGEST_MAX);
+done:
+	free(jobs);
+	return err;
+}
+
 static int copy_manifest(bp_client *c, copy_ctx *x, const char *ref, int by_digest,
 			 const char *put_ref, int checked, int depth, char out[BP_DIGEST_MAX])
 {
 	bp_fetched f = { NULL, 0, NULL, "", NULL };
-	job *jobs = NULL;
-	size_t n, i;
+	size_t i;
 	int err, index;
 
 	if (depth > COPY_DEPTH_MAX)
 		return bp_error_set(BP_EUNSUPPORTED, "manifest %s: indexes nested too deep", ref);
 	/* a manifest put by its digest is there or not: asked before it is fetched */
 	if (by_digest && !put_ref && digest_there(c, x, ref)) {
+		carried(x, ref);
 		bp_strlcpy(out, ref, BP_DIGEST_MAX);
 		return 0;
 	}
-	if ((err = fetch(x, ref, by_digest, &f)))
+	if ((err = bp_copy__fetch(x, ref, by_digest, &f)))
 		goto done;
 	index = bp_manifest_kind_is_index(bp_manifest_kind_get(f.m));
 	if (index && c->opts.platform && depth == 0) {
@@ -391,40 +444,24 @@ static int copy_manifest(bp_client *c, copy_ctx *x, const char *ref, int by_dige
 	/* (by digest and put by it, digest_there() asked already) */
 	if (!checked && !(by_digest && !put_ref) &&
 	    bp_steps__manifest_there(c, &x->dst, f.m, put_ref ? put_ref : f.digest, f.digest)) {
+		/* an index there has its children there: their referrers follow all the same */
+		carried(x, f.digest);
+		for (i = 0; index && i < bp_manifest_count(f.m); i++)
+			carried(x, bp_manifest_item(f.m, i)->digest);
 		bp_strlcpy(out, f.digest, BP_DIGEST_MAX);
 		goto done;
 	}
-	if (index) {
-		for (i = 0; i < bp_manifest_count(f.m); i++) {
-			char child[BP_DIGEST_MAX];
-
-			err = copy_manifest(c, x, bp_manifest_item(f.m, i)->digest, 1, NULL, 0,
-					    depth + 1, child);
-			if (err)
-				goto done;
-		}
-	} else {
-		if (!(jobs = bp_steps__image_jobs(f.m, x, &n))) {
-			err = BP_ENOMEM;
-			goto done;
-		}
-		if ((err = bp_jobs__run_wide(c, jobs, n, copy_blob,
-					     bp_registry__multiplexed(x->dst.reg))))
-			goto done;
-	}
-	/* the destination must have stored exactly the source's bytes */
-	err = bp_steps__manifest_put(c, &x->dst, put_ref, f.bytes, f.len,
-				     bp_manifest_media_type(f.m), f.digest,
-				     index ? "index" : "manifest");
-	if (err) {
-		side_error(err, "destination", x->dref);
-		goto done;
-	}
-	bp_strlcpy(out, f.digest, BP_DIGEST_MAX);
+	err = copy_fetched(c, x, &f, put_ref, depth, NULL, out);
 done:
-	free(jobs);
 	bp_steps__fetched_release(&f);
 	return err;
+}
+
+/* See copy.h. */
+int bp_copy__fetched(bp_client *c, bp_copy_ctx *x, const bp_fetched *f, const char *put_ref,
+		     bp_manifest_extra *extra, char out[BP_DIGEST_MAX])
+{
+	return copy_fetched(c, x, f, put_ref, 0, extra, out);
 }
 
 /* See copy.h. */
@@ -438,17 +475,22 @@ int bp_copy__manifest(bp_client *c, bp_copy_ctx *x, const char *ref, int by_dige
 int bp_copy(bp_client *c, const bp_reference *src, const bp_reference *dst,
 	    char digest[BP_DIGEST_MAX])
 {
-	copy_ctx x = { NULL, { NULL, NULL, NULL, NULL }, src, dst, NULL, NULL, NULL, NULL, NULL };
+	copy_ctx x;
 	const char *pin = bp_reference_digest(dst);
 	bp_sources sources;
 	int err;
 
+	memset(&x, 0, sizeof(x));
+	x.sref = src;
+	x.dref = dst;
 	/* the source is read through its mirrors, each opened when first asked */
 	x.sources = &sources;
 	if ((err = bp_sources__open(c, src, &sources))) {
 		side_error(err, "source", src);
 		goto done;
 	}
+	if (!c->opts.no_referrers && (err = bp_copy__carry_new(&x.carry)))
+		goto done;
 	if ((err = bp_steps__dest_open(c, &x.dst, dst))) {
 		side_error(err, "destination", dst);
 		goto done;
@@ -458,7 +500,11 @@ int bp_copy(bp_client *c, const bp_reference *src, const bp_reference *dst,
 	if (!err && pin && !bp_digest_equal(pin, digest))
 		err = bp_error_set(BP_EINVAL, "%s names digest %s, but the copied manifest is %s",
 				   bp_reference_string(dst), pin, digest);
+	if (!err && x.carry && (err = bp_copy__referrers(c, &x, x.carry)))
+		bp_error_prefix("%s is copied (%s), its referrers are not", bp_reference_string(dst),
+				digest);
 done:
+	bp_copy__carry_free(x.carry);
 	bp_steps__dest_close(c, &x.dst);
 	bp_sources__close(&sources);
 	return err;

@@ -57,6 +57,7 @@ typedef struct {
 	char src_digest[BP_DIGEST_MAX]; /* the source's HEAD said so, or "" */
 	int src_index;			/* the source's HEAD said an index */
 	int done;			/* a status is final */
+	int present;			/* the destination has it: only its referrers go */
 	int ratelimited;		/* the budget refused a GET */
 	int started;			/* BP_EVENT_IMAGE_START said so; under the run's lock */
 	struct run *run;
@@ -76,6 +77,7 @@ typedef struct run {
 	size_t finished;
 	item *first_failed;
 	budget b;
+	bp_copy_known known; /* of the referrers API on each side */
 } run;
 
 /* Fill opts with the defaults; see client.h. */
@@ -151,6 +153,23 @@ static int tag_valid(const char *tag)
 	return 1;
 }
 
+/*
+ * 1 for a tag of the referrers tag schema (sha256-<hex>) or one of
+ * cosign's beside it (.sig, .att, .sbom): they go with their image when
+ * referrers are carried, and a referrers index is merged there, never
+ * copied over.
+ */
+static int referrers_tag(const char *tag)
+{
+	const char *p = bp_strprefix(tag, "sha256-");
+	size_t n = p ? strspn(p, "0123456789abcdef") : 0;
+
+	if (n != 64)
+		return 0;
+	p += n;
+	return !*p || strcmp(p, ".sig") == 0 || strcmp(p, ".att") == 0 || strcmp(p, ".sbom") == 0;
+}
+
 /* bp_registry__tags' callback: keep the tags the regex chooses, up to BP_COPY_TAGS_MAX listed. */
 static int add_listed(const char *tag, void *payload)
 {
@@ -162,6 +181,8 @@ static int add_listed(const char *tag, void *payload)
 		return 1;
 	}
 	if (r->have_re && regexec(&r->re, tag, 0, NULL, 0) != 0)
+		return 0;
+	if (!r->c->opts.no_referrers && referrers_tag(tag))
 		return 0;
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 64;
@@ -494,15 +515,39 @@ static int resolve_one(bp_client *c, job *j)
 		bp_error_prefix("destination %s", bp_reference_name(r->x.dref));
 		goto failed;
 	}
-	if (bp_digest_equal(there, it->src_digest))
+	/* there already: settled now, or once its referrers have followed */
+	if (bp_digest_equal(there, it->src_digest) && c->opts.no_referrers)
 		settle(it, BP_COPY_PRESENT, 0);
+	else if (bp_digest_equal(there, it->src_digest))
+		it->present = 1;
 	return 0;
 failed:
 	settle(it, BP_COPY_FAILED, err);
 	return r->o->keep_going ? 0 : err;
 }
 
-/* Round two, a job per tag still to copy. */
+/*
+ * A tag the destination has already: its manifest (and, for an index,
+ * each child, which costs the index's GET) noted for its referrers.
+ */
+static int note_present(bp_copy_ctx *x, const item *it)
+{
+	bp_fetched f = { NULL, 0, NULL, "", NULL };
+	size_t i;
+	int err;
+
+	bp_copy__carry_note(x->carry, it->src_digest);
+	if (!it->src_index)
+		return 0;
+	if ((err = bp_copy__fetch(x, it->src_digest, 1, &f)))
+		return err;
+	for (i = 0; i < bp_manifest_count(f.m); i++)
+		bp_copy__carry_note(x->carry, bp_manifest_item(f.m, i)->digest);
+	bp_steps__fetched_release(&f);
+	return 0;
+}
+
+/* Round two, a job per tag still to copy, or whose referrers are to follow. */
 static int copy_one(bp_client *c, job *j)
 {
 	item *it = j->ctx;
@@ -514,16 +559,28 @@ static int copy_one(bp_client *c, job *j)
 	x.before_get = take_get;
 	x.after_get = answered_get;
 	x.payload = it;
-	/* resolved by digest, the destination's tag is known to differ (unless --platform) */
-	err = bp_copy__manifest(c, &x, by_digest ? it->src_digest : it->pub.tag, by_digest,
-				it->pub.tag, by_digest && !(it->src_index && c->opts.platform),
-				digest);
+	if (!c->opts.no_referrers && (err = bp_copy__carry_new(&x.carry)))
+		goto done;
+	if (it->present) {
+		bp_strlcpy(digest, it->src_digest, BP_DIGEST_MAX);
+		err = note_present(&x, it);
+	} else {
+		/* resolved by digest, the destination's tag is known to differ (unless --platform) */
+		err = bp_copy__manifest(c, &x, by_digest ? it->src_digest : it->pub.tag, by_digest,
+					it->pub.tag,
+					by_digest && !(it->src_index && c->opts.platform), digest);
+	}
+	if (!err && x.carry && (err = bp_copy__referrers(c, &x, x.carry)))
+		bp_error_prefix("%s (%s), but not its referrers",
+				it->present ? "there already" : "copied", digest);
+done:
+	bp_copy__carry_free(x.carry);
 	if (err) {
 		settle(it, it->ratelimited ? BP_COPY_SKIPPED : BP_COPY_FAILED, err);
 		return it->ratelimited || r->o->keep_going ? 0 : err;
 	}
 	bp_strlcpy(it->pub.digest, digest, BP_DIGEST_MAX);
-	settle(it, BP_COPY_COPIED, 0);
+	settle(it, it->present ? BP_COPY_PRESENT : BP_COPY_COPIED, 0);
 	return 0;
 }
 
@@ -650,8 +707,10 @@ int bp_copy_tags(bp_client *c, const bp_reference *src, const bp_reference *dst,
 	r.o = opts ? opts : &defaults;
 	r.x.sref = src;
 	r.x.dref = dst;
+	r.x.known = &r.known;
 	pthread_mutex_init(&r.lock, NULL);
 	budget_init(&r.b);
+	bp_copy__known_init(&r.known);
 	if ((err = bp_client__check_version("bp_copy_tags_options", r.o->version,
 					    BP_COPY_TAGS_OPTIONS_VERSION)))
 		goto done;
@@ -692,7 +751,9 @@ int bp_copy_tags(bp_client *c, const bp_reference *src, const bp_reference *dst,
 			err = bp_error_set(BP_ENOMEM, "out of memory");
 			goto done;
 		}
-		say_plan(&r, n);
+		for (i = 0, width = 0; i < n; i++)
+			width += !((item *)jobs[i].ctx)->present;
+		say_plan(&r, width);
 		width = r.o->images > 0 ? (size_t)r.o->images : (size_t)c->opts.jobs;
 		bp_jobs__run_max(c, jobs, n, copy_one, width);
 	}
@@ -716,6 +777,7 @@ done:
 	bp_sources__close(&r.sources);
 	bp_registry__free(r.x.src);
 	budget_release(&r.b);
+	bp_copy__known_release(&r.known);
 	pthread_mutex_destroy(&r.lock);
 	return err;
 }

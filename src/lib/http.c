@@ -171,6 +171,9 @@ void bp_http__response_release(bp_http_response *r)
 	free(r->api_version);
 	free(r->ratelimit_limit);
 	free(r->ratelimit_remaining);
+	free(r->etag);
+	free(r->oci_subject);
+	free(r->oci_filters_applied);
 	for (i = 0; i < r->nwww_authenticate; i++)
 		free(r->www_authenticate[i]);
 	free(r->www_authenticate);
@@ -254,6 +257,12 @@ int bp_http__parse_header(bp_http_response *r, const char *data, size_t len)
 		set_header(&r->ratelimit_limit, v, len - nlen - 1);
 	else if (IS("RateLimit-Remaining"))
 		set_header(&r->ratelimit_remaining, v, len - nlen - 1);
+	else if (IS("ETag"))
+		set_header(&r->etag, v, len - nlen - 1);
+	else if (IS("OCI-Subject"))
+		set_header(&r->oci_subject, v, len - nlen - 1);
+	else if (IS("OCI-Filters-Applied"))
+		set_header(&r->oci_filters_applied, v, len - nlen - 1);
 	else if (IS("Content-Length")) {
 		char *s = header_value(v, len - nlen - 1);
 		int64_t n;

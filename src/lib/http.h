@@ -124,6 +124,9 @@ typedef struct {
 	char *api_version;           /* API-Version (the Docker Engine API's) */
 	char *ratelimit_limit;       /* RateLimit-Limit, as Docker Hub sends it: "100;w=21600" */
 	char *ratelimit_remaining;   /* RateLimit-Remaining: "76;w=21600" */
+	char *etag;                  /* ETag, quotes kept: what an If-Match sends back */
+	char *oci_subject;           /* OCI-Subject: a manifest PUT's subject was indexed */
+	char *oci_filters_applied;   /* OCI-Filters-Applied: "artifactType" */
 	int64_t content_length;      /* -1 when absent */
 	char **www_authenticate;     /* every WWW-Authenticate header */
 	size_t nwww_authenticate;

@@ -152,6 +152,65 @@ int bp_registry__manifest_put(bp_registry *r, const char *repo, const char *ref,
 			      char digest[BP_DIGEST_MAX]);
 
 /*
+ * What a manifest request sends or learns beyond the bytes, for the
+ * referrers index a client keeps under a tag (referrers.c): a conditional
+ * PUT and what the registry says of a subject. Start from
+ * BP_MANIFEST_EXTRA_INIT; release with bp_registry__manifest_extra_release().
+ */
+typedef struct {
+	const char *if_match; /* PUT: sent as If-Match (an ETag a GET gave); NULL: none */
+	char *etag;	      /* GET, HEAD: the ETag answered (new string), or NULL */
+	char *subject;	      /* PUT: the OCI-Subject answered (new string), or NULL */
+	long status;	      /* the status answered (412: If-Match failed); 0: none came */
+} bp_manifest_extra;
+
+#define BP_MANIFEST_EXTRA_INIT { NULL, NULL, NULL, 0 }
+
+void bp_registry__manifest_extra_release(bp_manifest_extra *x);
+
+/* bp_registry__manifest_get(), and x (may be NULL) learns the ETag and the status. */
+int bp_registry__manifest_get_ex(bp_registry *r, const char *repo, const char *ref,
+				 char **body, size_t *len, char **ctype,
+				 char digest[BP_DIGEST_MAX], bp_manifest_extra *x);
+
+/*
+ * bp_registry__manifest_put(), sending If-Match: x->if_match when set
+ * (x may be NULL); x learns the status (a refused If-Match is 412, an
+ * error all the same) and the OCI-Subject a registry with the referrers
+ * API answers.
+ */
+int bp_registry__manifest_put_ex(bp_registry *r, const char *repo, const char *ref,
+				 const char *body, size_t len, const char *media_type,
+				 char digest[BP_DIGEST_MAX], bp_manifest_extra *x);
+
+/* One page the referrers API answered, for bp_registry__referrers()'s callback. */
+typedef struct {
+	const char *body; /* the answer's bytes, capped at BP_MANIFEST_MAX */
+	size_t len;
+	const char *content_type; /* as sent, or NULL */
+	int filtered;		  /* OCI-Filters-Applied names artifactType */
+	size_t page;		  /* 1 for the first */
+} bp_referrers_page;
+
+/* At most this many pages of one referrers list are read (BP_EPROTO beyond). */
+#define BP_REFERRERS_PAGES_MAX 1000
+
+/*
+ * GET /v2/<repo>/referrers/<digest> (with ?artifactType= when
+ * artifact_type is set), each page of the answer handed to fn, following
+ * Link pages as bp_registry__tags() does (same origin, no page twice, at
+ * most BP_REFERRERS_PAGES_MAX). fn returns 0 to go on, or an error that
+ * ends the listing and is returned. BP_EUNSUPPORTED when the first answer
+ * says the registry has no referrers API: 404, 400, 405, 406 or 501, or
+ * another failure whose error code is UNSUPPORTED or NAME_UNKNOWN (401,
+ * 403 and 429 are the errors they are); the message says what it
+ * answered. A page larger than BP_MANIFEST_MAX is BP_EPROTO.
+ */
+int bp_registry__referrers(bp_registry *r, const char *repo, const char *digest,
+			   const char *artifact_type,
+			   int (*fn)(const bp_referrers_page *p, void *payload), void *payload);
+
+/*
  * The tags of one tags/list answer ({"name": ..., "tags": [...]}; "tags"
  * may be null or absent) handed to fn in order; strings only. 0; 1 when fn
  * returned non-zero (it stops there); -1 when body is not such an answer.

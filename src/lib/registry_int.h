@@ -5,8 +5,8 @@
 /*
  * What the registry modules share (registry.c, registry_request.c,
  * registry_blob.c, registry_upload.c, registry_manifest.c,
- * registry_tags.c), and what unit tests and fuzzers reach below
- * registry.h. Only those files and tests/ include this; the rest of the
+ * registry_tags.c, registry_referrers.c), and what unit tests and
+ * fuzzers reach below registry.h. Only those files and tests/ include this; the rest of the
  * library uses registry.h.
  */
 
@@ -157,6 +157,41 @@ int bp_registry__status_error(const bp_http_response *resp, const char *what);
 
 /* 1 when the registry's JSON error code is code. */
 int bp_registry__error_code_is(const bp_http_response *resp, const char *code);
+
+/* ---- listings page by page (registry_tags.c) ---- */
+
+/*
+ * The page after resp's, from its Link: *url (new string), or NULL after
+ * the last page. A Link that cannot be resolved, leads to another origin
+ * (a token must not go elsewhere) or to one of the nseen pages listed
+ * before (seen) is BP_EPROTO, its message "WHAT of DOMAIN/REPO: ...".
+ */
+int bp_registry__next_page(bp_registry *r, const char *what, const char *repo,
+			   const bp_http_response *resp, char *const *seen, size_t nseen,
+			   char **url);
+
+/* A listing read page by page (tags, referrers), for bp_registry__walk_pages(). */
+typedef struct {
+	const char *scope;
+	const char *const *headers; /* of each request, or NULL */
+	size_t cap;		    /* a page's body at most (BP_EPROTO beyond) */
+	size_t max;		    /* pages at most (BP_EPROTO beyond) */
+	const char *what, *repo;    /* for messages: "WHAT of DOMAIN/REPO: ..." */
+	/*
+	 * Each answer, whatever its status, with its body (page counts from
+	 * 1): 0 to go on to the Link's page, 1 to stop there, or an error.
+	 */
+	int (*page)(const bp_http_response *resp, const bp_dynbuf *body, size_t page,
+		    void *payload);
+	void *payload;
+} bp_pages_walk;
+
+/*
+ * GET url (taken) and the pages its Link headers lead to, as
+ * bp_registry__next_page() allows, each answer to w->page. 0 after the
+ * last page or when page stopped; else the first error.
+ */
+int bp_registry__walk_pages(bp_registry *r, const bp_pages_walk *w, char *url);
 
 /* ---- blobs (registry_blob.c) ---- */
 

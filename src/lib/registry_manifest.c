@@ -13,9 +13,38 @@ static const char *const accept_all[] = {
 	NULL
 };
 
+/* Free what a manifest request learnt; see registry.h. */
+void bp_registry__manifest_extra_release(bp_manifest_extra *x)
+{
+	if (!x)
+		return;
+	free(x->etag);
+	free(x->subject);
+	x->etag = x->subject = NULL;
+	x->status = 0;
+}
+
+/* A header value the caller keeps: 0, or BP_ENOMEM. */
+static int keep_header(char **slot, const char *value)
+{
+	if (!value)
+		return 0;
+	if (!(*slot = bp_strdup(value)))
+		return bp_error_set(BP_ENOMEM, "out of memory");
+	return 0;
+}
+
 /* GET or HEAD a manifest. */
 int bp_registry__manifest_get(bp_registry *r, const char *repo, const char *ref, char **body,
 			      size_t *len, char **ctype, char digest[BP_DIGEST_MAX])
+{
+	return bp_registry__manifest_get_ex(r, repo, ref, body, len, ctype, digest, NULL);
+}
+
+/* GET or HEAD a manifest, and what x asks to learn; see registry.h. */
+int bp_registry__manifest_get_ex(bp_registry *r, const char *repo, const char *ref, char **body,
+				 size_t *len, char **ctype, char digest[BP_DIGEST_MAX],
+				 bp_manifest_extra *x)
 {
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
@@ -34,6 +63,8 @@ int bp_registry__manifest_get(bp_registry *r, const char *repo, const char *ref,
 	req.resp = &buf;
 	req.follow_redirects = 1;
 	err = bp_registry__request(r, scope, &req, &resp, NULL);
+	if (x)
+		x->status = err ? 0 : resp.status;
 	if (err) {
 		if (err == BP_EPROTO && resp.body_over_cap)
 			err = bp_error_set(BP_EPROTO, "manifest %s in %s/%s is larger than 4 MiB",
@@ -66,6 +97,8 @@ int bp_registry__manifest_get(bp_registry *r, const char *repo, const char *ref,
 			goto done;
 		}
 	}
+	if (x && (err = keep_header(&x->etag, resp.etag)))
+		goto done;
 	if (body)
 		*body = bp_dynbuf_detach(&buf, len);
 done:
@@ -101,15 +134,24 @@ int bp_registry__manifest_put(bp_registry *r, const char *repo, const char *ref,
 			      const char *body, size_t len, const char *media_type,
 			      char digest[BP_DIGEST_MAX])
 {
+	return bp_registry__manifest_put_ex(r, repo, ref, body, len, media_type, digest, NULL);
+}
+
+/* PUT a manifest, conditional on x->if_match; see registry.h. */
+int bp_registry__manifest_put_ex(bp_registry *r, const char *repo, const char *ref,
+				 const char *body, size_t len, const char *media_type,
+				 char digest[BP_DIGEST_MAX], bp_manifest_extra *x)
+{
 	bp_http_request req = BP_HTTP_REQUEST_INIT;
 	bp_http_response resp = { 0 };
 	char *scope = bp_registry__scope(r, repo, "pull,push"),
 	     *url = bp_registry__url(r, repo, "manifests", ref);
 	char *ct = bp_aprintf("Content-Type: %s", media_type);
-	const char *hdrs[2] = { ct, NULL };
+	char *cond = x && x->if_match ? bp_aprintf("If-Match: %s", x->if_match) : NULL;
+	const char *hdrs[3] = { ct, cond, NULL };
 	int err;
 
-	if (!scope || !url || !ct) {
+	if (!scope || !url || !ct || (x && x->if_match && !cond)) {
 		err = bp_error_set(BP_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -120,6 +162,8 @@ int bp_registry__manifest_put(bp_registry *r, const char *repo, const char *ref,
 	req.body_len = (int64_t)len;
 	if ((err = bp_registry__request(r, scope, &req, &resp, NULL)))
 		goto done;
+	if (x)
+		x->status = resp.status;
 	if (resp.status != 201 && resp.status != 200) {
 		err = bp_registry__status_error(&resp, "manifest PUT");
 		if (blob_unknown_after_post(r, &resp)) {
@@ -142,11 +186,14 @@ int bp_registry__manifest_put(bp_registry *r, const char *repo, const char *ref,
 		}
 		bp_strlcpy(digest, resp.content_digest, BP_DIGEST_MAX);
 	}
+	if (x)
+		err = keep_header(&x->subject, resp.oci_subject);
 done:
 	bp_http__response_release(&resp);
 	free(scope);
 	free(url);
 	free(ct);
+	free(cond);
 	return err;
 }
 

@@ -89,13 +89,10 @@ int bp_registry__parse_tags(const char *body, size_t len, int (*fn)(const char *
 	return rc;
 }
 
-/*
- * The page after resp's, from its Link: *url (new string), or NULL after
- * the last page. A Link that cannot be resolved, leads to another origin
- * (a token must not go elsewhere) or to a page listed before is BP_EPROTO.
- */
-static int next_page(bp_registry *r, const char *repo, const bp_http_response *resp,
-		     char *const *seen, size_t nseen, char **url)
+/* The page after resp's; see registry_int.h. */
+int bp_registry__next_page(bp_registry *r, const char *what, const char *repo,
+			   const bp_http_response *resp, char *const *seen, size_t nseen,
+			   char **url)
 {
 	char *next = NULL, *origin;
 	int found = resp->link ? bp_registry__link_next(resp->url, resp->link, &next) : 0;
@@ -104,58 +101,45 @@ static int next_page(bp_registry *r, const char *repo, const bp_http_response *r
 	if (found == 0)
 		return 0;
 	if (found < 0)
-		return bp_error_set(BP_EPROTO, "tags of %s/%s: unusable Link header", r->domain,
-				    repo);
+		return bp_error_set(BP_EPROTO, "%s of %s/%s: unusable Link header", what,
+				    r->domain, repo);
 	origin = bp_http__origin(next);
 	if (!origin || !r->origin || strcmp(origin, r->origin) != 0) {
 		free(origin);
 		free(next);
 		return bp_error_set(BP_EPROTO,
-				    "tags of %s/%s: Link header leads to another "
+				    "%s of %s/%s: Link header leads to another "
 				    "server (%s), not followed",
-				    r->domain, repo, r->origin ? r->origin : "?");
+				    what, r->domain, repo, r->origin ? r->origin : "?");
 	}
 	free(origin);
 	if (seen_before(seen, nseen, next)) {
 		free(next);
 		return bp_error_set(BP_EPROTO,
-				    "tags of %s/%s: Link header loops back to a page "
+				    "%s of %s/%s: Link header loops back to a page "
 				    "already listed (page %zu)",
-				    r->domain, repo, nseen);
+				    what, r->domain, repo, nseen);
 	}
 	*url = next;
 	return 0;
 }
 
-/*
- * List tags, page by page. A Link is followed only to the registry's own
- * origin (a token must not go elsewhere), never to a page listed before,
- * and for at most TAGS_PAGES_MAX pages.
- */
-int bp_registry__tags(bp_registry *r, const char *repo,
-		      int (*fn)(const char *tag, void *payload), void *payload)
+/* See registry_int.h. */
+int bp_registry__walk_pages(bp_registry *r, const bp_pages_walk *w, char *url)
 {
 	bp_http_response resp = { 0 };
-	bp_dynbuf buf = BP_DYNBUF_INIT(TAGS_PAGE_MAX);
-	char *scope = bp_registry__scope(r, repo, "pull");
-	char *url = bp_aprintf("%s/v2/%s/tags/list", r->base, repo);
+	bp_dynbuf buf = BP_DYNBUF_INIT(w->cap);
 	char **seen = NULL;
 	size_t nseen = 0, i;
 	int err = 0;
 
-	if (!scope || !url) {
-		err = bp_error_set(BP_ENOMEM, "out of memory");
-		goto done;
-	}
 	while (url) {
 		bp_http_request req = BP_HTTP_REQUEST_INIT;
 		char **grown;
-		int found;
 
-		if (nseen >= TAGS_PAGES_MAX) {
-			err = bp_error_set(BP_EPROTO,
-					   "tags of %s/%s: more than %d pages, giving up",
-					   r->domain, repo, TAGS_PAGES_MAX);
+		if (nseen >= w->max) {
+			err = bp_error_set(BP_EPROTO, "%s of %s/%s: more than %zu pages, giving up",
+					   w->what, r->domain, w->repo, w->max);
 			goto done;
 		}
 		if (!(grown = realloc(seen, (nseen + 1) * sizeof(*seen)))) {
@@ -166,30 +150,19 @@ int bp_registry__tags(bp_registry *r, const char *repo,
 		seen[nseen++] = url;
 		bp_dynbuf_reset(&buf);
 		req.url = url;
+		req.headers = w->headers;
 		req.resp = &buf;
-		bp_registry__dbg(r, "tags page %zu: %s", nseen, url);
-		if ((err = bp_registry__request(r, scope, &req, &resp, NULL)))
-			goto done;
-		if (resp.status == 404) {
-			err = bp_registry__status_error(&resp, "tags");
-			if (nseen == 1)
-				bp_error_set(BP_ENOTFOUND, "repository %s/%s not found", r->domain,
-					     repo);
+		bp_registry__dbg(r, "%s page %zu: %s", w->what, nseen, url);
+		if ((err = bp_registry__request(r, w->scope, &req, &resp, NULL))) {
+			if (err == BP_EPROTO && resp.body_over_cap)
+				err = bp_error_set(BP_EPROTO, "%s of %s/%s: a page larger than %zu MiB",
+						   w->what, r->domain, w->repo, w->cap >> 20);
 			goto done;
 		}
-		if (resp.status != 200) {
-			err = bp_registry__status_error(&resp, "tags");
+		if ((err = w->page(&resp, &buf, nseen, w->payload)))
 			goto done;
-		}
-		found = bp_registry__parse_tags(buf.ptr ? buf.ptr : "", buf.len, fn, payload);
-		if (found < 0) {
-			err = bp_error_set(BP_EPROTO, "tags of %s/%s: answer is not a tag list",
-					   r->domain, repo);
-			goto done;
-		}
-		if (found > 0)
-			goto done;
-		if ((err = next_page(r, repo, &resp, seen, nseen, &url)) || !url)
+		if ((err = bp_registry__next_page(r, w->what, w->repo, &resp, seen, nseen, &url)) ||
+		    !url)
 			goto done;
 		bp_http__response_release(&resp);
 		memset(&resp, 0, sizeof(resp));
@@ -197,11 +170,66 @@ int bp_registry__tags(bp_registry *r, const char *repo,
 done:
 	bp_http__response_release(&resp);
 	bp_dynbuf_release(&buf);
-	free(scope);
 	if (url && !(nseen && seen[nseen - 1] == url))
 		free(url);
 	for (i = 0; i < nseen; i++)
 		free(seen[i]);
 	free(seen);
+	return err < 0 ? err : 0;
+}
+
+/* What a tag listing hands its pages to. */
+typedef struct {
+	bp_registry *r;
+	const char *repo;
+	int (*fn)(const char *tag, void *payload);
+	void *payload;
+} tags_walk;
+
+/* A tags/list page: its tags to fn, which may stop the walk (1). */
+static int tags_page(const bp_http_response *resp, const bp_dynbuf *buf, size_t page,
+		     void *payload)
+{
+	tags_walk *t = payload;
+	int err, found;
+
+	if (resp->status == 404) {
+		err = bp_registry__status_error(resp, "tags");
+		if (page == 1)
+			bp_error_set(BP_ENOTFOUND, "repository %s/%s not found", t->r->domain,
+				     t->repo);
+		return err;
+	}
+	if (resp->status != 200)
+		return bp_registry__status_error(resp, "tags");
+	found = bp_registry__parse_tags(buf->ptr ? buf->ptr : "", buf->len, t->fn, t->payload);
+	if (found < 0)
+		return bp_error_set(BP_EPROTO, "tags of %s/%s: answer is not a tag list",
+				    t->r->domain, t->repo);
+	return found > 0;
+}
+
+/*
+ * List tags, page by page. A Link is followed only to the registry's own
+ * origin (a token must not go elsewhere), never to a page listed before,
+ * and for at most TAGS_PAGES_MAX pages.
+ */
+int bp_registry__tags(bp_registry *r, const char *repo,
+		      int (*fn)(const char *tag, void *payload), void *payload)
+{
+	tags_walk t = { r, repo, fn, payload };
+	bp_pages_walk w = { NULL, NULL, TAGS_PAGE_MAX, TAGS_PAGES_MAX, "tags", repo, tags_page, &t };
+	char *scope = bp_registry__scope(r, repo, "pull");
+	char *url = bp_aprintf("%s/v2/%s/tags/list", r->base, repo);
+	int err;
+
+	if (!scope || !url) {
+		free(url);
+		err = bp_error_set(BP_ENOMEM, "out of memory");
+	} else {
+		w.scope = scope;
+		err = bp_registry__walk_pages(r, &w, url);
+	}
+	free(scope);
 	return err;
 }

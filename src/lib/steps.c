@@ -381,11 +381,19 @@ int bp_steps__manifest_there(bp_client *c, bp_dest *d, const bp_manifest *m, con
 int bp_steps__manifest_put(bp_client *c, bp_dest *d, const char *ref, const char *bytes, size_t len,
 			   const char *media_type, const char *digest, const char *kind)
 {
+	return bp_steps__manifest_put_ex(c, d, ref, bytes, len, media_type, digest, kind, NULL);
+}
+
+/* The same, learning what x asks; see steps.h. */
+int bp_steps__manifest_put_ex(bp_client *c, bp_dest *d, const char *ref, const char *bytes,
+			      size_t len, const char *media_type, const char *digest,
+			      const char *kind, bp_manifest_extra *x)
+{
 	char got[BP_DIGEST_MAX];
 	int err;
 
-	err = bp_registry__manifest_put(d->reg, d->repo, ref ? ref : digest, bytes, len, media_type,
-					got);
+	err = bp_registry__manifest_put_ex(d->reg, d->repo, ref ? ref : digest, bytes, len,
+					   media_type, got, x);
 	if (err)
 		return err;
 	/* the registry must have stored exactly these bytes */

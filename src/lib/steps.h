@@ -207,4 +207,13 @@ int bp_steps__manifest_there(bp_client *c, bp_dest *d, const bp_manifest *m, con
 int bp_steps__manifest_put(bp_client *c, bp_dest *d, const char *ref, const char *bytes, size_t len,
 			   const char *media_type, const char *digest, const char *kind);
 
+/*
+ * bp_steps__manifest_put(), and x (may be NULL) learns what
+ * bp_registry__manifest_put_ex() tells: the OCI-Subject of a registry
+ * with the referrers API.
+ */
+int bp_steps__manifest_put_ex(bp_client *c, bp_dest *d, const char *ref, const char *bytes,
+			      size_t len, const char *media_type, const char *digest,
+			      const char *kind, bp_manifest_extra *x);
+
 #endif

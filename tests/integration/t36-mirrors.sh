@@ -217,18 +217,26 @@ test_expect_success 'push, delete and tags never go to a mirror' '
 	test_grep -E "^DELETE /v2/beam/python/manifests/" olog
 '
 
-test_expect_success 'copy reads its source through the mirror and writes the destination only' '
+test_expect_success 'copy reads its source through the mirror and writes the destination only; referrers come from the registry' '
 	conf_mirror &&
 	start_mock --auth none &&
 	DST=$MOCK DST_LOG=$MOCK_LOG &&
 	marks &&
-	beampush -q copy "$ORIGIN/beam/python@$DIGEST" "$DST/beam/copied:1" >o.txt &&
+	beampush -q copy --no-referrers "$ORIGIN/beam/python@$DIGEST" "$DST/beam/copied:1" >o.txt &&
 	test_grep -Fx "$DIGEST" o.txt &&
 	origin_since >olog && test_must_be_empty olog &&
 	mirror_since >mlog &&
 	test_grep -E "^GET /v2/hub/beam/python/blobs/$LAYER 200 auth=basic:bob" mlog &&
 	test_no_grep -E "^(PUT|POST|PATCH) " mlog &&
-	test_grep -E "^PUT /v2/beam/copied/manifests/1 201" "$DST_LOG"
+	test_grep -E "^PUT /v2/beam/copied/manifests/1 201" "$DST_LOG" &&
+	# the referrers are asked of the registry itself: a HEAD for each of cosign tags, the
+	# referrers API, the referrers tag; no manifest or blob comes from it
+	marks &&
+	beampush -q copy "$ORIGIN/beam/python@$DIGEST" "$DST/beam/copied:2" >o.txt &&
+	origin_since | grep -v "^GET /v2/ " >olog &&
+	test_line_count = 5 olog &&
+	test "$(grep -cE "^HEAD /v2/beam/python/manifests/sha256-${DIGEST#sha256:}(\.sig|\.att|\.sbom)? 404 " olog)" = 4 &&
+	test_grep -E "^GET /v2/beam/python/referrers/$DIGEST 404 " olog
 '
 
 test_expect_success 'copy --all-tags: tags listed and resolved on the origin, the images read through the mirror' '

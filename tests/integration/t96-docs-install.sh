@@ -51,7 +51,7 @@ test_expect_success 'bash completion: commands, options, values and transports' 
 	printf "push\npull\n" >expect && test_cmp expect out &&
 	complete_bash $c "beampush " >out &&
 	beampush --help | sed -n "/^commands:/,/^\$/s/^  \([a-z]*\) .*/\1/p" >expect &&
-	test_line_count = 9 expect &&
+	test_line_count = 10 expect &&
 	test_cmp expect out &&
 	complete_bash $c "beampush --progress " >out &&
 	printf "auto\nplain\njson\nnone\n" >expect && test_cmp expect out &&
@@ -67,6 +67,10 @@ test_expect_success 'bash completion: commands, options, values and transports' 
 	complete_bash $c "beampush inspect --" >out &&
 	printf "%s\n" --raw --config --format --json --platform --verify-key --help >expect &&
 	test_cmp expect out &&
+	complete_bash $c "beampush referrers --" >out &&
+	printf "%s\n" --artifact-type --format --json --help >expect && test_cmp expect out &&
+	complete_bash $c "beampush copy --no" >out &&
+	printf "%s\n" --no-referrers >expect && test_cmp expect out &&
 	complete_bash $c "beampush login --store " >out &&
 	printf "auto\nkeyring\nfile\n" >expect && test_cmp expect out &&
 	complete_bash $c "beampush push --from " >out &&
