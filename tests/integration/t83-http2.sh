@@ -231,8 +231,9 @@ test_expect_success H2PROXY 'downloads that outrun their reader wait for it on t
 	test_grep "^requests=[0-9]* connections=1 h2=1 " stats
 '
 
-# distribution 2.8 over TLS, as t88 runs it: HTTP/2 by ALPN
-test_expect_success REGISTRY 'distribution over TLS: a push and a pull of 40 layers on at most two HTTP/2 connections' '
+# start_tls_registry: docker-registry over TLS (a certificate for 127.0.0.1 made here), its CA
+# in certs.d; exports BEAMPUSH_CERTS_D. Run inside a scenario (files in its directory).
+start_tls_registry() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout key.pem \
 		-out cert.pem >/dev/null 2>&1 &&
@@ -242,7 +243,12 @@ test_expect_success REGISTRY 'distribution over TLS: a push and a pull of 40 lay
 	start_registry &&
 	mkdir -p "certs.d/$REG" && cp cert.pem "certs.d/$REG/ca.crt" &&
 	BEAMPUSH_CERTS_D=$PWD/certs.d &&
-	export BEAMPUSH_CERTS_D &&
+	export BEAMPUSH_CERTS_D
+}
+
+# distribution 2.8 over TLS, as t88 runs it: HTTP/2 by ALPN
+test_expect_success REGISTRY 'distribution over TLS: a push and a pull of 40 layers on at most two HTTP/2 connections' '
+	start_tls_registry &&
 	beampush --progress none --debug push --from "oci:$IMG:latest" "$REG/beam/h2:latest" \
 		>out 2>err &&
 	grep "^debug: connections to https://$REG: " err >conns &&
@@ -260,16 +266,7 @@ test_expect_success REGISTRY 'distribution over TLS: a push and a pull of 40 lay
 '
 
 test_expect_success REGISTRY 'a loopback registry with its CA in certs.d: no TLS try, one connection' '
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout key.pem \
-		-out cert.pem >/dev/null 2>&1 &&
-	REG_HTTP_EXTRA="  tls:
-    certificate: $PWD/cert.pem
-    key: $PWD/key.pem" &&
-	start_registry &&
-	mkdir -p "certs.d/$REG" && cp cert.pem "certs.d/$REG/ca.crt" &&
-	BEAMPUSH_CERTS_D=$PWD/certs.d &&
-	export BEAMPUSH_CERTS_D &&
+	start_tls_registry &&
 	small=$(make_image --seed 86 small latest 2 20000) &&
 	beampush --progress none --debug push --from "oci:$PWD/small:latest" "$REG/beam/small:latest" \
 		>out 2>err &&
