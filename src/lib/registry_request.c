@@ -280,7 +280,7 @@ int bp_registry__request(bp_registry *r, const char *scope, bp_http_request *req
 		req->authorization = NULL;
 		/*
 		 * A PUT whose answer was lost may have been done: the upload
-		 * session it closed is gone, and the 404 its replay gets (ours,
+		 * session it closed is gone, and the 404 its replay receives (ours,
 		 * or libcurl's on a new connection) says nothing of the blob.
 		 * The caller gets the lost answer's error, and finds out what
 		 * the registry holds.
