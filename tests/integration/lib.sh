@@ -1091,6 +1091,14 @@ blob_path_registry() {
 	echo "$REG_ROOT/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data"
 }
 
+# stored_is_source IMG: every blob of IMG is in the mock's storage, byte for byte.
+stored_is_source() {
+	local d
+	for d in $(image_blobs "$1" latest); do
+		cmp "$(blob_path_layout "$1" "$d")" "$(blob_path_mock "$d")" || return 1
+	done
+}
+
 # file_size FILE
 file_size() {
 	stat -c %s "$1"

@@ -24,14 +24,6 @@ push_img() {
 		>out 2>err
 }
 
-# stored_is_source IMG: every blob of IMG is in the mock's storage, byte for byte.
-stored_is_source() {
-	local d
-	for d in $(image_blobs "$1" latest); do
-		cmp "$(blob_path_layout "$1" "$d")" "$(blob_path_mock "$d")" || return 1
-	done
-}
-
 # host_file: the one file of $XDG_STATE_HOME/beampush/registries (what was learnt of $MOCK).
 host_file() {
 	ls "$XDG_STATE_HOME"/beampush/registries/* 2>/dev/null | head -n 1

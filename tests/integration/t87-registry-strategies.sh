@@ -25,14 +25,6 @@ push_img() {
 		>out 2>err
 }
 
-# stored_is_source IMG: every blob of IMG is in the mock's storage, byte for byte.
-stored_is_source() {
-	local d
-	for d in $(image_blobs "$1" latest); do
-		cmp "$(blob_path_layout "$1" "$d")" "$(blob_path_mock "$d")" || return 1
-	done
-}
-
 # single_puts IMG: every blob of IMG went in one PUT whose Content-Length is its size.
 single_puts() {
 	local d size

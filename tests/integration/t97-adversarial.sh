@@ -56,14 +56,6 @@ push_it() {
 		--from "oci:$img:latest" "$MOCK/beam/python:latest" >out 2>err
 }
 
-# stored_is_source IMG: every blob of IMG is in the mock's storage, byte for byte.
-stored_is_source() {
-	local d
-	for d in $(image_blobs "$1" latest); do
-		cmp "$(blob_path_layout "$1" "$d")" "$(blob_path_mock "$d")" || return 1
-	done
-}
-
 # serve_manifest TAG TEXT: the mock answers TEXT (an OCI manifest) for TAG, as if it had been
 # pushed; the mock's own PUT refuses such manifests, so this writes its storage.
 serve_manifest() {
